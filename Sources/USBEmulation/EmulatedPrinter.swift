@@ -1,0 +1,49 @@
+import Foundation
+
+/// A USB printer-class device (class 0x07, bidirectional) that keeps every byte it receives,
+/// so tests can decode exactly what the gateway printed.
+public final class EmulatedPrinter: EmulatedDeviceBehaviour, @unchecked Sendable {
+    /// The ids of the common 58 mm POS printers, as in devices/printers/pos-58.toml.
+    public static let pos58VendorId: UInt16 = 0x0416
+    public static let pos58ProductId: UInt16 = 0x5011
+    public static let bulkOutEndpoint: UInt8 = 0x01
+    public static let bulkInEndpoint: UInt8 = 0x82
+
+    public let description: EmulatedDeviceDescription
+    private let deviceId: String
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+
+    public init(vendorId: UInt16 = pos58VendorId, productId: UInt16 = pos58ProductId,
+                manufacturer: String = "Generic", product: String = "POS-58", serialNumber: String? = "PRN0001") {
+        deviceId = "MFG:\(manufacturer);MDL:\(product);CMD:ESC/POS;CLS:PRINTER;"
+        description = EmulatedDeviceDescription(
+            vendorId: vendorId, productId: productId, manufacturer: manufacturer, product: product,
+            serialNumber: serialNumber,
+            interfaces: [EmulatedInterface(interfaceClass: 0x07, subclass: 0x01, interfaceProtocol: 0x02, endpoints: [
+                EmulatedEndpoint(address: Self.bulkOutEndpoint, maxPacketSize: 64),
+                EmulatedEndpoint(address: Self.bulkInEndpoint, maxPacketSize: 64),
+            ])],
+            speedMbps: 12)
+    }
+
+    /// Everything received on the bulk OUT endpoint so far.
+    public var received: [UInt8] { lock.withLock { bytes } }
+
+    public func control(_ setup: ControlSetup, data: [UInt8]) -> ControlReply {
+        switch (setup.requestType, setup.request) {
+        case (0xA1, 0x00):  // GET_DEVICE_ID: IEEE 1284 id, big-endian length first
+            let id = Array(deviceId.utf8)
+            return .data([UInt8((id.count + 2) >> 8), UInt8((id.count + 2) & 0xff)] + id)
+        case (0xA1, 0x01): return .data([0x18])  // GET_PORT_STATUS: selected, no error, paper present
+        case (0x21, 0x02): return .ack  // SOFT_RESET
+        default: return .stall
+        }
+    }
+
+    public func bulkOut(endpoint: UInt8, data: [UInt8]) -> Bool {
+        guard endpoint == Self.bulkOutEndpoint else { return false }
+        lock.withLock { bytes += data }
+        return true
+    }
+}

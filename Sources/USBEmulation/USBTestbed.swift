@@ -1,0 +1,170 @@
+import CUMockdev
+import Foundation
+
+/// Why emulated devices cannot be attached.
+public enum EmulationError: Error, Sendable, CustomStringConvertible {
+    /// The process runs without umockdev's preload library, so libusb would see the real bus.
+    case notPreloaded
+    case umockdev(String)
+
+    public var description: String {
+        switch self {
+        case .notPreloaded:
+            "emulated USB devices need umockdev's preload library: run the program under `umockdev-wrapper` "
+                + "(Debian package umockdev), e.g. `umockdev-wrapper fieldgate …`"
+        case .umockdev(let message): "umockdev: \(message)"
+        }
+    }
+}
+
+/// A device attached to the testbed.
+public struct PluggedDevice: Sendable, Hashable {
+    public let bus: UInt8
+    public let address: UInt8
+    /// The sysfs path, e.g. /sys/devices/pci0000:00/0000:00:14.0/usb1/1-3.
+    public let sysPath: String
+    public var deviceNode: String { "/dev/bus/usb/\(pad3(bus))/\(pad3(address))" }
+}
+
+/// umockdev's testbed: a fake sysfs and /dev that libusb reads through the preload library.
+/// One per process (umockdev keeps its location in a process-wide variable), hence `shared()`.
+/// Programs started from this process inherit the testbed: their libusb sees the same devices,
+/// answered by this process.
+public final class USBTestbed: @unchecked Sendable {
+    private let raw: UnsafeMutablePointer<UMockdevTestbed>
+    private let lock = NSLock()
+    private var nextAddress: [UInt8: UInt8] = [:]
+    private var attached: [PluggedDevice: (node: USBDeviceNode?, handler: UnsafeMutablePointer<UMockdevIoctlBase>?)] = [:]
+
+    nonisolated(unsafe) private static var instance: USBTestbed?
+    private static let instanceLock = NSLock()
+
+    /// Whether the umockdev preload library is loaded into this process.
+    public static var isPreloaded: Bool {
+        (ProcessInfo.processInfo.environment["LD_PRELOAD"] ?? "").contains("libumockdev-preload")
+    }
+
+    /// The process's testbed, made on first use. Make it before the first libusb context.
+    public static func shared() throws(EmulationError) -> USBTestbed {
+        guard isPreloaded else { throw EmulationError.notPreloaded }
+        instanceLock.lock()
+        defer { instanceLock.unlock() }
+        if let instance { return instance }
+        guard let testbed = umockdev_testbed_new() else { throw EmulationError.umockdev("cannot create a testbed") }
+        // Asked only after the testbed exists: umockdev caches the first answer.
+        guard umockdev_in_mock_environment() != 0 else {
+            g_object_unref(testbed)
+            throw EmulationError.notPreloaded
+        }
+        let made = USBTestbed(raw: testbed)
+        instance = made
+        return made
+    }
+
+    private init(raw: UnsafeMutablePointer<UMockdevTestbed>) {
+        self.raw = raw
+    }
+
+    /// The testbed's root folder (what UMOCKDEV_DIR names for child processes).
+    public var rootDirectory: String { String(cString: umockdev_testbed_get_root_dir(raw)) }
+
+    /// Attaches a device and announces it (a udev "add" event), as plugging it in would.
+    @discardableResult
+    public func plug(_ description: EmulatedDeviceDescription, behaviour: EmulatedDeviceBehaviour = PassiveDevice(),
+                     bus: UInt8 = 1) throws(EmulationError) -> PluggedDevice {
+        lock.lock()
+        defer { lock.unlock() }
+        let address = allocateAddress(bus: bus)
+        let sysPath = "/sys/devices/pci0000:00/0000:00:14.0/usb\(bus)/\(bus)-\(Int(address) - 1)"
+        let device = PluggedDevice(bus: bus, address: address, sysPath: sysPath)
+        var error: UnsafeMutablePointer<GError>?
+        let added = umockdev_testbed_add_from_string(raw, sysfsEntry(description, device), &error)
+        if added == 0 { throw EmulationError.umockdev(takeMessage(error) ?? "cannot add \(sysPath)") }
+        guard description.hasDeviceNode else {
+            attached[device] = (nil, nil)
+            return device
+        }
+        let node = USBDeviceNode(description: description, behaviour: behaviour)
+        guard let handler = umockdev_ioctl_base_new() else { throw EmulationError.umockdev("cannot create an ioctl handler") }
+        g_signal_connect_data(handler, "handle-ioctl", unsafeBitCast(handleIoctl, to: GCallback.self),
+                              Unmanaged.passUnretained(node).toOpaque(), nil, GConnectFlags(rawValue: 0))
+        if umockdev_testbed_attach_ioctl(raw, device.deviceNode, handler, &error) == 0 {
+            g_object_unref(handler)
+            throw EmulationError.umockdev(takeMessage(error) ?? "cannot attach \(device.deviceNode)")
+        }
+        attached[device] = (node, handler)
+        return device
+    }
+
+    /// Announces the device's departure (a udev "remove" event) and removes it, as unplugging would.
+    public func unplug(_ device: PluggedDevice) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let entry = attached.removeValue(forKey: device) else { return }
+        umockdev_testbed_uevent(raw, device.sysPath, "remove")
+        if let handler = entry.handler {
+            var error: UnsafeMutablePointer<GError>?
+            umockdev_testbed_detach_ioctl(raw, device.deviceNode, &error)
+            if let error { g_error_free(error) }
+            g_object_unref(handler)
+        }
+        umockdev_testbed_remove_device(raw, device.sysPath)
+    }
+
+    /// Unplugs every device this testbed attached.
+    public func unplugAll() {
+        let devices = lock.withLock { Array(attached.keys) }
+        for device in devices { unplug(device) }
+    }
+
+    /// The devices attached now.
+    public var pluggedDevices: [PluggedDevice] { lock.withLock { Array(attached.keys) } }
+
+    private func allocateAddress(bus: UInt8) -> UInt8 {
+        let taken = Set(attached.keys.filter { $0.bus == bus }.map(\.address))
+        var candidate = nextAddress[bus] ?? 2  // address 1 is the root hub
+        while taken.contains(candidate) { candidate = candidate >= 127 ? 2 : candidate + 1 }
+        nextAddress[bus] = candidate >= 127 ? 2 : candidate + 1
+        return candidate
+    }
+
+    private func sysfsEntry(_ description: EmulatedDeviceDescription, _ device: PluggedDevice) -> String {
+        let minor = (Int(device.bus) - 1) * 128 + Int(device.address) - 1
+        let node = String(device.deviceNode.dropFirst("/dev/".count))
+        var lines = ["P: " + device.sysPath.dropFirst("/sys".count)]
+        if description.hasDeviceNode {
+            lines += ["N: \(node)", "E: DEVNAME=\(device.deviceNode)"]
+        }
+        lines += [
+            "E: DEVTYPE=usb_device", "E: SUBSYSTEM=usb",
+            "E: BUSNUM=\(pad3(device.bus))", "E: DEVNUM=\(pad3(device.address))",
+            "A: busnum=\(device.bus)\\n", "A: devnum=\(device.address)\\n", "A: speed=\(description.speedMbps)\\n",
+            "A: idVendor=\(hex4(description.vendorId))\\n", "A: idProduct=\(hex4(description.productId))\\n",
+            "A: bConfigurationValue=1\\n", "A: dev=189:\(minor)",
+            "H: descriptors=\(hexString(description.descriptors))",
+        ]
+        return lines.joined(separator: "\n") + "\n\n"
+    }
+}
+
+private let handleIoctl: @convention(c) (gpointer?, gpointer?, gpointer?) -> gboolean = { _, client, node in
+    guard let client, let node else { return 0 }
+    let device = Unmanaged<USBDeviceNode>.fromOpaque(node).takeUnretainedValue()
+    return device.handle(client.assumingMemoryBound(to: UMockdevIoctlClient.self)) ? 1 : 0
+}
+
+private func takeMessage(_ error: UnsafeMutablePointer<GError>?) -> String? {
+    guard let error else { return nil }
+    defer { g_error_free(error) }
+    return String(cString: error.pointee.message)
+}
+
+func pad3(_ value: UInt8) -> String {
+    let digits = String(value)
+    return String(repeating: "0", count: max(0, 3 - digits.count)) + digits
+}
+
+func hex4(_ value: UInt16) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 4 - digits.count) + digits
+}

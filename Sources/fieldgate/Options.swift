@@ -1,0 +1,46 @@
+import ArgumentParser
+import Devices
+import Foundation
+
+/// Where device profiles come from; shared by every command that reads the catalog.
+struct CatalogOptions: ParsableArguments {
+    @Option(name: .customLong("devices"), help: ArgumentHelp(
+        "A folder of extra device profiles (repeatable). Loaded after the installed catalog and $FIELDGATE_DEVICES; a later folder overrides an earlier one for the same USB ids.",
+        valueName: "dir"))
+    var folders: [String] = []
+
+    /// The folders to read, in load order.
+    var allFolders: [String] { CatalogLocations.folders(extra: folders) }
+
+    /// Loads the catalog; a bad profile is reported on stderr but does not stop the others.
+    func load(reportErrors: Bool = true) -> DeviceCatalog {
+        let catalog = DeviceCatalog.load(folders: allFolders)
+        if reportErrors {
+            for error in catalog.errors {
+                printError("warning: skipped profile: \(error) (check with `fieldgate devices check`)")
+            }
+        }
+        return catalog
+    }
+}
+
+/// `--json` for scripts.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON instead of a table, for scripts.")
+    var json = false
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+func jsonString<Value: Encodable>(_ value: Value, pretty: Bool = true) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// Writes a line and flushes at once, so a pipe reader sees each event as it happens.
+func emitLine(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
