@@ -24,6 +24,8 @@ public struct PluggedDevice: Sendable, Hashable {
     /// The sysfs path, e.g. /sys/devices/pci0000:00/0000:00:14.0/usb1/1-3.
     public let sysPath: String
     public var deviceNode: String { "/dev/bus/usb/\(pad3(bus))/\(pad3(address))" }
+    /// The usbdevfs minor number the kernel would give it (major 189).
+    var minor: Int { (Int(bus) - 1) * 128 + Int(address) - 1 }
 }
 
 /// umockdev's testbed: a fake sysfs and /dev that libusb reads through the preload library.
@@ -78,19 +80,30 @@ public final class USBTestbed: @unchecked Sendable {
         let sysPath = "/sys/devices/pci0000:00/0000:00:14.0/usb\(bus)/\(bus)-\(Int(address) - 1)"
         let device = PluggedDevice(bus: bus, address: address, sysPath: sysPath)
         var error: UnsafeMutablePointer<GError>?
-        let added = umockdev_testbed_add_from_string(raw, sysfsEntry(description, device), &error)
-        if added == 0 { throw EmulationError.umockdev(takeMessage(error) ?? "cannot add \(sysPath)") }
-        guard description.hasDeviceNode else {
-            attached[device] = (nil, nil)
-            return device
+        // The node's handler goes in before the sysfs entry: adding the entry announces the
+        // device, and a watcher that opens it at once must find the node answering.
+        var node: USBDeviceNode?
+        var handler: UnsafeMutablePointer<UMockdevIoctlBase>?
+        if description.hasDeviceNode {
+            let deviceNode = USBDeviceNode(description: description, behaviour: behaviour)
+            guard let made = umockdev_ioctl_base_new() else { throw EmulationError.umockdev("cannot create an ioctl handler") }
+            g_signal_connect_data(made, "handle-ioctl", unsafeBitCast(handleIoctl, to: GCallback.self),
+                                  Unmanaged.passUnretained(deviceNode).toOpaque(), nil, GConnectFlags(rawValue: 0))
+            if umockdev_testbed_attach_ioctl(raw, device.deviceNode, made, &error) == 0 {
+                g_object_unref(made)
+                throw EmulationError.umockdev(takeMessage(error) ?? "cannot attach \(device.deviceNode)")
+            }
+            node = deviceNode
+            handler = made
+            try createDeviceNode(device)
         }
-        let node = USBDeviceNode(description: description, behaviour: behaviour)
-        guard let handler = umockdev_ioctl_base_new() else { throw EmulationError.umockdev("cannot create an ioctl handler") }
-        g_signal_connect_data(handler, "handle-ioctl", unsafeBitCast(handleIoctl, to: GCallback.self),
-                              Unmanaged.passUnretained(node).toOpaque(), nil, GConnectFlags(rawValue: 0))
-        if umockdev_testbed_attach_ioctl(raw, device.deviceNode, handler, &error) == 0 {
-            g_object_unref(handler)
-            throw EmulationError.umockdev(takeMessage(error) ?? "cannot attach \(device.deviceNode)")
+        if umockdev_testbed_add_from_string(raw, sysfsEntry(description, device), &error) == 0 {
+            if let handler {
+                umockdev_testbed_detach_ioctl(raw, device.deviceNode, nil)
+                g_object_unref(handler)
+                removeDeviceNode(device)
+            }
+            throw EmulationError.umockdev(takeMessage(error) ?? "cannot add \(sysPath)")
         }
         attached[device] = (node, handler)
         return device
@@ -107,6 +120,7 @@ public final class USBTestbed: @unchecked Sendable {
             umockdev_testbed_detach_ioctl(raw, device.deviceNode, &error)
             if let error { g_error_free(error) }
             g_object_unref(handler)
+            removeDeviceNode(device)
         }
         umockdev_testbed_remove_device(raw, device.sysPath)
     }
@@ -120,6 +134,25 @@ public final class USBTestbed: @unchecked Sendable {
     /// The devices attached now.
     public var pluggedDevices: [PluggedDevice] { lock.withLock { Array(attached.keys) } }
 
+    /// Makes the /dev node (an empty file, as umockdev's own `N:` lines make it) before the
+    /// device is announced; umockdev records its major:minor from the `dev` attribute.
+    private func createDeviceNode(_ device: PluggedDevice) throws(EmulationError) {
+        let path = rootDirectory + device.deviceNode
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+        } catch {
+            throw EmulationError.umockdev("cannot create the folder of \(path): \(error.localizedDescription)")
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data()) else {
+            throw EmulationError.umockdev("cannot create the node \(path)")
+        }
+    }
+
+    private func removeDeviceNode(_ device: PluggedDevice) {
+        try? FileManager.default.removeItem(atPath: rootDirectory + device.deviceNode)
+    }
+
     private func allocateAddress(bus: UInt8) -> UInt8 {
         let taken = Set(attached.keys.filter { $0.bus == bus }.map(\.address))
         var candidate = nextAddress[bus] ?? 2  // address 1 is the root hub
@@ -129,18 +162,17 @@ public final class USBTestbed: @unchecked Sendable {
     }
 
     private func sysfsEntry(_ description: EmulatedDeviceDescription, _ device: PluggedDevice) -> String {
-        let minor = (Int(device.bus) - 1) * 128 + Int(device.address) - 1
-        let node = String(device.deviceNode.dropFirst("/dev/".count))
         var lines = ["P: " + device.sysPath.dropFirst("/sys".count)]
         if description.hasDeviceNode {
-            lines += ["N: \(node)", "E: DEVNAME=\(device.deviceNode)"]
+            // No `N:` line: the node is the ioctl socket attached before this entry.
+            lines.append("E: DEVNAME=\(device.deviceNode)")
         }
         lines += [
             "E: DEVTYPE=usb_device", "E: SUBSYSTEM=usb",
             "E: BUSNUM=\(pad3(device.bus))", "E: DEVNUM=\(pad3(device.address))",
             "A: busnum=\(device.bus)\\n", "A: devnum=\(device.address)\\n", "A: speed=\(description.speedMbps)\\n",
             "A: idVendor=\(hex4(description.vendorId))\\n", "A: idProduct=\(hex4(description.productId))\\n",
-            "A: bConfigurationValue=1\\n", "A: dev=189:\(minor)",
+            "A: bConfigurationValue=1\\n", "A: dev=189:\(device.minor)",
             "H: descriptors=\(hexString(description.descriptors))",
         ]
         return lines.joined(separator: "\n") + "\n\n"

@@ -28,7 +28,8 @@ struct DemoCommand: AsyncParsableCommand {
         section("2. fieldgate scan: what is docked now (a separate process, through libusb)")
         try await runChild(["fieldgate", "scan"])
 
-        section("3. fieldgate watch: a second camera arrives, the first is undocked")
+        section("3. fieldgate watch: a second camera and a storage-only camera arrive, the first camera is undocked")
+        emitLine("$ fieldgate watch --count 3")
         let watcher = try EmulationLauncher.start(["fieldgate", "watch", "--count", "3", "--timeout", "20"])
         try await Task.sleep(for: .seconds(1.5))  // let the watcher start listening
         let second = EmulatedModels.gat947Camera(serial: "B654321", officerNumber: "020304", officerName: "李娜")
@@ -39,19 +40,19 @@ struct DemoCommand: AsyncParsableCommand {
         first.undock()
         let status = await EmulationLauncher.wait(for: watcher)
 
-        section("4. fieldgate scan --json: the same, for scripts")
-        try await runChild(["fieldgate", "scan", "--json"])
+        section("4. fieldgate scan --all: everything on the bus, including a device the catalog does not know")
+        try await runChild(["fieldgate", "scan", "--all"])
         testbed.unplugAll()
-        print("\nDemo finished. Next: collecting recordings from docked cameras (coming with the collect work).")
+        emitLine("\nDemo finished. Next: collecting recordings from docked cameras (coming with the collect work).")
         if status != 0 { throw ExitCode(status) }
     }
 
     private func section(_ title: String) {
-        print("\n== \(title)")
+        emitLine("\n== \(title)")
     }
 
     private func runChild(_ command: [String]) async throws {
-        print("$ " + command.joined(separator: " "))
+        emitLine("$ " + command.joined(separator: " "))
         let status = await EmulationLauncher.wait(for: try EmulationLauncher.start(command))
         if status != 0 { throw ExitCode(status) }
     }
