@@ -163,10 +163,8 @@ public final class USBTestbed: @unchecked Sendable {
 
     private func sysfsEntry(_ description: EmulatedDeviceDescription, _ device: PluggedDevice) -> String {
         var lines = ["P: " + device.sysPath.dropFirst("/sys".count)]
-        if description.hasDeviceNode {
-            // No `N:` line: the node is the ioctl socket attached before this entry.
-            lines.append("E: DEVNAME=\(device.deviceNode)")
-        }
+        // No `N:` line: the node was made (or, for a broken device, left out) before this entry.
+        lines.append("E: DEVNAME=\(device.deviceNode)")
         lines += [
             "E: DEVTYPE=usb_device", "E: SUBSYSTEM=usb",
             "E: BUSNUM=\(pad3(device.bus))", "E: DEVNUM=\(pad3(device.address))",

@@ -1,0 +1,86 @@
+import Foundation
+import USBEmulation
+import XCTest
+
+/// The process's umockdev testbed for tests, with each test's devices unplugged after it.
+///
+/// Without umockdev's preload the test is skipped with a message saying how to run it;
+/// with FIELDGATE_REQUIRE_EMULATION=1 (the README's test command sets it) a skip is a failure,
+/// so a run that silently tested nothing cannot pass.
+public func emulationTestbed(file: StaticString = #filePath, line: UInt = #line) throws -> USBTestbed {
+    do {
+        let testbed = try USBTestbed.shared()
+        testbed.unplugAll()
+        return testbed
+    } catch {
+        let message = "emulated-device tests need umockdev's preload: run `bash .ci/test` (or `umockdev-wrapper swift test`). \(error)"
+        if ProcessInfo.processInfo.environment["FIELDGATE_REQUIRE_EMULATION"] == "1" {
+            XCTFail(message, file: file, line: line)
+            throw error
+        }
+        throw XCTSkip(message)
+    }
+}
+
+/// The repository's root folder.
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// A fresh temporary folder, removed when the test ends.
+public func temporaryFolder(_ test: XCTestCase) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("fieldgate-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+    return url
+}
+
+/// The output of a finished `fieldgate` run.
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs the built `fieldgate` binary (it sits beside the test bundle) and waits for it.
+public func runFieldgate(_ arguments: [String], environment: [String: String] = [:],
+                         timeout: TimeInterval = 60) throws -> CommandResult {
+    let process = Process()
+    let buildFolder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    var binary = buildFolder.appendingPathComponent("fieldgate")
+    if !FileManager.default.fileExists(atPath: binary.path) {
+        binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldgate")
+    }
+    process.executableURL = binary
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { $1 }
+    process.environment = env
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    // Read while it runs so a full pipe cannot stall it.
+    let outData = LockedData(), errData = LockedData()
+    let readers = DispatchGroup()
+    for (pipe, sink) in [(out, outData), (err, errData)] {
+        readers.enter()
+        DispatchQueue.global().async {
+            sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+            readers.leave()
+        }
+    }
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    readers.wait()
+    return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
+                         stderr: String(decoding: errData.get(), as: UTF8.self))
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.withLock { data = value } }
+    func get() -> Data { lock.withLock { data } }
+}
