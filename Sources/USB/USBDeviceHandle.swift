@@ -1,10 +1,13 @@
 import CLibUSB
 
 /// An open device. Requests are synchronous with a timeout; libusb makes them safe to issue
-/// from any thread, including while another thread handles hotplug events.
+/// from any thread, including while another thread handles hotplug events. One handle is
+/// used by one thread at a time.
 public final class USBDeviceHandle: @unchecked Sendable {
     let raw: OpaquePointer
     public let device: USBDevice
+    /// The device's first string language, asked once per handle.
+    private var language: UInt16?
 
     init(raw: OpaquePointer, device: USBDevice) {
         self.raw = raw
@@ -20,8 +23,11 @@ public final class USBDeviceHandle: @unchecked Sendable {
     /// (so Chinese manufacturer names survive). Index 0 means "no string" and returns nil.
     public func string(at index: UInt8, timeout: UInt32 = defaultTimeout) throws(USBError) -> String? {
         guard index != 0 else { return nil }
-        let languages = try getDescriptor(type: 3, index: 0, language: 0, timeout: timeout)
-        let language = languages.count >= 4 ? UInt16(languages[2]) | UInt16(languages[3]) << 8 : 0x0409
+        if language == nil {
+            let languages = try getDescriptor(type: 3, index: 0, language: 0, timeout: timeout)
+            language = languages.count >= 4 ? UInt16(languages[2]) | UInt16(languages[3]) << 8 : 0x0409
+        }
+        let language = language ?? 0x0409
         let bytes = try getDescriptor(type: 3, index: index, language: language, timeout: timeout)
         guard bytes.count >= 2, bytes[1] == 3 else {
             throw USBError(code: .io, operation: "read string descriptor \(index) of \(device.busAddress)")
