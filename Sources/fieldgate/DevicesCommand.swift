@@ -17,7 +17,6 @@ struct DevicesCommand: ParsableCommand {
 
         func run() throws {
             let loaded = catalog.load()
-            let effective = loaded.effectiveProfiles
             if output.json {
                 let entries = loaded.profiles.map { ProfileEntry($0, overriddenBy: loaded.overridingProfile(of: $0)) }
                 print(try jsonString(entries))
@@ -27,8 +26,7 @@ struct DevicesCommand: ParsableCommand {
             var table = TextTable("KIND", "VENDOR", "MODEL", "DRIVER", "USB IDS", "FILE")
             for profile in loaded.profiles {
                 var file = profile.path
-                if !effective.contains(profile) || loaded.overridingProfile(of: profile) != nil,
-                   let newer = loaded.overridingProfile(of: profile) {
+                if let newer = loaded.overridingProfile(of: profile) {
                     file += " (overridden by \(newer.path))"
                 }
                 let ids = profile.usb.map { "\(USBIdFormat.pair($0.vendorId, $0.productId)) \($0.mode.rawValue)" }
