@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
@@ -20,11 +22,16 @@ let package = Package(
         .target(name: "Devices", dependencies: ["TOMLKit"]),
         .target(name: "Scan", dependencies: ["USB", "Devices"]),
         .target(name: "TextCodecs"),
+        .target(name: "Drive", dependencies: ["USB", "Devices", "TextCodecs"]),
+        .target(name: "Evidence", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Store", dependencies: ["Evidence", .product(name: "GRDB", package: "GRDB.swift"),
+                                              .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Collect", dependencies: ["Evidence", "Store", "Drive"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "USB", "Devices", "Scan", "USBEmulation",
+                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "USBEmulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -32,6 +39,10 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "USBEmulation", "TestSupport"]),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "USBEmulation"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport"]),
+        .testTarget(name: "DriveTests", dependencies: ["Drive", "Devices", "USB", "USBEmulation", "TestSupport"]),
+        .testTarget(name: "CollectTests", dependencies: ["Collect", "Store", "Evidence", "Drive", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,173 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Content-addressed files: `objects/sha256/ab/cd/<64 hex digits>`. A blob is written to a
+/// temporary file while it is hashed in the same pass, made durable, then renamed into place,
+/// so a blob's name always matches its bytes, even after a crash.
+public struct BlobStore: Sendable {
+    public let root: URL
+    public var objects: URL { root.appendingPathComponent("objects/sha256") }
+    public var temporary: URL { root.appendingPathComponent("tmp") }
+    /// Bytes read and hashed at a time: bounds memory whatever the file size.
+    public static let chunkSize = 1 << 20
+
+    public init(root: URL) throws(StoreError) {
+        self.root = root
+        for folder in [objects, temporary] {
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.io(folder.path, error.localizedDescription)
+            }
+        }
+    }
+
+    /// Removes temporary files a killed process left behind; they were never committed.
+    @discardableResult
+    public func removeOrphanTemporaries() -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        for name in names { unlink(temporary.appendingPathComponent(name).path) }
+        return names.count
+    }
+
+    /// Where the blob with this hash lives.
+    public func path(of sha256: String) -> URL {
+        objects.appendingPathComponent(String(sha256.prefix(2))).appendingPathComponent(String(sha256.dropFirst(2).prefix(2)))
+            .appendingPathComponent(sha256)
+    }
+
+    public func contains(_ sha256: String) -> Bool { FileManager.default.fileExists(atPath: path(of: sha256).path) }
+
+    /// A blob copied and hashed into a durable temporary file, not yet in place.
+    public struct Staged: Sendable {
+        public let sha256: String
+        public let size: Int64
+        let temporaryPath: String
+    }
+
+    /// Copies an open source file into a durable temporary file, hashing it on the way.
+    /// - Parameters:
+    ///   - descriptor: open for reading; its size and change time are checked after the copy.
+    ///   - name: how errors name the source.
+    ///   - progress: called with the bytes copied by each chunk.
+    public func stage(descriptor: Int32, name: String, progress: (Int) -> Void = { _ in }) throws(StoreError) -> Staged {
+        var before = stat()
+        guard fstat(descriptor, &before) == 0 else { throw StoreError.unreadable(name, errnoText()) }
+        guard (before.st_mode & S_IFMT) == S_IFREG else { throw StoreError.notARegularFile(name) }
+        let temporaryPath = temporary.appendingPathComponent("stage-\(UUID().uuidString)").path
+        let output = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw StoreError.io(temporaryPath, errnoText()) }
+        var keep = false
+        defer {
+            close(output)
+            if !keep { unlink(temporaryPath) }
+        }
+        var hasher = SHA256()
+        var total: Int64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.unreadable(name, errnoText())
+            }
+            if count == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            hasher.update(bufferPointer: chunk)
+            try writeAll(output, chunk, path: temporaryPath)
+            total += Int64(count)
+            progress(count)
+        }
+        var after = stat()
+        guard fstat(descriptor, &after) == 0 else { throw StoreError.unreadable(name, errnoText()) }
+        if after.st_size != before.st_size || total != Int64(after.st_size)
+            || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
+            throw StoreError.changedWhileCopying(name)
+        }
+        if fdatasync(output) != 0 {
+            throw errno == ENOSPC ? StoreError.diskFull(temporaryPath) : StoreError.io(temporaryPath, errnoText())
+        }
+        keep = true
+        let digest = hasher.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        return Staged(sha256: digest, size: total, temporaryPath: temporaryPath)
+    }
+
+    private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(StoreError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw errno == ENOSPC || errno == EDQUOT ? StoreError.diskFull(path) : StoreError.io(path, errnoText())
+            }
+            offset += written
+        }
+    }
+
+    /// Moves a staged blob into place (or drops it when an identical blob is there already)
+    /// and returns the folder whose entry changed, which the caller must sync before
+    /// committing rows that point at the blob.
+    public func place(_ staged: Staged) throws(StoreError) -> URL {
+        let destination = path(of: staged.sha256)
+        let folder = destination.deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: destination.path) {
+            unlink(staged.temporaryPath)
+            return folder
+        }
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.io(folder.path, error.localizedDescription)
+        }
+        guard rename(staged.temporaryPath, destination.path) == 0 else {
+            let reason = errnoText()
+            unlink(staged.temporaryPath)
+            throw StoreError.io(destination.path, reason)
+        }
+        return folder
+    }
+
+    /// Makes renamed entries durable: each changed folder and its two parents.
+    public func syncFolders(_ folders: Set<URL>) throws(StoreError) {
+        var all = Set<String>()
+        for folder in folders {
+            all.insert(folder.path)
+            all.insert(folder.deletingLastPathComponent().path)
+            all.insert(folder.deletingLastPathComponent().deletingLastPathComponent().path)
+        }
+        for path in all.sorted() {
+            let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw StoreError.io(path, errnoText()) }
+            defer { close(descriptor) }
+            guard fsync(descriptor) == 0 else { throw StoreError.io(path, errnoText()) }
+        }
+    }
+
+    /// Re-hashes a stored blob; nil when it is missing.
+    public func hash(of sha256: String) throws(StoreError) -> String? {
+        let path = path(of: sha256).path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 {
+            if errno == ENOENT { return nil }
+            throw StoreError.unreadable(path, errnoText())
+        }
+        defer { close(descriptor) }
+        var hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.unreadable(path, errnoText())
+            }
+            if count == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        return hasher.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import GRDB
+
+/// The gateway's evidence store: one SQLite database (WAL) for metadata, custody and the upload
+/// queue, and content-addressed blobs for the bytes, under one home folder.
+public final class EvidenceStore: Sendable {
+    public let home: URL
+    public let database: DatabasePool
+    public let blobs: BlobStore
+
+    /// `FIELDGATE_HOME`, else /var/lib/fieldgate for root, else ~/.local/share/fieldgate.
+    public static func defaultHome(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let home = environment["FIELDGATE_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
+        if getuid() == 0 { return URL(fileURLWithPath: "/var/lib/fieldgate") }
+        let base = environment["XDG_DATA_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share")
+        return base.appendingPathComponent("fieldgate")
+    }
+
+    /// Opens (creating and migrating when needed) the store in `home`, and clears temporary
+    /// files a killed process left behind.
+    public init(home: URL) throws(StoreError) {
+        self.home = home
+        do {
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StoreError.io(home.path, error.localizedDescription)
+        }
+        blobs = try BlobStore(root: home)
+        blobs.removeOrphanTemporaries()
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // FULL: a committed row survives power loss, as the blobs it points at do.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            database = try DatabasePool(path: home.appendingPathComponent("fieldgate.sqlite").path, configuration: configuration)
+            try Schema.migrator.migrate(database)
+        } catch {
+            throw StoreError.database("\(home.appendingPathComponent("fieldgate.sqlite").path): \(error)")
+        }
+    }
+
+    // MARK: Officers, cameras, cases
+
+    /// Adds or updates officers; returns how many rows changed.
+    @discardableResult
+    public func save(officers: [Officer]) throws -> Int {
+        try database.write { db in
+            for officer in officers { try officer.upsert(db) }
+            return officers.count
+        }
+    }
+
+    public func officer(number: String) throws -> Officer? {
+        try database.read { db in try Officer.fetchOne(db, key: number) }
+    }
+
+    public func officers() throws -> [Officer] {
+        try database.read { db in try Officer.order(Column("number")).fetchAll(db) }
+    }
+
+    public func save(cases: [EnforcementCase]) throws {
+        try database.write { db in
+            for enforcementCase in cases { try enforcementCase.upsert(db) }
+        }
+    }
+
+    public func camera(serial: String) throws -> Camera? {
+        try database.read { db in try Camera.fetchOne(db, key: serial) }
+    }
+
+    public func cameras() throws -> [Camera] {
+        try database.read { db in try Camera.order(Column("serial")).fetchAll(db) }
+    }
+
+    /// Registers a camera as one of the unit's own; a custody event records it.
+    public func registerCamera(serial: String, vendor: String?, model: String?, at date: Date = Date()) throws -> Camera {
+        try database.write { db in
+            var camera = try Camera.fetchOne(db, key: serial) ?? Camera(serial: serial)
+            if camera.registered { return camera }
+            camera.registered = true
+            camera.registeredAt = date
+            camera.vendor = vendor ?? camera.vendor
+            camera.model = model ?? camera.model
+            try camera.upsert(db)
+            try CustodyChain.append(db, kind: .registered, at: date, camera: serial,
+                                    details: ["vendor": vendor ?? "", "model": model ?? ""])
+            return camera
+        }
+    }
+
+    /// Notes that a camera was docked (registered or not), with what it said about itself.
+    public func noteCameraSeen(serial: String, vendor: String?, model: String?, officerNumber: String?, at date: Date = Date()) throws {
+        try database.write { db in
+            var camera = try Camera.fetchOne(db, key: serial) ?? Camera(serial: serial)
+            camera.vendor = vendor ?? camera.vendor
+            camera.model = model ?? camera.model
+            camera.officerNumber = officerNumber ?? camera.officerNumber
+            camera.lastSeenAt = date
+            try camera.upsert(db)
+        }
+    }
+
+    /// Records a custody event on its own (clock drift, assignment, …).
+    @discardableResult
+    public func appendEvent(_ kind: CustodyKind, camera: String? = nil, recordingId: Int64? = nil, sha256: String? = nil,
+                            details: [String: String] = [:], at date: Date = Date()) throws -> CustodyEvent {
+        try database.write { db in
+            try CustodyChain.append(db, kind: kind, at: date, camera: camera, recordingId: recordingId,
+                                    sha256: sha256, details: details)
+        }
+    }
+
+    public func custodyEvents(recordingId: Int64? = nil) throws -> [CustodyEvent] {
+        try database.read { db in
+            var request = CustodyEvent.order(Column("seq"))
+            if let recordingId { request = request.filter(Column("recordingId") == recordingId) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    // MARK: Recordings
+
+    /// A recording already collected from this camera at this path with this size and time.
+    public func existingRecording(camera: String, sourcePath: Data, size: Int64, modified: Date?) throws -> Recording? {
+        try database.read { db in
+            try Recording.filter(Column("cameraSerial") == camera && Column("sourcePath") == sourcePath && Column("size") == size)
+                .fetchAll(db).first { existing in
+                    guard let modified, let stored = existing.sourceModified else { return true }
+                    return abs(stored.timeIntervalSince(modified)) < 0.001
+                }
+        }
+    }
+
+    /// Commits recordings whose blobs are already durable, each with its `collected` and
+    /// `verified` events (and `flagged` when flagged), in one transaction. A recording that is
+    /// already stored (same camera, path and hash) is returned as it was, not added again.
+    public func commit(_ recordings: [Recording], at date: Date = Date()) throws -> [(recording: Recording, isNew: Bool)] {
+        try database.write { db in
+            var results: [(Recording, Bool)] = []
+            for var recording in recordings {
+                if let existing = try Recording.filter(Column("cameraSerial") == recording.cameraSerial
+                    && Column("sourcePath") == recording.sourcePath && Column("sha256") == recording.sha256).fetchOne(db) {
+                    results.append((existing, false))
+                    continue
+                }
+                recording.verifiedAt = date
+                try recording.insert(db)
+                var details = ["source": recording.sourceName, "size": String(recording.size), "mediaType": recording.mediaType]
+                if let drift = recording.clockDriftSeconds { details["clockDriftSeconds"] = String(format: "%.0f", drift) }
+                try CustodyChain.append(db, kind: .collected, at: date, camera: recording.cameraSerial,
+                                        recordingId: recording.id, sha256: recording.sha256, details: details)
+                try CustodyChain.append(db, kind: .verified, at: date, camera: recording.cameraSerial,
+                                        recordingId: recording.id, sha256: recording.sha256,
+                                        details: ["method": "sha256 computed while copying, size and time re-checked"])
+                if recording.isFlagged {
+                    try CustodyChain.append(db, kind: .flagged, at: date, camera: recording.cameraSerial,
+                                            recordingId: recording.id, sha256: recording.sha256,
+                                            details: ["flags": recording.flags])
+                }
+                try db.execute(sql: "INSERT INTO uploadQueue (recordingId, state, updatedAt) VALUES (?, 'pending', ?)",
+                               arguments: [recording.id, date])
+                results.append((recording, true))
+            }
+            return results
+        }
+    }
+
+    /// Marks a recording wiped from its camera, with a custody event.
+    public func markWiped(_ recording: Recording, at date: Date = Date()) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE recording SET wipedAt = ? WHERE id = ?", arguments: [date, recording.id])
+            try CustodyChain.append(db, kind: .wiped, at: date, camera: recording.cameraSerial, recordingId: recording.id,
+                                    sha256: recording.sha256, details: ["source": recording.sourceName])
+        }
+    }
+
+    public func recording(id: Int64) throws -> Recording? {
+        try database.read { db in try Recording.fetchOne(db, key: id) }
+    }
+
+    // MARK: Collections
+
+    public func begin(_ collection: Collection) throws -> Collection {
+        try database.write { db in
+            var collection = collection
+            try collection.insert(db)
+            return collection
+        }
+    }
+
+    public func finish(_ collection: Collection) throws {
+        try database.write { db in try collection.update(db) }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+
+/// Which recordings `fieldgate list` shows.
+public struct RecordingFilter: Sendable {
+    public var officer: String?
+    public var camera: String?
+    public var since: Date?
+    public var until: Date?
+    public var importantOnly = false
+    public var flaggedOnly = false
+
+    public init(officer: String? = nil, camera: String? = nil, since: Date? = nil, until: Date? = nil,
+                importantOnly: Bool = false, flaggedOnly: Bool = false) {
+        self.officer = officer
+        self.camera = camera
+        self.since = since
+        self.until = until
+        self.importantOnly = importantOnly
+        self.flaggedOnly = flaggedOnly
+    }
+}
+
+/// Totals for `fieldgate status`.
+public struct StoreStatus: Sendable, Codable, Equatable {
+    public struct Group: Sendable, Codable, Equatable {
+        public var key: String
+        public var recordings: Int
+        public var bytes: Int64
+        public var flagged: Int
+    }
+
+    public var recordings: Int
+    public var bytes: Int64
+    public var byState: [String: Int]
+    public var byCamera: [Group]
+    public var byOfficer: [Group]
+    public var flagged: Int
+    public var storeBytes: Int64
+    public var lastCollection: Collection?
+}
+
+extension EvidenceStore {
+    /// The A/V ledger (音像记录台账): recordings by start time (corrected), oldest first.
+    public func recordings(matching filter: RecordingFilter = RecordingFilter()) throws -> [Recording] {
+        try database.read { db in
+            var request = Recording.all()
+            if let officer = filter.officer { request = request.filter(Column("officerNumber") == officer) }
+            if let camera = filter.camera { request = request.filter(Column("cameraSerial") == camera) }
+            let start = SQL("COALESCE(correctedStartedAt, mediaCreatedAt, collectedAt)")
+            if let since = filter.since { request = request.filter(sql: "COALESCE(correctedStartedAt, mediaCreatedAt, collectedAt) >= ?", arguments: [since]) }
+            if let until = filter.until { request = request.filter(sql: "COALESCE(correctedStartedAt, mediaCreatedAt, collectedAt) < ?", arguments: [until]) }
+            if filter.importantOnly { request = request.filter(Column("important") == true) }
+            if filter.flaggedOnly { request = request.filter(Column("flags") != "") }
+            return try request.order(start, Column("id")).fetchAll(db)
+        }
+    }
+
+    public func status() throws -> StoreStatus {
+        try database.read { db in
+            func groups(_ column: String) throws -> [StoreStatus.Group] {
+                try Row.fetchAll(db, sql: """
+                    SELECT COALESCE(\(column), '(unknown)') AS key, COUNT(*) AS n, SUM(size) AS bytes,
+                           SUM(CASE WHEN flags != '' THEN 1 ELSE 0 END) AS flagged
+                    FROM recording GROUP BY key ORDER BY key
+                    """).map { StoreStatus.Group(key: $0["key"], recordings: $0["n"], bytes: $0["bytes"] ?? 0, flagged: $0["flagged"] ?? 0) }
+            }
+            let totals = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, SUM(CASE WHEN flags != '' THEN 1 ELSE 0 END) AS flagged FROM recording")!
+            var byState: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM uploadQueue GROUP BY state") {
+                byState[row["state"]] = row["n"]
+            }
+            let blobBytes = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT sha256, size FROM recording)") ?? 0
+            return StoreStatus(
+                recordings: totals["n"], bytes: totals["bytes"], byState: byState, byCamera: try groups("cameraSerial"),
+                byOfficer: try groups("officerNumber"), flagged: totals["flagged"] ?? 0, storeBytes: blobBytes,
+                lastCollection: try Collection.order(Column("id").desc).fetchOne(db))
+        }
+    }
+}

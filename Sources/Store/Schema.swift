@@ -1,0 +1,99 @@
+import GRDB
+
+/// The store's migrations, registered by name and never edited once shipped: a change is a new migration.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: officers, cameras, cases, recordings, custody, upload queue") { db in
+            try db.create(table: "officer") { t in
+                t.primaryKey("number", .text)
+                t.column("name", .text).notNull()
+                t.column("certificateNumber", .text).notNull()
+                t.column("certificateStatus", .text).notNull()
+                t.column("certificateExpires", .text)
+                t.column("unit", .text)
+            }
+            try db.create(table: "camera") { t in
+                t.primaryKey("serial", .text)
+                t.column("vendor", .text)
+                t.column("model", .text)
+                t.column("registered", .boolean).notNull().defaults(to: false)
+                t.column("registeredAt", .datetime)
+                t.column("lastSeenAt", .datetime)
+                t.column("officerNumber", .text)
+            }
+            try db.create(table: "enforcementCase") { t in
+                t.primaryKey("number", .text)
+                t.column("title", .text).notNull()
+                t.column("procedure", .text).notNull()
+                t.column("openedAt", .text)
+            }
+            try db.create(table: "recording") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("cameraSerial", .text).notNull().indexed()
+                t.column("sourcePath", .blob).notNull()
+                t.column("sourceName", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("sourceModified", .datetime)
+                t.column("sha256", .text).notNull().indexed()
+                t.column("mediaType", .text).notNull()
+                t.column("container", .text)
+                t.column("durationSeconds", .double)
+                t.column("mediaCreatedAt", .datetime)
+                t.column("capturedAtLocal", .text)
+                t.column("cameraStartedAt", .text)
+                t.column("correctedStartedAt", .datetime).indexed()
+                t.column("clockDriftSeconds", .double)
+                t.column("sequence", .integer)
+                t.column("important", .boolean).notNull()
+                t.column("officerNumber", .text).indexed()
+                t.column("flags", .text).notNull()
+                t.column("problems", .text).notNull()
+                t.column("collectedAt", .datetime).notNull()
+                t.column("verifiedAt", .datetime)
+                t.column("wipedAt", .datetime)
+                t.uniqueKey(["cameraSerial", "sourcePath", "sha256"])
+            }
+            try db.create(table: "custodyEvent") { t in
+                t.primaryKey("seq", .integer)
+                t.column("at", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("cameraSerial", .text)
+                t.column("recordingId", .integer).indexed()
+                t.column("sha256", .text)
+                t.column("details", .text).notNull()
+                t.column("previousHash", .text).notNull()
+                t.column("hash", .text).notNull()
+            }
+            try db.create(table: "uploadQueue") { t in
+                t.primaryKey("recordingId", .integer).references("recording")
+                t.column("state", .text).notNull()
+                t.column("uploadURL", .text)
+                t.column("offset", .integer).notNull().defaults(to: 0)
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("lastError", .text)
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "collection") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("cameraSerial", .text).notNull()
+                t.column("source", .text).notNull()
+                t.column("startedAt", .datetime).notNull()
+                t.column("finishedAt", .datetime)
+                t.column("newCount", .integer).notNull()
+                t.column("alreadyCount", .integer).notNull()
+                t.column("flaggedCount", .integer).notNull()
+                t.column("failedCount", .integer).notNull()
+                t.column("bytes", .integer).notNull()
+            }
+            // The custody log is append-only: rows may be added, never changed or removed.
+            try db.execute(sql: """
+                CREATE TRIGGER custodyEventNoUpdate BEFORE UPDATE ON custodyEvent
+                BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
+                CREATE TRIGGER custodyEventNoDelete BEFORE DELETE ON custodyEvent
+                BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
+                """)
+        }
+        return migrator
+    }
+}
