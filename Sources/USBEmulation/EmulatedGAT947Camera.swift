@@ -44,13 +44,20 @@ public final class EmulatedGAT947Camera: EmulatedDeviceBehaviour, @unchecked Sen
     private var requests: [Request] = []
     private var testbed: USBTestbed?
     private var plugged: PluggedDevice?
+    /// The folder the camera's storage holds, seen once it switches to mass-storage mode.
+    public let volume: URL?
+    /// False leaves the storage unmounted, as on a machine that does not automount.
+    public let volumeMounted: Bool
 
     /// - Parameter clockOffset: how far the camera's clock is ahead of real time, in seconds.
     public init(record: Record, password: String = "000000", idCode: String = "EXAMPLEVISION-ZFY-X1",
                 manufacturer: String = "Example Vision", product: String = "ZFY-X1",
                 vendorId: UInt16 = exampleVendorId, controlProductId: UInt16 = exampleControlProductId,
-                storageProductId: UInt16 = exampleStorageProductId, clockOffset: TimeInterval = 0, battery: UInt8 = 87) {
+                storageProductId: UInt16 = exampleStorageProductId, clockOffset: TimeInterval = 0, battery: UInt8 = 87,
+                volume: URL? = nil, volumeMounted: Bool = true) {
         self.record = record
+        self.volume = volume
+        self.volumeMounted = volumeMounted
         self.password = password
         self.idCode = idCode
         self.clockOffset = clockOffset
@@ -136,7 +143,8 @@ public final class EmulatedGAT947Camera: EmulatedDeviceBehaviour, @unchecked Sen
         let storage = storageDescription
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { [self] in
             testbed.unplug(control)
-            let device = try? testbed.plug(storage, behaviour: PassiveDevice(), bus: control.bus)
+            let device = try? testbed.plug(storage, behaviour: PassiveDevice(), bus: control.bus, volume: volume,
+                                           mounted: volumeMounted)
             lock.withLock { plugged = device }
         }
     }

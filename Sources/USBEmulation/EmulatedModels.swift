@@ -1,13 +1,16 @@
+import Foundation
+
 /// Ready-made emulated devices matching the example profiles shipped in devices/.
 public enum EmulatedModels {
     /// A camera in control mode with an officer bound to it (GA/T 947).
     public static func gat947Camera(serial: String = "A123456", officerNumber: String = "010203",
                                     officerName: String = "张伟", clockOffset: Double = 0,
-                                    password: String = "000000") -> EmulatedGAT947Camera {
+                                    password: String = "000000", volume: URL? = nil,
+                                    volumeMounted: Bool = true) -> EmulatedGAT947Camera {
         EmulatedGAT947Camera(
             record: .init(serial: serial, officerNumber: officerNumber, officerName: officerName,
                           unitNumber: "330100000001", unitName: "城市管理综合执法大队"),
-            password: password, clockOffset: clockOffset)
+            password: password, clockOffset: clockOffset, volume: volume, volumeMounted: volumeMounted)
     }
 
     /// A plain mass-storage camera (devices/body-cameras/example-msc-dsj-m2.toml).

@@ -37,6 +37,9 @@ public final class USBTestbed: @unchecked Sendable {
     private let lock = NSLock()
     private var nextAddress: [UInt8: UInt8] = [:]
     private var attached: [PluggedDevice: (node: USBDeviceNode?, handler: UnsafeMutablePointer<UMockdevIoctlBase>?)] = [:]
+    /// Mount-table lines of emulated disks, by the device they belong to.
+    private var mounts: [PluggedDevice: String] = [:]
+    private var nextDisk = 1
 
     nonisolated(unsafe) private static var instance: USBTestbed?
     private static let instanceLock = NSLock()
@@ -59,6 +62,10 @@ public final class USBTestbed: @unchecked Sendable {
             throw EmulationError.notPreloaded
         }
         let made = USBTestbed(raw: testbed)
+        // Emulated disks are "mounted" in a mount table of the testbed's own, which this
+        // process and every program it starts read instead of /proc/self/mountinfo.
+        _ = FileManager.default.createFile(atPath: made.mountTablePath, contents: Data())
+        setenv("FIELDGATE_MOUNTINFO", made.mountTablePath, 1)
         instance = made
         return made
     }
@@ -70,10 +77,16 @@ public final class USBTestbed: @unchecked Sendable {
     /// The testbed's root folder (what UMOCKDEV_DIR names for child processes).
     public var rootDirectory: String { String(cString: umockdev_testbed_get_root_dir(raw)) }
 
+    /// The emulated mount table, in /proc/self/mountinfo format.
+    public var mountTablePath: String { rootDirectory + "/mountinfo" }
+
     /// Attaches a device and announces it (a udev "add" event), as plugging it in would.
+    /// - Parameter volume: for a mass-storage device, the folder its disk holds: the device gets a
+    ///   disk and partition in sysfs, and the partition is listed as mounted there (read-only)
+    ///   unless `mounted` is false.
     @discardableResult
     public func plug(_ description: EmulatedDeviceDescription, behaviour: EmulatedDeviceBehaviour = PassiveDevice(),
-                     bus: UInt8 = 1) throws(EmulationError) -> PluggedDevice {
+                     bus: UInt8 = 1, volume: URL? = nil, mounted: Bool = true) throws(EmulationError) -> PluggedDevice {
         lock.lock()
         defer { lock.unlock() }
         let address = allocateAddress(bus: bus)
@@ -106,6 +119,7 @@ public final class USBTestbed: @unchecked Sendable {
             throw EmulationError.umockdev(takeMessage(error) ?? "cannot add \(sysPath)")
         }
         attached[device] = (node, handler)
+        if let volume { try attachDisk(to: device, volume: volume, mounted: mounted) }
         return device
     }
 
@@ -114,6 +128,7 @@ public final class USBTestbed: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let entry = attached.removeValue(forKey: device) else { return }
+        if mounts.removeValue(forKey: device) != nil { writeMountTable() }
         umockdev_testbed_uevent(raw, device.sysPath, "remove")
         if let handler = entry.handler {
             var error: UnsafeMutablePointer<GError>?
@@ -133,6 +148,58 @@ public final class USBTestbed: @unchecked Sendable {
 
     /// The devices attached now.
     public var pluggedDevices: [PluggedDevice] { lock.withLock { Array(attached.keys) } }
+
+    /// Gives a storage device a disk and a partition under its interface, as usb-storage and
+    /// the SCSI disk driver would, and lists the partition as mounted at `volume`.
+    private func attachDisk(to device: PluggedDevice, volume: URL, mounted: Bool) throws(EmulationError) {
+        let letter = String(UnicodeScalar(UInt8(ascii: "a") + UInt8(nextDisk % 26)))
+        let disk = "sd\(letter)", partition = "sd\(letter)1"
+        let minor = 16 * nextDisk
+        let host = nextDisk + 2
+        nextDisk += 1
+        let interface = device.sysPath.dropFirst("/sys".count) + "/\(bus(of: device))-\(port(of: device)):1.0"
+        let diskPath = interface + "/host\(host)/target\(host):0:0/\(host):0:0:0/block/\(disk)"
+        let entries = """
+            P: \(interface)
+            E: DEVTYPE=usb_interface
+            E: SUBSYSTEM=usb
+            A: bInterfaceClass=08\\n
+
+            P: \(diskPath)
+            N: \(disk)
+            E: DEVNAME=/dev/\(disk)
+            E: DEVTYPE=disk
+            E: SUBSYSTEM=block
+            A: dev=8:\(minor)
+
+            P: \(diskPath)/\(partition)
+            N: \(partition)
+            E: DEVNAME=/dev/\(partition)
+            E: DEVTYPE=partition
+            E: SUBSYSTEM=block
+            A: partition=1\\n
+            A: dev=8:\(minor + 1)
+
+
+            """
+        var error: UnsafeMutablePointer<GError>?
+        if umockdev_testbed_add_from_string(raw, entries, &error) == 0 {
+            throw EmulationError.umockdev(takeMessage(error) ?? "cannot add a disk under \(device.sysPath)")
+        }
+        if mounted {
+            let point = volume.path.replacingOccurrences(of: "\\", with: "\\134").replacingOccurrences(of: " ", with: "\\040")
+            mounts[device] = "\(100 + minor) 1 8:\(minor + 1) / \(point) ro,nosuid,nodev,noexec,relatime - vfat /dev/\(partition) ro"
+            writeMountTable()
+        }
+    }
+
+    private func bus(of device: PluggedDevice) -> UInt8 { device.bus }
+    private func port(of device: PluggedDevice) -> String { String(device.sysPath.split(separator: "-").last ?? "1") }
+
+    private func writeMountTable() {
+        let text = mounts.values.sorted().joined(separator: "\n") + (mounts.isEmpty ? "" : "\n")
+        _ = FileManager.default.createFile(atPath: mountTablePath, contents: Data(text.utf8))
+    }
 
     /// Makes the /dev node (an empty file, as umockdev's own `N:` lines make it) before the
     /// device is announced; umockdev records its major:minor from the `dev` attribute.
