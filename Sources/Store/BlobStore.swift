@@ -45,12 +45,19 @@ public struct BlobStore: Sendable {
     public struct Staged: Sendable {
         public let sha256: String
         public let size: Int64
-        let temporaryPath: String
+        /// The source's size or time changed during the copy: the bytes may be a mix of old and new.
+        public let changedWhileCopying: Bool
+        /// The staged copy, readable until it is placed.
+        public let temporaryPath: String
     }
+
+    /// Drops a staged copy that will not be kept.
+    public func discard(_ staged: Staged) { unlink(staged.temporaryPath) }
 
     /// Copies an open source file into a durable temporary file, hashing it on the way.
     /// - Parameters:
-    ///   - descriptor: open for reading; its size and change time are checked after the copy.
+    ///   - descriptor: open for reading; its size and modification time are compared before
+    ///     and after the copy (see `Staged.changedWhileCopying`).
     ///   - name: how errors name the source.
     ///   - progress: called with the bytes copied by each chunk.
     public func stage(descriptor: Int32, name: String, progress: (Int) -> Void = { _ in }) throws(StoreError) -> Staged {
@@ -84,16 +91,14 @@ public struct BlobStore: Sendable {
         }
         var after = stat()
         guard fstat(descriptor, &after) == 0 else { throw StoreError.unreadable(name, errnoText()) }
-        if after.st_size != before.st_size || total != Int64(after.st_size)
-            || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
-            throw StoreError.changedWhileCopying(name)
-        }
+        let changed = after.st_size != before.st_size || total != Int64(after.st_size)
+            || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec
         if fdatasync(output) != 0 {
             throw errno == ENOSPC ? StoreError.diskFull(temporaryPath) : StoreError.io(temporaryPath, errnoText())
         }
         keep = true
         let digest = hasher.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
-        return Staged(sha256: digest, size: total, temporaryPath: temporaryPath)
+        return Staged(sha256: digest, size: total, changedWhileCopying: changed, temporaryPath: temporaryPath)
     }
 
     private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(StoreError) {

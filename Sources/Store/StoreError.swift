@@ -2,8 +2,6 @@
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The store's disk is full: the operation stopped and nothing half-written was kept.
     case diskFull(String)
-    /// The source changed size or time while it was being copied.
-    case changedWhileCopying(String)
     /// The source cannot be read (permissions, I/O error, vanished).
     case unreadable(String, String)
     /// The source is not a regular file (a symlink, a device, a folder).
@@ -14,7 +12,6 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .diskFull(let path): "disk full while writing \(path): free space in the store's disk and collect again (nothing was lost)"
-        case .changedWhileCopying(let path): "\(path) changed while it was being copied"
         case .unreadable(let path, let reason): "\(path) cannot be read: \(reason)"
         case .notARegularFile(let path): "\(path) is not a regular file"
         case .io(let path, let reason): "\(path): \(reason)"

@@ -13,6 +13,8 @@ struct FieldGate: AsyncParsableCommand {
             Start with `fieldgate demo`: it runs the whole job on emulated devices.
             """,
         version: "0.1.0",
-        subcommands: [ScanCommand.self, WatchCommand.self, DevicesCommand.self, EmulateCommand.self, DemoCommand.self]
+        subcommands: [ScanCommand.self, WatchCommand.self, CollectCommand.self, StatusCommand.self, ListCommand.self,
+                      AuditCommand.self, CameraCommand.self, OfficersCommand.self, DevicesCommand.self,
+                      EmulateCommand.self, DemoCommand.self]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Devices
+import Store
 import Foundation
 
 /// Where device profiles come from; shared by every command that reads the catalog.
@@ -43,4 +44,23 @@ func jsonString<Value: Encodable>(_ value: Value, pretty: Bool = true) throws ->
 /// Writes a line and flushes at once, so a pipe reader sees each event as it happens.
 func emitLine(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Where the evidence store and the gateway's config live; shared by every command that uses them.
+struct StoreOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The gateway's home folder: evidence database, blobs, config.toml. Default: $FIELDGATE_HOME, else /var/lib/fieldgate as root, else ~/.local/share/fieldgate.", valueName: "dir"))
+    var home: String?
+
+    @Option(help: ArgumentHelp("The config file (camera passwords, freeing policy). Default: $FIELDGATE_CONFIG, else <home>/config.toml. Must be mode 0600.", valueName: "file"))
+    var config: String?
+
+    var homeURL: URL { home.map { URL(fileURLWithPath: $0) } ?? EvidenceStore.defaultHome() }
+
+    func openStore() throws -> EvidenceStore { try EvidenceStore(home: homeURL) }
+
+    func loadConfig() throws -> GatewayConfig {
+        let path = config ?? ProcessInfo.processInfo.environment[GatewayConfig.environmentVariable]
+            ?? homeURL.appendingPathComponent("config.toml").path
+        return try GatewayConfig.load(path: path)
+    }
 }

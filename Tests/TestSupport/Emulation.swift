@@ -84,3 +84,28 @@ final class LockedData: @unchecked Sendable {
     func set(_ value: Data) { lock.withLock { data = value } }
     func get() -> Data { lock.withLock { data } }
 }
+
+/// A real, tiny file system (tmpfs) for full-disk tests; needs root, as CI has.
+public final class SmallDisk {
+    public let folder: URL
+
+    public init(bytes: Int, test: XCTestCase) throws {
+        guard getuid() == 0 else { throw XCTSkip("a full-disk test mounts a small tmpfs, which needs root") }
+        folder = try temporaryFolder(test).appendingPathComponent("disk")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", folder.path]
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs here") }
+        let path = folder.path
+        test.addTeardownBlock {
+            let unmount = Process()
+            unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            unmount.arguments = ["-l", path]
+            try? unmount.run()
+            unmount.waitUntilExit()
+        }
+    }
+}

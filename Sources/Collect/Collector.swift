@@ -1,0 +1,320 @@
+import Devices
+import Evidence
+import Foundation
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The camera a volume belongs to, as the gateway knows it at collection time.
+public struct CameraContext: Sendable {
+    public var serial: String
+    public var vendor: String?
+    public var model: String?
+    /// The officer bound to the camera (its ZFY_INFO record), used when a file name has none.
+    public var officerNumber: String?
+    /// Camera clock minus gateway clock at docking, in seconds; nil when not measured.
+    public var clockDriftSeconds: Double?
+    /// The time zone of the camera's clock (its file names are local time).
+    public var timeZone: TimeZone
+
+    public init(serial: String, vendor: String? = nil, model: String? = nil, officerNumber: String? = nil,
+                clockDriftSeconds: Double? = nil, timeZone: TimeZone = .current) {
+        self.serial = serial
+        self.vendor = vendor
+        self.model = model
+        self.officerNumber = officerNumber
+        self.clockDriftSeconds = clockDriftSeconds
+        self.timeZone = timeZone
+    }
+}
+
+/// What one collection did, for the summary line and `--json`.
+public struct CollectSummary: Sendable, Encodable {
+    public struct Failure: Sendable, Codable, Equatable {
+        public var path: String
+        public var reason: String
+    }
+
+    public var camera: String
+    public var source: String
+    public var files = 0
+    public var new = 0
+    public var alreadyCollected = 0
+    public var flagged = 0
+    public var failed: [Failure] = []
+    public var skipped: [SkippedEntry] = []
+    public var wiped = 0
+    public var notWiped: [Failure] = []
+    public var bytes: Int64 = 0
+    public var seconds: Double = 0
+    public var megabytesPerSecond: Double { seconds > 0 ? Double(bytes) / 1_000_000 / seconds : 0 }
+    /// Set when the collection stopped early (disk full, camera gone); what was committed stays.
+    public var stoppedBecause: String?
+
+    enum CodingKeys: String, CodingKey {
+        case camera, source, files, new, alreadyCollected, flagged, failed, skipped, wiped, notWiped, bytes, seconds
+        case megabytesPerSecond, stoppedBecause
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(camera, forKey: .camera)
+        try container.encode(source, forKey: .source)
+        try container.encode(files, forKey: .files)
+        try container.encode(new, forKey: .new)
+        try container.encode(alreadyCollected, forKey: .alreadyCollected)
+        try container.encode(flagged, forKey: .flagged)
+        try container.encode(failed, forKey: .failed)
+        try container.encode(skipped, forKey: .skipped)
+        try container.encode(wiped, forKey: .wiped)
+        try container.encode(notWiped, forKey: .notWiped)
+        try container.encode(bytes, forKey: .bytes)
+        try container.encode((seconds * 1000).rounded() / 1000, forKey: .seconds)
+        try container.encode((megabytesPerSecond * 10).rounded() / 10, forKey: .megabytesPerSecond)
+        try container.encode(stoppedBecause, forKey: .stoppedBecause)
+    }
+
+    public init(camera: String, source: String) {
+        self.camera = camera
+        self.source = source
+    }
+}
+
+/// Progress of a collection: files and bytes done of the totals found by the walk.
+public struct CollectProgress: Sendable {
+    public var filesDone: Int
+    public var filesTotal: Int
+    public var bytesDone: Int64
+    public var bytesTotal: Int64
+    public var current: String
+}
+
+/// Collect: copies every recording of a volume into the store once, hashed while copied,
+/// durable before it is indexed, attributed and flagged, then frees the camera by policy.
+public struct Collector: Sendable {
+    public let store: EvidenceStore
+    public var freePolicy: FreePolicy
+    /// Attempts for a file that changes while it is copied, before it is kept and flagged.
+    public var attemptsForChangingFile = 3
+    /// Rows are committed in batches once their bytes are durable: at most this many files…
+    public var batchFiles = 128
+    /// …or this many bytes.
+    public var batchBytes: Int64 = 256 << 20
+
+    public init(store: EvidenceStore, freePolicy: FreePolicy = .afterReceipt) {
+        self.store = store
+        self.freePolicy = freePolicy
+    }
+
+    /// Collects `root` as the volume of `camera`. `mayFree` allows deleting collected files
+    /// from it as the policy says (never for an imported folder).
+    public func collect(root: String, camera: CameraContext, mayFree: Bool,
+                        progress: @Sendable (CollectProgress) -> Void = { _ in }) throws(CollectError) -> CollectSummary {
+        let started = Date()
+        var summary = CollectSummary(camera: camera.serial, source: root)
+        let (files, skipped) = try VolumeWalker.walk(root)
+        summary.files = files.count
+        summary.skipped = skipped
+        let registered: Bool
+        var collection: Collection
+        do {
+            try store.noteCameraSeen(serial: camera.serial, vendor: camera.vendor, model: camera.model, officerNumber: camera.officerNumber)
+            registered = try store.camera(serial: camera.serial)?.registered ?? false
+            collection = try store.begin(Collection(cameraSerial: camera.serial, source: root, startedAt: started))
+        } catch {
+            throw CollectError.database("\(error)")
+        }
+        let officers = (try? store.officers()) ?? []
+        let officersByNumber = Dictionary(officers.map { ($0.number, $0) }, uniquingKeysWith: { first, _ in first })
+
+        var pending: [Recording] = []
+        var pendingSources: [VolumeEntry] = []
+        var folders: Set<URL> = []
+        var pendingBytes: Int64 = 0
+        let bytesTotal = files.reduce(Int64(0)) { $0 + $1.size }
+        var bytesDone: Int64 = 0
+
+        func flush() throws(CollectError) {
+            guard !pending.isEmpty else { return }
+            do {
+                try store.blobs.syncFolders(folders)
+            } catch {
+                throw CollectError.store(error)
+            }
+            let results: [(recording: Recording, isNew: Bool)]
+            do {
+                results = try store.commit(pending)
+            } catch {
+                throw CollectError.database("\(error)")
+            }
+            for (index, result) in results.enumerated() {
+                if result.isNew {
+                    summary.new += 1
+                    if result.recording.isFlagged { summary.flagged += 1 }
+                } else {
+                    summary.alreadyCollected += 1
+                }
+                if mayFree && freePolicy == .afterVerify {
+                    free(result.recording, source: pendingSources[index], root: root, summary: &summary)
+                }
+            }
+            pending.removeAll()
+            pendingSources.removeAll()
+            folders.removeAll()
+            pendingBytes = 0
+        }
+
+        for (index, entry) in files.enumerated() {
+            progress(CollectProgress(filesDone: index, filesTotal: files.count, bytesDone: bytesDone, bytesTotal: bytesTotal,
+                                     current: entry.displayPath))
+            defer { bytesDone += entry.size }
+            if let existing = try? store.existingRecording(camera: camera.serial, sourcePath: Data(entry.path), size: entry.size,
+                                                           modified: entry.modified) {
+                summary.alreadyCollected += 1
+                if mayFree && freePolicy == .afterVerify && existing.wipedAt == nil {
+                    free(existing, source: entry, root: root, summary: &summary)
+                }
+                continue
+            }
+            do {
+                guard let recording = try collectOne(entry, root: root, camera: camera, registered: registered,
+                                                     officers: officersByNumber, folders: &folders, summary: &summary) else { continue }
+                pending.append(recording)
+                pendingSources.append(entry)
+                pendingBytes += recording.size
+                summary.bytes += recording.size
+                if pending.count >= batchFiles || pendingBytes >= batchBytes { try flush() }
+            } catch let error as CollectError {
+                summary.stoppedBecause = error.description
+                try? flush()  // what is durable is committed; then stop cleanly
+                break
+            } catch {
+                summary.failed.append(.init(path: entry.displayPath, reason: "\(error)"))
+            }
+        }
+        if summary.stoppedBecause == nil {
+            do {
+                try flush()
+            } catch {
+                summary.stoppedBecause = error.description
+            }
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        progress(CollectProgress(filesDone: files.count, filesTotal: files.count, bytesDone: bytesTotal, bytesTotal: bytesTotal, current: ""))
+        collection.finishedAt = Date()
+        collection.newCount = summary.new
+        collection.alreadyCount = summary.alreadyCollected
+        collection.flaggedCount = summary.flagged
+        collection.failedCount = summary.failed.count
+        collection.bytes = summary.bytes
+        try? store.finish(collection)
+        if let reason = summary.stoppedBecause, reason.contains("disk full") {
+            throw CollectError.store(.diskFull(store.home.path))
+        }
+        return summary
+    }
+
+    /// Stages, places and describes one file. Returns nil when it failed (recorded in the summary).
+    /// Throws `CollectError` only for what must stop the whole collection (a full disk).
+    private func collectOne(_ entry: VolumeEntry, root: String, camera: CameraContext, registered: Bool,
+                            officers: [String: Officer], folders: inout Set<URL>,
+                            summary: inout CollectSummary) throws -> Recording? {
+        var staged: BlobStore.Staged?
+        for _ in 0..<attemptsForChangingFile {
+            let opened = VolumeWalker.openFile(root: root, path: entry.path)
+            guard opened.descriptor >= 0 else {
+                summary.failed.append(.init(path: entry.displayPath, reason: "cannot be opened: \(String(cString: strerror(opened.error)))"))
+                return nil
+            }
+            defer {
+                close(opened.descriptor)
+                close(opened.folder)
+            }
+            if let earlier = staged { store.blobs.discard(earlier) }
+            do {
+                staged = try store.blobs.stage(descriptor: opened.descriptor, name: entry.displayPath)
+            } catch .diskFull(let path) {
+                throw CollectError.store(.diskFull(path))
+            } catch {
+                summary.failed.append(.init(path: entry.displayPath, reason: error.description))
+                return nil
+            }
+            if staged?.changedWhileCopying == false { break }
+        }
+        guard let staged else { return nil }
+        let media = MediaProbe.probe(fileAt: staged.temporaryPath)
+        let folder: URL
+        do {
+            folder = try store.blobs.place(staged)
+        } catch {
+            throw CollectError.store(error)
+        }
+        folders.insert(folder)
+
+        let name = RecordingName.parse(String(decoding: entry.name, as: UTF8.self))
+        var flags: [String] = []
+        if !registered { flags.append("unregistered-camera") }
+        if name == nil { flags.append("nonstandard-name") }
+        if let name, name.cameraSerial != camera.serial { flags.append("serial-mismatch") }
+        if staged.size == 0 { flags.append("empty-file") }
+        if staged.changedWhileCopying { flags.append("changed-while-copying") }
+        if !media.problems.isEmpty { flags.append("damaged-content") }
+        let officerNumber = name?.officerNumber ?? camera.officerNumber
+        let startDate = name?.startDate(in: camera.timeZone)
+        if let officerNumber {
+            if let officer = officers[officerNumber] {
+                let day = startDate.map { DateFormatter.day(in: camera.timeZone).string(from: $0) }
+                if officer.certificateStatus == .revoked { flags.append("certificate-revoked") }
+                else if !officer.isCertified(on: day) { flags.append("certificate-expired") }
+            } else {
+                flags.append("unknown-officer")
+            }
+        } else {
+            flags.append("unknown-officer")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let problems = String(decoding: (try? encoder.encode(media.problems)) ?? Data("[]".utf8), as: UTF8.self)
+        return Recording(
+            cameraSerial: camera.serial, sourcePath: Data(entry.path), sourceName: entry.displayPath, size: staged.size,
+            sourceModified: entry.modified, sha256: staged.sha256, mediaType: media.mediaType.rawValue, container: media.container,
+            durationSeconds: media.durationSeconds, mediaCreatedAt: media.createdAt, capturedAtLocal: media.capturedAtLocal,
+            cameraStartedAt: name?.startedAt,
+            correctedStartedAt: startDate.map { $0.addingTimeInterval(-(camera.clockDriftSeconds ?? 0)) },
+            clockDriftSeconds: camera.clockDriftSeconds, sequence: name?.sequence, important: name?.important ?? false,
+            officerNumber: officerNumber, flags: flags, problems: problems, collectedAt: Date())
+    }
+
+    /// Deletes a verified recording's source from the volume and records it; a read-only
+    /// volume leaves it in place and says so.
+    private func free(_ recording: Recording, source: VolumeEntry, root: String, summary: inout CollectSummary) {
+        guard (try? store.blobs.hash(of: recording.sha256)) == recording.sha256 else {
+            summary.notWiped.append(.init(path: source.displayPath, reason: "stored copy did not verify; left on the camera"))
+            return
+        }
+        let opened = VolumeWalker.openFile(root: root, path: source.path)
+        guard opened.descriptor >= 0 else { return }
+        close(opened.descriptor)
+        defer { close(opened.folder) }
+        let removed = (source.name.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer {
+            unlinkat(opened.folder, $0.baseAddress!, 0)
+        }
+        if removed == 0 {
+            try? store.markWiped(recording)
+            summary.wiped += 1
+        } else {
+            summary.notWiped.append(.init(path: source.displayPath, reason: String(cString: strerror(errno))))
+        }
+    }
+}
+
+extension DateFormatter {
+    static func day(in timeZone: TimeZone) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = timeZone
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter
+    }
+}

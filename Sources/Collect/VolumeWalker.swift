@@ -1,0 +1,141 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file found on a volume, named by its raw path bytes (names need not be UTF-8).
+public struct VolumeEntry: Sendable, Equatable {
+    /// Path relative to the volume's root, as bytes, components joined by "/".
+    public var path: [UInt8]
+    public var size: Int64
+    public var modified: Date
+
+    /// The last component.
+    public var name: [UInt8] { Array(path.split(separator: UInt8(ascii: "/")).last ?? []) }
+    public var displayPath: String { displayName(path) }
+}
+
+/// Something on the volume that was not collected, and why.
+public struct SkippedEntry: Sendable, Equatable, Codable {
+    public var path: String
+    public var reason: String
+}
+
+/// Walks a volume without following symlinks, to a bounded depth, by raw names.
+public enum VolumeWalker {
+    public static let maximumDepth = 16
+
+    /// Every regular file under `root`, sorted by path, and what was skipped (symlinks,
+    /// devices, folders too deep or unreadable).
+    public static func walk(_ root: String) throws(CollectError) -> (files: [VolumeEntry], skipped: [SkippedEntry]) {
+        let descriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw CollectError.volumeUnreadable(root, String(cString: strerror(errno))) }
+        var files: [VolumeEntry] = []
+        var skipped: [SkippedEntry] = []
+        walk(folder: descriptor, prefix: [], depth: 0, files: &files, skipped: &skipped)
+        return (files.sorted { $0.path.lexicographicallyPrecedes($1.path) }, skipped)
+    }
+
+    /// Reads one folder; takes ownership of `folder`.
+    private static func walk(folder: Int32, prefix: [UInt8], depth: Int, files: inout [VolumeEntry], skipped: inout [SkippedEntry]) {
+        guard let stream = fdopendir(folder) else {
+            close(folder)
+            skipped.append(SkippedEntry(path: displayName(prefix), reason: "folder cannot be read: \(String(cString: strerror(errno)))"))
+            return
+        }
+        defer { closedir(stream) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            names.append(name)
+        }
+        for name in names {
+            let path = prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name
+            var info = stat()
+            let status = name.withUnsafeBufferPointer { buffer in
+                (buffer.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer {
+                    fstatat(dirfd(stream), $0.baseAddress!, &info, AT_SYMLINK_NOFOLLOW)
+                }
+            }
+            guard status == 0 else {
+                skipped.append(SkippedEntry(path: displayName(path), reason: "cannot be examined: \(String(cString: strerror(errno)))"))
+                continue
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFREG:
+                let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
+                files.append(VolumeEntry(path: path, size: Int64(info.st_size), modified: modified))
+            case S_IFDIR:
+                guard depth + 1 < maximumDepth else {
+                    skipped.append(SkippedEntry(path: displayName(path), reason: "folder nested deeper than \(maximumDepth) levels"))
+                    continue
+                }
+                let child = openAt(dirfd(stream), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if child < 0 {
+                    skipped.append(SkippedEntry(path: displayName(path), reason: "folder cannot be opened: \(String(cString: strerror(errno)))"))
+                } else {
+                    walk(folder: child, prefix: path, depth: depth + 1, files: &files, skipped: &skipped)
+                }
+            case S_IFLNK:
+                skipped.append(SkippedEntry(path: displayName(path), reason: "symbolic link, not followed (a recording is a regular file on the volume)"))
+            default:
+                skipped.append(SkippedEntry(path: displayName(path), reason: "not a regular file"))
+            }
+        }
+    }
+
+    /// Opens `name` relative to the folder `folder` (never following a final symlink).
+    static func openAt(_ folder: Int32, _ name: [UInt8], _ flags: Int32) -> Int32 {
+        (name.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { openat(folder, $0.baseAddress!, flags) }
+    }
+
+    /// Opens a file of the volume by its relative path, refusing symlinks at every step.
+    static func openFile(root: String, path: [UInt8]) -> (descriptor: Int32, folder: Int32, error: Int32) {
+        var folder = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard folder >= 0 else { return (-1, -1, errno) }
+        let parts = path.split(separator: UInt8(ascii: "/")).map(Array.init)
+        for part in parts.dropLast() {
+            let next = openAt(folder, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let failure = errno
+            close(folder)
+            guard next >= 0 else { return (-1, -1, failure) }
+            folder = next
+        }
+        let file = openAt(folder, parts.last ?? [], O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let failure = errno
+        if file < 0 {
+            close(folder)
+            return (-1, -1, failure)
+        }
+        return (file, folder, 0)
+    }
+}
+
+/// A path for people: valid UTF-8 as it is (control characters escaped), other bytes as \xNN.
+public func displayName(_ bytes: [UInt8]) -> String {
+    var text = ""
+    var index = 0
+    while index < bytes.count {
+        var decoded: String?
+        var length = 1
+        let lead = bytes[index]
+        let expected = lead < 0x80 ? 1 : lead >> 5 == 0x6 ? 2 : lead >> 4 == 0xE ? 3 : lead >> 3 == 0x1E ? 4 : 0
+        if expected > 0, index + expected <= bytes.count {
+            let slice = Array(bytes[index..<index + expected])
+            if let string = String(validating: slice, as: UTF8.self) {
+                decoded = string
+                length = expected
+            }
+        }
+        if let decoded, let scalar = decoded.unicodeScalars.first, scalar.value >= 0x20, scalar.value != 0x7F, scalar.value != 0x5C {
+            text += decoded
+        } else if lead == 0x5C {
+            text += "\\\\"
+        } else {
+            text += "\\x" + (lead < 16 ? "0" : "") + String(lead, radix: 16)
+        }
+        index += length
+    }
+    return text
+}

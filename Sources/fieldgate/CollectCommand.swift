@@ -1,0 +1,138 @@
+import ArgumentParser
+import Collect
+import Devices
+import Drive
+import Foundation
+import Store
+import USB
+
+struct CollectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collect",
+        abstract: "Copy every recording from docked cameras (or a folder) into the evidence store.",
+        discussion: """
+            Each file is copied once, hashed (SHA-256) while copied, made durable, then indexed with \
+            its custody events. A GA/T 947 camera is authenticated, its officer record read, its \
+            clock drift recorded and corrected, then switched to mass storage. Files that break the \
+            naming rule, belong to unknown officers or unregistered cameras are collected and flagged.
+
+            Exit status: 0 every file collected (flagged ones included); 2 some files could not be \
+            collected now (each is named; collect again later); 1 error.
+            """)
+
+    @Option(help: "Collect only the docked camera with this serial (or, with --from, the camera the folder belongs to).")
+    var camera: String?
+
+    @Flag(help: "Collect every docked camera (the default when --camera is not given).")
+    var all = false
+
+    @Option(help: ArgumentHelp("Import a folder (an SD card in a reader, a copy handed in) as the volume of --camera.", valueName: "dir"))
+    var from: String?
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var catalog: CatalogOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if from != nil && camera == nil { throw ValidationError("--from needs --camera SERIAL: the camera the folder belongs to") }
+        if all && camera != nil { throw ValidationError("give either --camera SERIAL or --all, not both") }
+    }
+
+    func run() async throws {
+        let evidence = try store.openStore()
+        let config = try store.loadConfig()
+        var collector = Collector(store: evidence, freePolicy: config.freePolicy)
+        collector.freePolicy = config.freePolicy
+        var summaries: [CollectSummary] = []
+        if let from, let camera {
+            summaries.append(try collect(collector, root: from, context: CameraContext(serial: camera), mayFree: false))
+        } else {
+            let finder = CameraFinder(context: try USBContext(), catalog: catalog.load())
+            let station = DockingStation(finder: finder, config: config, store: evidence,
+                                         mountRoot: evidence.home.appendingPathComponent("mnt"))
+            var cameras = try finder.dockedCameras()
+            if let camera {
+                cameras = cameras.filter { $0.serial == camera }
+                guard !cameras.isEmpty else { throw CameraError.notFound(serial: camera) }
+            }
+            if cameras.isEmpty {
+                printError("No body cameras docked (see `fieldgate scan`).")
+            }
+            for docked in cameras {
+                if !output.json { printError("Docking \(docked.serial) (\(docked.match.model ?? "camera"), \(docked.match.mode.rawValue) mode)…") }
+                let (context, info, root) = try await station.prepare(docked)
+                if !output.json, let drift = info.clockDriftSeconds {
+                    printError("  officer \(info.record?.officerNumber ?? "?") \(info.record?.officerName ?? ""), clock drift \(Int(drift)) s\(info.clockCorrected ? " (corrected)" : ""), battery \(info.battery.map { "\($0)%" } ?? "?"), volume \(root)")
+                }
+                summaries.append(try collect(collector, root: root, context: context, mayFree: true))
+            }
+        }
+        if output.json {
+            print(try jsonString(summaries))
+        } else {
+            for summary in summaries { print(Self.describe(summary)) }
+        }
+        if summaries.contains(where: { !$0.failed.isEmpty }) { throw ExitCode(2) }
+    }
+
+    private func collect(_ collector: Collector, root: String, context: CameraContext, mayFree: Bool) throws -> CollectSummary {
+        let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
+        defer { bar.finish() }
+        return try collector.collect(root: root, camera: context, mayFree: mayFree) { progress in bar.update(progress) }
+    }
+
+    static func describe(_ summary: CollectSummary) -> String {
+        var lines = ["\(summary.camera) from \(summary.source): \(summary.new) new, \(summary.alreadyCollected) already collected, "
+            + "\(summary.flagged) flagged, \(summary.failed.count) not collected; "
+            + "\(formatBytes(summary.bytes)) in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.1f", summary.megabytesPerSecond)) MB/s)"]
+        if summary.wiped > 0 { lines.append("  freed on the camera: \(summary.wiped) file(s)") }
+        for failure in summary.failed { lines.append("  not collected: \(failure.path): \(failure.reason)") }
+        for skipped in summary.skipped { lines.append("  skipped: \(skipped.path): \(skipped.reason)") }
+        for failure in summary.notWiped { lines.append("  left on the camera: \(failure.path): \(failure.reason)") }
+        if let reason = summary.stoppedBecause { lines.append("  stopped early: \(reason)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func formatBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+/// A one-line progress bar on stderr (files, bytes, rate, ETA), drawn at most 10 times a second.
+final class ProgressBar: @unchecked Sendable {
+    private let enabled: Bool
+    private let started = Date()
+    private var lastDrawn = Date.distantPast
+    private let lock = NSLock()
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: CollectProgress) {
+        guard enabled else { return }
+        lock.withLock {
+            let now = Date()
+            guard now.timeIntervalSince(lastDrawn) >= 0.1 || progress.filesDone == progress.filesTotal else { return }
+            lastDrawn = now
+            let elapsed = max(now.timeIntervalSince(started), 0.001)
+            let rate = Double(progress.bytesDone) / elapsed
+            let remaining = rate > 0 ? Double(progress.bytesTotal - progress.bytesDone) / rate : 0
+            let fraction = progress.bytesTotal > 0 ? Double(progress.bytesDone) / Double(progress.bytesTotal) : 1
+            let filled = Int(fraction * 24)
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 24 - filled)
+            let line = "\r[\(bar)] \(progress.filesDone)/\(progress.filesTotal) files  \(formatBytes(progress.bytesDone))/\(formatBytes(progress.bytesTotal))  \(formatBytes(Int64(rate)))/s  ETA \(Int(remaining)) s "
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import Store
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Totals of the evidence store: by upload state, camera and officer; flagged items; last collection.")
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let status = try store.openStore().status()
+        if output.json {
+            print(try jsonString(status))
+            return
+        }
+        print("Recordings: \(status.recordings) (\(formatBytes(status.bytes))), flagged: \(status.flagged), store: \(formatBytes(status.storeBytes))")
+        print("Upload state: " + (status.byState.isEmpty ? "-" : status.byState.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        for (title, groups) in [("CAMERA", status.byCamera), ("OFFICER", status.byOfficer)] where !groups.isEmpty {
+            var table = TextTable(title, "RECORDINGS", "SIZE", "FLAGGED")
+            for group in groups { table.add([group.key, String(group.recordings), formatBytes(group.bytes), String(group.flagged)]) }
+            print("\n" + table.render())
+        }
+        if let last = status.lastCollection {
+            print("\nLast collection: \(last.cameraSerial) from \(last.source) at \(last.startedAt.formatted(.iso8601)): \(last.newCount) new, \(last.alreadyCount) already, \(last.flaggedCount) flagged, \(last.failedCount) not collected")
+        }
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "The A/V ledger (音像记录台账): every collected recording, with filters.",
+        discussion: "Times are the drift-corrected start (UTC); --since/--until take YYYY-MM-DD or an ISO 8601 time.")
+
+    @Option(help: "Only this officer's recordings (officer number).") var officer: String?
+    @Option(help: "Only this camera's recordings (serial).") var camera: String?
+    @Option(help: "Recordings that started at or after this time.") var since: String?
+    @Option(help: "Recordings that started before this time.") var until: String?
+    @Flag(help: "Only recordings the officer marked important (_IMP).") var important = false
+    @Flag(help: "Only flagged recordings.") var flagged = false
+    @Flag(help: "Print CSV (for spreadsheets) instead of a table.") var csv = false
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        for (name, value) in [("--since", since), ("--until", until)] {
+            if let value, Self.parseTime(value) == nil { throw ValidationError("\(name) \(value): not YYYY-MM-DD or an ISO 8601 time") }
+        }
+        if csv && output.json { throw ValidationError("give --csv or --json, not both") }
+    }
+
+    static func parseTime(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.date(from: text)
+    }
+
+    func run() throws {
+        let filter = RecordingFilter(officer: officer, camera: camera, since: since.flatMap(Self.parseTime),
+                                     until: until.flatMap(Self.parseTime), importantOnly: important, flaggedOnly: flagged)
+        let recordings = try store.openStore().recordings(matching: filter)
+        let rows = recordings.map(LedgerRow.init)
+        if output.json {
+            print(try jsonString(rows))
+        } else if csv {
+            print(LedgerRow.csvHeader)
+            for row in rows { print(row.csvLine) }
+        } else if rows.isEmpty {
+            print("No recordings match.")
+        } else {
+            var table = TextTable("ID", "CAMERA", "OFFICER", "STARTED (UTC)", "TYPE", "DURATION", "SIZE", "IMP", "FLAGS", "SOURCE")
+            for row in rows {
+                table.add([String(row.id), row.camera, row.officer, row.started, row.mediaType,
+                           row.durationSeconds.map { String(format: "%.1f s", $0) }, formatBytes(row.size), row.important ? "yes" : "",
+                           row.flags.isEmpty ? "" : row.flags, row.source])
+            }
+            print(table.render())
+        }
+    }
+}
+
+/// One line of the ledger, as --json and --csv print it.
+struct LedgerRow: Encodable {
+    var id: Int64
+    var camera: String
+    var officer: String?
+    var started: String?
+    var cameraStartedAt: String?
+    var clockDriftSeconds: Double?
+    var mediaType: String
+    var durationSeconds: Double?
+    var size: Int64
+    var sha256: String
+    var important: Bool
+    var flags: String
+    var source: String
+    var collectedAt: String
+
+    init(_ recording: Recording) {
+        id = recording.id ?? 0
+        camera = recording.cameraSerial
+        officer = recording.officerNumber
+        started = recording.correctedStartedAt?.formatted(.iso8601)
+        cameraStartedAt = recording.cameraStartedAt
+        clockDriftSeconds = recording.clockDriftSeconds
+        mediaType = recording.mediaType
+        durationSeconds = recording.durationSeconds
+        size = recording.size
+        sha256 = recording.sha256
+        important = recording.important
+        flags = recording.flags
+        source = recording.sourceName
+        collectedAt = recording.collectedAt.formatted(.iso8601)
+    }
+
+    static let csvHeader = "id,camera,officer,started_utc,camera_started_at,clock_drift_s,media_type,duration_s,size,sha256,important,flags,source,collected_at"
+
+    var csvLine: String {
+        [String(id), camera, officer ?? "", started ?? "", cameraStartedAt ?? "", clockDriftSeconds.map { String(Int($0)) } ?? "",
+         mediaType, durationSeconds.map { String(format: "%.3f", $0) } ?? "", String(size), sha256, important ? "1" : "0", flags,
+         source, collectedAt].map(Self.csvField).joined(separator: ",")
+    }
+
+    /// Quotes a field when it holds a comma, quote or line break; a leading =, +, - or @ is
+    /// prefixed with ' so spreadsheets do not run it as a formula.
+    static func csvField(_ text: String) -> String {
+        var value = text
+        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
+        guard value.contains(where: { ",\"\n\r".contains($0) }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Check the chain of custody.", subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-check every custody link and every stored blob's hash; exit 1 on any tampering.")
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let report = try store.openStore().verify()
+            if output.json {
+                print(try jsonString(report))
+            } else {
+                for problem in report.problems { print("TAMPERED: \(problem.message)") }
+                print("\(report.events) custody events, \(report.recordings) recordings, \(report.blobsChecked) blobs verified: "
+                      + (report.isIntact ? "intact" : "\(report.problems.count) problem(s)"))
+            }
+            if !report.isIntact { throw ExitCode.failure }
+        }
+    }
+}
