@@ -259,7 +259,11 @@ public struct Collector: Sendable {
         if let name, name.cameraSerial != camera.serial { flags.append("serial-mismatch") }
         if staged.size == 0 { flags.append("empty-file") }
         if staged.changedWhileCopying { flags.append("changed-while-copying") }
-        if !media.problems.isEmpty { flags.append("damaged-content") }
+        if media.mediaType == .unknown {
+            if staged.size > 0 { flags.append("unrecognised-content") }
+        } else if !media.problems.isEmpty {
+            flags.append("damaged-content")
+        }
         let officerNumber = name?.officerNumber ?? camera.officerNumber
         let startDate = name?.startDate(in: camera.timeZone)
         if let officerNumber {

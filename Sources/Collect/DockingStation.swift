@@ -70,7 +70,8 @@ public struct DockingStation: Sendable {
         let cameraClock = try camera.clock()
         let after = Date()
         let gatewayClock = before.addingTimeInterval(after.timeIntervalSince(before) / 2)
-        return (cameraClock.timeIntervalSince(gatewayClock)).rounded()
+        // The camera answers in whole seconds, cut down: on average its clock is half a second later.
+        return (cameraClock.addingTimeInterval(0.5).timeIntervalSince(gatewayClock)).rounded()
     }
 
     /// Brings the camera to a mounted volume: for a GA/T 947 camera in control mode, reads its
@@ -80,21 +81,7 @@ public struct DockingStation: Sendable {
                                     driver: docked.match.driver.rawValue)
         var storage = docked
         if docked.match.driver == .gat947 && docked.match.mode == .control {
-            let camera = try connect(docked)
-            info.idCode = try camera.idCode()
-            info.record = try camera.record()
-            let drift = try measureDrift(camera)
-            info.clockDriftSeconds = drift
-            try store.appendEvent(.clockDrift, camera: docked.serial,
-                                  details: ["driftSeconds": String(Int(drift)), "allowedPerDaySeconds": "3"])
-            if abs(drift) >= 1 {
-                try camera.setClock(Date())
-                info.clockCorrected = true
-                try store.appendEvent(.clockCorrected, camera: docked.serial,
-                                      details: ["correctedBySeconds": String(Int(-drift)), "to": "gateway UTC"])
-            }
-            info.battery = try? camera.battery()
-            try camera.switchToMassStorage()
+            try runControlMode(docked, info: &info)
             storage = try await finder.waitFor(serial: docked.serial, mode: .storage, timeout: config.storageTimeoutSeconds)
         }
         let volume = try VolumeLocator.locate(serial: docked.serial, device: storage.device,
@@ -105,6 +92,26 @@ public struct DockingStation: Sendable {
         let context = CameraContext(serial: docked.serial, vendor: docked.match.vendor, model: docked.match.model,
                                     officerNumber: info.record?.officerNumber, clockDriftSeconds: info.clockDriftSeconds)
         return (context, info, volume.mountPoint)
+    }
+
+    /// The control-mode half of docking. The camera's handle is closed when this returns,
+    /// right after SET_MSDC: that device is leaving the bus.
+    private func runControlMode(_ docked: CameraFinder.DockedCamera, info: inout DockedCameraInfo) throws {
+        let camera = try connect(docked)
+        info.idCode = try camera.idCode()
+        info.record = try camera.record()
+        let drift = try measureDrift(camera)
+        info.clockDriftSeconds = drift
+        try store.appendEvent(.clockDrift, camera: docked.serial,
+                              details: ["driftSeconds": String(Int(drift)), "allowedPerDaySeconds": "3"])
+        if abs(drift) >= 1 {
+            try camera.setClock(Date())
+            info.clockCorrected = true
+            try store.appendEvent(.clockCorrected, camera: docked.serial,
+                                  details: ["correctedBySeconds": String(Int(-drift)), "to": "gateway UTC"])
+        }
+        info.battery = try? camera.battery()
+        try camera.switchToMassStorage()
     }
 }
 

@@ -24,45 +24,33 @@ public enum SampleRecordings {
         case littleEndian, bigEndian
     }
 
-    /// An MP4 (brand `isom`): ftyp, moov with one video track whose sample tables are empty but
-    /// valid, and an mdat of `payloadBytes` filler bytes (unreferenced, as the tables are empty).
+    /// An MP4 (brand `isom`) that players accept: ftyp, moov with one video track, and mdat.
+    /// The track holds a single Motion-JPEG frame (a 320×240 grey ramp) shown for the whole
+    /// duration; mdat holds that frame then filler up to `payloadBytes` (at least the frame).
     /// The movie header carries `createdAt` (whole seconds) and the duration in milliseconds.
     public static func mp4(durationSeconds: Double, createdAt: Date, payloadBytes: Int = 4096,
                            layout: MP4Layout = []) -> [UInt8] {
         movie(fileType: box("ftyp", fourCC("isom") + uint32(0x200) + fourCC("isom") + fourCC("iso2") + fourCC("mp41")),
-              durationSeconds: durationSeconds, createdAt: createdAt, payloadBytes: payloadBytes, layout: layout)
+              quickTime: false, durationSeconds: durationSeconds, createdAt: createdAt, payloadBytes: payloadBytes, layout: layout)
     }
 
     /// A QuickTime movie (brand `qt  `), laid out like `mp4(durationSeconds:createdAt:payloadBytes:layout:)`.
     public static func mov(durationSeconds: Double, createdAt: Date, payloadBytes: Int = 4096,
                            layout: MP4Layout = []) -> [UInt8] {
         movie(fileType: box("ftyp", fourCC("qt  ") + uint32(0x200) + fourCC("qt  ")),
-              durationSeconds: durationSeconds, createdAt: createdAt, payloadBytes: payloadBytes, layout: layout)
+              quickTime: true, durationSeconds: durationSeconds, createdAt: createdAt, payloadBytes: payloadBytes, layout: layout)
     }
 
     /// A baseline greyscale JPEG of a flat mid-grey image: SOI, APP1 Exif (IFD0 DateTime and
     /// an Exif sub-IFD with DateTimeOriginal, both `capturedAtLocal`), DQT, SOF0, DHT, SOS with
     /// correctly Huffman-coded blocks, EOI.
+    /// (FFmpeg 5 says "EOI missing, emulating" for any JPEG with only a few bytes of image
+    /// data, its own included; libjpeg decodes these silently.)
     /// - Parameter capturedAtLocal: the camera's local time as EXIF writes it, "YYYY:MM:DD hh:mm:ss".
     public static func jpeg(capturedAtLocal: String, width: Int = 8, height: Int = 8,
                             exifByteOrder: ExifByteOrder = .littleEndian) -> [UInt8] {
-        precondition((1...65_535).contains(width) && (1...65_535).contains(height), "JPEG sides are 1…65535 pixels")
-        var bytes: [UInt8] = [0xFF, 0xD8]
-        bytes += segment(0xE1, Array("Exif".utf8) + [0, 0] + exif(capturedAtLocal: capturedAtLocal, byteOrder: exifByteOrder))
-        // Quantisation is irrelevant to an image whose coefficients are all zero; 1 keeps it exact.
-        bytes += segment(0xDB, [0x00] + [UInt8](repeating: 1, count: 64))
-        bytes += segment(0xC0, [8] + uint16(height) + uint16(width) + [1, 1, 0x11, 0])
-        // One symbol per table: DC difference category 0 and AC end-of-block, each the 1-bit code "0".
-        let oneSymbolOfLengthOne: [UInt8] = [1] + [UInt8](repeating: 0, count: 15) + [0x00]
-        bytes += segment(0xC4, [0x00] + oneSymbolOfLengthOne + [0x10] + oneSymbolOfLengthOne)
-        bytes += segment(0xDA, [1, 1, 0x00, 0, 63, 0])
-        // Mid-grey (128) shifts to 0, so every block is "DC unchanged" then "end of block": two 0 bits.
-        let blocks = ((width + 7) / 8) * ((height + 7) / 8)
-        let bits = 2 * blocks
-        bytes += [UInt8](repeating: 0, count: bits / 8)
-        if bits % 8 != 0 { bytes.append(0xFF >> (bits % 8)) }  // pad the last byte with 1 bits
-        bytes += [0xFF, 0xD9]
-        return bytes
+        baselineJPEG(width: width, height: height,
+                     exif: exif(capturedAtLocal: capturedAtLocal, byteOrder: exifByteOrder)) { _, _ in 128 }
     }
 
     /// A WAV file: 16-bit mono PCM of a quiet 440 Hz triangle tone.
@@ -101,48 +89,77 @@ public enum SampleRecordings {
     private static let timescale = 1000
     private static let videoWidth = 320, videoHeight = 240
 
-    private static func movie(fileType: [UInt8], durationSeconds: Double, createdAt: Date, payloadBytes: Int,
-                              layout: MP4Layout) -> [UInt8] {
+    private static func movie(fileType: [UInt8], quickTime: Bool, durationSeconds: Double, createdAt: Date,
+                              payloadBytes: Int, layout: MP4Layout) -> [UInt8] {
         precondition(durationSeconds >= 0 && payloadBytes >= 0, "a movie needs a duration and a payload size")
         let created = UInt64(max(0, (createdAt.timeIntervalSince1970 + secondsFrom1904To1970).rounded(.down)))
         let duration = UInt64((durationSeconds * Double(timescale)).rounded())
-        let wide = layout.contains(.version1Headers) || created > UInt64(UInt32.max) || duration > UInt64(UInt32.max)
+        let frame = baselineJPEG(width: videoWidth, height: videoHeight, exif: nil) { column, row in
+            16 + (column + row) * 223 / ((videoWidth + videoHeight) / 8 - 2)
+        }
+        let payload = frame + filler(count: max(0, payloadBytes - frame.count))
+        let dataHeader = layout.contains(.largeSizeData)
+            ? uint32(1) + fourCC("mdat") + uint64(UInt64(16 + payload.count))
+            : uint32(8 + payload.count) + fourCC("mdat")
+        func movieBox(frameOffset: Int) -> [UInt8] {
+            movieBoxBytes(quickTime: quickTime, created: created, duration: duration, frameSize: frame.count,
+                          frameOffset: frameOffset, version1: layout.contains(.version1Headers))
+        }
+        // The frame's offset is written inside moov, whose size does not depend on it.
+        let movieSize = movieBox(frameOffset: 0).count
+        if layout.contains(.movieAfterData) {
+            return fileType + dataHeader + payload + movieBox(frameOffset: fileType.count + dataHeader.count)
+        }
+        return fileType + movieBox(frameOffset: fileType.count + movieSize + dataHeader.count) + dataHeader + payload
+    }
+
+    /// moov: the movie header and one video track of one frame lasting the whole movie.
+    private static func movieBoxBytes(quickTime: Bool, created: UInt64, duration: UInt64, frameSize: Int,
+                                      frameOffset: Int, version1: Bool) -> [UInt8] {
+        let wide = version1 || created > UInt64(UInt32.max) || duration > UInt64(UInt32.max)
         let version: UInt8 = wide ? 1 : 0
-        // Two times, then (mvhd, mdhd) a timescale, then the duration: 32 or 64 bits each by version.
-        func times() -> [UInt8] { wide ? uint64(created) + uint64(created) : uint32(Int(created)) + uint32(Int(created)) }
-        func length() -> [UInt8] { wide ? uint64(duration) : uint32(Int(duration)) }
+        // Creation and modification times, then (mvhd, mdhd) a timescale, then the duration:
+        // 32 or 64 bits each by version.
+        let times = wide ? uint64(created) + uint64(created) : uint32(Int(created)) + uint32(Int(created))
+        let length = wide ? uint64(duration) : uint32(Int(duration))
         let unityMatrix = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000].flatMap { uint32($0) }
 
-        let movieHeader = fullBox("mvhd", version: version, flags: 0, times() + uint32(timescale) + length()
+        let movieHeader = fullBox("mvhd", version: version, flags: 0, times + uint32(timescale) + length
             + uint32(0x0001_0000) + uint16(0x0100) + zeros(10) + unityMatrix + zeros(24) + uint32(2))
-        let trackHeader = fullBox("tkhd", version: version, flags: 3, times() + uint32(1) + zeros(4) + length()
+        let trackHeader = fullBox("tkhd", version: version, flags: 3, times + uint32(1) + zeros(4) + length
             + zeros(8) + uint16(0) + uint16(0) + uint16(0) + zeros(2) + unityMatrix
             + uint32(videoWidth << 16) + uint32(videoHeight << 16))
-        let mediaHeader = fullBox("mdhd", version: version, flags: 0, times() + uint32(timescale) + length()
+        let mediaHeader = fullBox("mdhd", version: version, flags: 0, times + uint32(timescale) + length
             + uint16(0x55C4) + uint16(0))  // language "und"
-        let handler = fullBox("hdlr", version: 0, flags: 0, zeros(4) + fourCC("vide") + zeros(12)
-            + Array("VideoHandler".utf8) + [0])
-        // A sample description is mandatory even with no samples; readers refuse an empty stsd.
-        let sampleEntry = box("mp4v", zeros(6) + uint16(1) + zeros(16) + uint16(videoWidth) + uint16(videoHeight)
-            + uint32(0x0048_0000) + uint32(0x0048_0000) + zeros(4) + uint16(1) + zeros(32) + uint16(0x18) + uint16(0xFFFF))
+        let handler = fullBox("hdlr", version: 0, flags: 0, (quickTime ? fourCC("mhlr") : zeros(4)) + fourCC("vide")
+            + zeros(12) + Array("VideoHandler".utf8) + [0])
+        let visualFields = zeros(6) + uint16(1) + zeros(16) + uint16(videoWidth) + uint16(videoHeight)
+            + uint32(0x0048_0000) + uint32(0x0048_0000) + zeros(4) + uint16(1) + zeros(32) + uint16(0x18) + uint16(0xFFFF)
+        // QuickTime names Photo-JPEG directly; MP4 says mp4v with object type 0x6C (JPEG) in esds.
+        let sampleEntry = quickTime
+            ? box("jpeg", visualFields)
+            : box("mp4v", visualFields + fullBox("esds", version: 0, flags: 0, elementaryStreamDescriptor(frameSize: frameSize)))
         let sampleTable = box("stbl",
             fullBox("stsd", version: 0, flags: 0, uint32(1) + sampleEntry)
-            + fullBox("stts", version: 0, flags: 0, uint32(0))
-            + fullBox("stsc", version: 0, flags: 0, uint32(0))
-            + fullBox("stsz", version: 0, flags: 0, uint32(0) + uint32(0))
-            + fullBox("stco", version: 0, flags: 0, uint32(0)))
+            + fullBox("stts", version: 0, flags: 0, uint32(1) + uint32(1) + uint32(Int(min(duration, UInt64(UInt32.max)))))
+            + fullBox("stsc", version: 0, flags: 0, uint32(1) + uint32(1) + uint32(1) + uint32(1))
+            + fullBox("stsz", version: 0, flags: 0, uint32(0) + uint32(1) + uint32(frameSize))
+            + fullBox("stco", version: 0, flags: 0, uint32(1) + uint32(frameOffset)))
         let mediaInformation = box("minf",
             fullBox("vmhd", version: 0, flags: 1, zeros(8))
             + box("dinf", fullBox("dref", version: 0, flags: 0, uint32(1) + fullBox("url ", version: 0, flags: 1, [])))
             + sampleTable)
-        let movieBox = box("moov", movieHeader
+        return box("moov", movieHeader
             + box("trak", trackHeader + box("mdia", mediaHeader + handler + mediaInformation)))
+    }
 
-        let payload = filler(count: payloadBytes)
-        let dataBox = layout.contains(.largeSizeData)
-            ? uint32(1) + fourCC("mdat") + uint64(UInt64(16 + payload.count)) + payload
-            : box("mdat", payload)
-        return fileType + (layout.contains(.movieAfterData) ? dataBox + movieBox : movieBox + dataBox)
+    /// The MPEG-4 ES descriptor of a JPEG video stream: decoder config (object type 0x6C,
+    /// visual stream) and the SL config MP4 files use.
+    private static func elementaryStreamDescriptor(frameSize: Int) -> [UInt8] {
+        func descriptor(_ tag: UInt8, _ body: [UInt8]) -> [UInt8] { [tag, UInt8(body.count)] + body }
+        let bitrate = uint32(frameSize * 8)
+        let decoderConfig = descriptor(0x04, [0x6C, 0x04 << 2 | 1] + Array(uint32(frameSize).dropFirst()) + bitrate + bitrate)
+        return descriptor(0x03, uint16(1) + [0] + decoderConfig + descriptor(0x06, [0x02]))
     }
 
     /// Stand-in for coded media: a fixed xorshift sequence, so every run writes the same bytes.
@@ -169,6 +186,83 @@ public enum SampleRecordings {
     private static func segment(_ marker: UInt8, _ payload: [UInt8]) -> [UInt8] {
         precondition(payload.count + 2 <= 0xFFFF, "a JPEG segment holds at most 65533 bytes")
         return [0xFF, marker] + uint16(payload.count + 2) + payload
+    }
+
+    /// A baseline greyscale JPEG whose 8×8 blocks are each flat, at `level(column, row)` (0…255, by block).
+    /// Each block codes only its DC difference then end-of-block, with the standard luminance DC
+    /// table and an AC table holding end-of-block alone; quantisation 1 keeps levels exact.
+    private static func baselineJPEG(width: Int, height: Int, exif: [UInt8]?,
+                                     level: (_ column: Int, _ row: Int) -> Int) -> [UInt8] {
+        precondition((1...65_535).contains(width) && (1...65_535).contains(height), "JPEG sides are 1…65535 pixels")
+        var bytes: [UInt8] = [0xFF, 0xD8]
+        if let exif { bytes += segment(0xE1, Array("Exif".utf8) + [0, 0] + exif) }
+        bytes += segment(0xDB, [0x00] + [UInt8](repeating: 1, count: 64))
+        bytes += segment(0xC0, [8] + uint16(height) + uint16(width) + [1, 1, 0x11, 0])
+        let endOfBlockOnly: [UInt8] = [1] + zeros(15) + [0x00]
+        bytes += segment(0xC4, [0x00] + dcCodeLengthCounts + Array(0...11) + [0x10] + endOfBlockOnly)
+        bytes += segment(0xDA, [1, 1, 0x00, 0, 63, 0])
+        let dcCodes = canonicalCodes(lengthCounts: dcCodeLengthCounts)
+        var scan = ScanWriter()
+        var previous = 0
+        for row in 0..<((height + 7) / 8) {
+            for column in 0..<((width + 7) / 8) {
+                // A flat block's DC coefficient is 8 × (level − 128) at quantisation 1.
+                let coefficient = 8 * (min(255, max(0, level(column, row))) - 128)
+                let difference = coefficient - previous
+                previous = coefficient
+                let category = difference == 0 ? 0 : Int.bitWidth - abs(difference).leadingZeroBitCount
+                scan.write(dcCodes[category].code, bits: dcCodes[category].length)
+                // Negative differences are written as difference − 1 in `category` bits (one's complement).
+                if category > 0 { scan.write(difference > 0 ? difference : difference - 1, bits: category) }
+                scan.write(0, bits: 1)  // end of block: every AC coefficient is zero
+            }
+        }
+        return bytes + scan.finished() + [0xFF, 0xD9]
+    }
+
+    /// Code-length counts (1…16 bits) of the standard luminance DC table (ITU T.81 K.3), symbols 0…11.
+    private static let dcCodeLengthCounts: [UInt8] = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+
+    /// The canonical Huffman codes for symbols 0, 1, … given how many codes have each length.
+    private static func canonicalCodes(lengthCounts: [UInt8]) -> [(code: Int, length: Int)] {
+        var codes: [(code: Int, length: Int)] = []
+        var code = 0
+        for (index, count) in lengthCounts.enumerated() {
+            for _ in 0..<Int(count) {
+                codes.append((code, index + 1))
+                code += 1
+            }
+            code <<= 1
+        }
+        return codes
+    }
+
+    /// Entropy-coded bits, most significant first, with a 0 stuffed after every 0xFF byte.
+    private struct ScanWriter {
+        private var bytes: [UInt8] = []
+        private var pending = 0
+        private var pendingBits = 0
+
+        mutating func write(_ value: Int, bits: Int) {
+            for shift in stride(from: bits - 1, through: 0, by: -1) {
+                pending = pending << 1 | (value >> shift) & 1
+                pendingBits += 1
+                if pendingBits == 8 { flush() }
+            }
+        }
+
+        /// The bytes, the last one padded with 1 bits.
+        mutating func finished() -> [UInt8] {
+            if pendingBits > 0 { write(0xFF, bits: 8 - pendingBits) }
+            return bytes
+        }
+
+        private mutating func flush() {
+            bytes.append(UInt8(pending))
+            if pending == 0xFF { bytes.append(0) }
+            pending = 0
+            pendingBits = 0
+        }
     }
 
     /// The TIFF structure of an Exif segment: IFD0 (DateTime, Exif pointer), then the Exif

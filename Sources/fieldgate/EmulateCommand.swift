@@ -12,12 +12,20 @@ struct EmulateCommand: AsyncParsableCommand {
             real libusb path, so COMMAND cannot tell them from hardware. Re-runs itself under \
             umockdev-wrapper (Debian package umockdev) when needed.
 
+            Each emulated camera carries a volume of generated sample recordings (small valid \
+            MP4, JPEG and WAV files named by the GA/T 947 rule, plus odd files), seen once the \
+            camera is switched to mass storage; its password is the profile's factory password.
+
             Example: fieldgate emulate --cameras 2 --printers 1 -- fieldgate scan --json
             Example: fieldgate emulate --cameras 1 --plug-after 1 --unplug-after 2 -- fieldgate watch --count 2
+            Example: FIELDGATE_HOME=/tmp/fg fieldgate emulate --cameras 2 -- fieldgate collect --all
             """)
 
     @Option(help: "GA/T 947 body cameras in control mode (serials A000001, A000002, …).")
     var cameras = 1
+
+    @Option(help: "How far the cameras' clocks are ahead of real time, in seconds (negative: behind).")
+    var clockOffset: Double = 0
 
     @Option(help: "Plain mass-storage body cameras.")
     var storageCameras = 0
@@ -50,11 +58,19 @@ struct EmulateCommand: AsyncParsableCommand {
     func run() async throws {
         try EmulationLauncher.reexecUnderWrapperIfNeeded()
         let testbed = try USBTestbed.shared()
+        let volumes = FileManager.default.temporaryDirectory.appendingPathComponent("fieldgate-volumes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: volumes) }
         let dock = { () throws -> Void in
             for index in 0..<cameras {
-                try EmulatedModels.gat947Camera(serial: Self.serial("A", index)).dock(on: testbed)
+                let serial = Self.serial("A", index)
+                let volume = try Self.sampleVolume(in: volumes, serial: serial, officer: "010203")
+                try EmulatedModels.gat947Camera(serial: serial, clockOffset: clockOffset, volume: volume).dock(on: testbed)
             }
-            for index in 0..<storageCameras { try testbed.plug(EmulatedModels.massStorageCamera(serial: Self.serial("M", index))) }
+            for index in 0..<storageCameras {
+                let serial = Self.serial("M", index)
+                try testbed.plug(EmulatedModels.massStorageCamera(serial: serial),
+                                 volume: try Self.sampleVolume(in: volumes, serial: serial, officer: "020304"))
+            }
             for index in 0..<printers {
                 let printer = EmulatedPrinter(serialNumber: Self.serial("P", index))
                 try testbed.plug(printer.description, behaviour: printer)
@@ -75,6 +91,13 @@ struct EmulateCommand: AsyncParsableCommand {
         let status = await EmulationLauncher.wait(for: child)
         testbed.unplugAll()
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// A folder of generated recordings for one camera.
+    static func sampleVolume(in folder: URL, serial: String, officer: String) throws -> URL {
+        let volume = folder.appendingPathComponent(serial)
+        _ = try SampleRecordings.writeVolume(at: volume, cameraSerial: serial, officerNumber: officer, start: "20241105093012")
+        return volume
     }
 
     static func serial(_ prefix: String, _ index: Int) -> String {
