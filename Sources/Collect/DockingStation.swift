@@ -64,14 +64,20 @@ public struct DockingStation: Sendable {
         return info
     }
 
-    /// Camera clock minus gateway clock, taken at the midpoint of the request.
+    /// Camera clock minus gateway clock: of three readings, the one with the shortest round
+    /// trip, taken at its midpoint.
     private func measureDrift(_ camera: GAT947Camera) throws -> Double {
-        let before = Date()
-        let cameraClock = try camera.clock()
-        let after = Date()
-        let gatewayClock = before.addingTimeInterval(after.timeIntervalSince(before) / 2)
-        // The camera answers in whole seconds, cut down: on average its clock is half a second later.
-        return (cameraClock.addingTimeInterval(0.5).timeIntervalSince(gatewayClock)).rounded()
+        var best: (roundTrip: TimeInterval, drift: Double)?
+        for _ in 0..<3 {
+            let before = Date()
+            let cameraClock = try camera.clock()
+            let after = Date()
+            let gatewayClock = before.addingTimeInterval(after.timeIntervalSince(before) / 2)
+            // The camera answers in whole seconds, cut down: on average its clock is half a second later.
+            let drift = cameraClock.addingTimeInterval(0.5).timeIntervalSince(gatewayClock)
+            if best == nil || after.timeIntervalSince(before) < best!.roundTrip { best = (after.timeIntervalSince(before), drift) }
+        }
+        return best!.drift.rounded()
     }
 
     /// Brings the camera to a mounted volume: for a GA/T 947 camera in control mode, reads its
@@ -90,7 +96,8 @@ public struct DockingStation: Sendable {
         try store.noteCameraSeen(serial: docked.serial, vendor: docked.match.vendor, model: docked.match.model,
                                  officerNumber: info.record?.officerNumber)
         let context = CameraContext(serial: docked.serial, vendor: docked.match.vendor, model: docked.match.model,
-                                    officerNumber: info.record?.officerNumber, clockDriftSeconds: info.clockDriftSeconds)
+                                    officerNumber: info.record?.officerNumber, clockDriftSeconds: info.clockDriftSeconds,
+                                    timeZone: config.timeZone)
         return (context, info, volume.mountPoint)
     }
 

@@ -17,6 +17,7 @@ public enum FreePolicy: String, Sendable, Codable, CaseIterable {
 /// ```toml
 /// free_policy = "after-receipt"
 /// storage_timeout_seconds = 20
+/// time_zone = "Asia/Shanghai"
 /// [passwords.models]
 /// "ZFY-X1" = "123456"
 /// [passwords.serials]
@@ -27,6 +28,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var storageTimeoutSeconds: Double = 20
     public var modelPasswords: [String: String] = [:]
     public var serialPasswords: [String: String] = [:]
+    /// The time zone cameras name their files in (their clocks show the unit's local time).
+    public var timeZone: TimeZone = .current
     /// The file it came from, if any.
     public var path: String?
 
@@ -72,6 +75,11 @@ public struct GatewayConfig: Sendable, Equatable {
                     throw CatalogError(file: path, key: key, message: "must be a number of seconds from 1 to 600")
                 }
                 config.storageTimeoutSeconds = Double(value)
+            case "time_zone":
+                guard let name = table[key]?.string, let zone = TimeZone(identifier: name) else {
+                    throw CatalogError(file: path, key: key, message: "must be a time zone name such as \"Asia/Shanghai\"")
+                }
+                config.timeZone = zone
             case "passwords":
                 guard let passwords = table[key]?.table else { throw CatalogError(file: path, key: key, message: "must be a table") }
                 for group in passwords.keys {
@@ -86,7 +94,7 @@ public struct GatewayConfig: Sendable, Equatable {
                     }
                 }
             default:
-                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, passwords)")
+                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, passwords)")
             }
         }
         return config

@@ -45,7 +45,8 @@ struct CollectCommand: AsyncParsableCommand {
         collector.freePolicy = config.freePolicy
         var summaries: [CollectSummary] = []
         if let from, let camera {
-            summaries.append(try collect(collector, root: from, context: CameraContext(serial: camera), mayFree: false))
+            summaries.append(try collect(collector, root: from, context: CameraContext(serial: camera, timeZone: config.timeZone),
+                                         mayFree: false))
         } else {
             let finder = CameraFinder(context: try USBContext(), catalog: catalog.load())
             let station = DockingStation(finder: finder, config: config, store: evidence,

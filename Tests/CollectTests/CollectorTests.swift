@@ -162,6 +162,28 @@ final class CollectorTests: XCTestCase {
         XCTAssertTrue(summary.failed[0].reason.contains("No such file"), summary.failed[0].reason)
     }
 
+    func testACameraUnpluggedMidCopyNamesWhatWasNotCollectedAndRedockingFinishes() throws {
+        let store = try makeStore()
+        let root = try temporaryFolder(self).appendingPathComponent("volume")
+        for index in 1...5 { try write(Array("clip \(index)".utf8), "DCIM/\(index).MP4", in: root) }
+        let away = root.deletingLastPathComponent().appendingPathComponent("unplugged")
+        let collector = Collector(store: store)
+        let summary = try collector.collect(root: root.path, camera: CameraContext(serial: "A123456"), mayFree: false) { progress in
+            if progress.filesDone == 2 && progress.filesTotal == 5 {
+                _ = try? FileManager.default.moveItem(at: root, to: away)  // the volume vanishes, as when unplugged
+            }
+        }
+        XCTAssertEqual(summary.new, 2)
+        XCTAssertEqual(summary.failed.map(\.path), ["DCIM/3.MP4", "DCIM/4.MP4", "DCIM/5.MP4"])
+        XCTAssertTrue(try store.verify().isIntact)
+
+        try FileManager.default.moveItem(at: away, to: root)  // docked again
+        let again = try collector.collect(root: root.path, camera: CameraContext(serial: "A123456"), mayFree: false)
+        XCTAssertEqual(again.new, 3)
+        XCTAssertEqual(again.alreadyCollected, 2)
+        XCTAssertEqual(try store.recordings().count, 5)
+    }
+
     func testAFullDiskStopsCleanlyAndCollectingAgainFinishes() throws {
         let disk = try SmallDisk(bytes: 3 << 20, test: self)
         let home = disk.folder.appendingPathComponent("home")
