@@ -101,6 +101,9 @@ public struct Collector: Sendable {
     public var batchFiles = 128
     /// …or this many bytes.
     public var batchBytes: Int64 = 256 << 20
+    /// Files staged at once: each spends much of its time waiting on its own fdatasync, so
+    /// several keep the disk and the cores busy. One makes the order of work strictly sequential.
+    public var workers = 4
 
     public init(store: EvidenceStore, freePolicy: FreePolicy = .afterReceipt) {
         self.store = store
@@ -131,7 +134,6 @@ public struct Collector: Sendable {
         var pending: [Recording] = []
         var pendingSources: [VolumeEntry] = []
         var folders: Set<URL> = []
-        var pendingBytes: Int64 = 0
         let bytesTotal = files.reduce(Int64(0)) { $0 + $1.size }
         var bytesDone: Int64 = 0
 
@@ -162,35 +164,65 @@ public struct Collector: Sendable {
             pending.removeAll()
             pendingSources.removeAll()
             folders.removeAll()
-            pendingBytes = 0
         }
 
-        for (index, entry) in files.enumerated() {
-            progress(CollectProgress(filesDone: index, filesTotal: files.count, bytesDone: bytesDone, bytesTotal: bytesTotal,
-                                     current: entry.displayPath))
-            defer { bytesDone += entry.size }
-            if let existing = try? store.existingRecording(camera: camera.serial, sourcePath: Data(entry.path), size: entry.size,
-                                                           modified: entry.modified) {
-                summary.alreadyCollected += 1
-                if mayFree && freePolicy == .afterVerify && existing.wipedAt == nil {
-                    free(existing, source: entry, root: root, summary: &summary)
+        let known: [Data: [Recording]]
+        do {
+            known = try store.recordingsBySourcePath(camera: camera.serial)
+        } catch {
+            throw CollectError.database("\(error)")
+        }
+        let filesStarted = Counter()
+        var next = 0
+        batches: while next < files.count {
+            var chunk: [VolumeEntry] = []
+            var chunkBytes: Int64 = 0
+            while next < files.count && chunk.count < batchFiles && chunkBytes < batchBytes {
+                let entry = files[next]
+                next += 1
+                if let existing = known[Data(entry.path)]?.first(where: { $0.size == entry.size && Self.sameTime($0.sourceModified, entry.modified) }) {
+                    summary.alreadyCollected += 1
+                    bytesDone += entry.size
+                    filesStarted.add(1)
+                    if mayFree && freePolicy == .afterVerify && existing.wipedAt == nil {
+                        free(existing, source: entry, root: root, summary: &summary)
+                    }
+                    continue
                 }
-                continue
+                chunk.append(entry)
+                chunkBytes += entry.size
+            }
+            let doneBefore = bytesDone
+            let outcomes = stageAll(chunk, root: root, camera: camera, registered: registered, officers: officersByNumber) { entry in
+                let position = filesStarted.add(1) - 1
+                progress(CollectProgress(filesDone: position, filesTotal: files.count, bytesDone: doneBefore,
+                                         bytesTotal: bytesTotal, current: entry.displayPath))
+            }
+            bytesDone += chunkBytes
+            var stop: CollectError?
+            for (entry, outcome) in zip(chunk, outcomes) {
+                switch outcome {
+                case .staged(let recording, let folder):
+                    pending.append(recording)
+                    pendingSources.append(entry)
+                    folders.insert(folder)
+                    summary.bytes += recording.size
+                case .failed(let reason):
+                    summary.failed.append(.init(path: entry.displayPath, reason: reason))
+                case .stop(let error):
+                    stop = stop ?? error
+                }
+            }
+            if let stop {
+                summary.stoppedBecause = stop.description
+                try? flush()  // what is durable is committed; then stop cleanly
+                break batches
             }
             do {
-                guard let recording = try collectOne(entry, root: root, camera: camera, registered: registered,
-                                                     officers: officersByNumber, folders: &folders, summary: &summary) else { continue }
-                pending.append(recording)
-                pendingSources.append(entry)
-                pendingBytes += recording.size
-                summary.bytes += recording.size
-                if pending.count >= batchFiles || pendingBytes >= batchBytes { try flush() }
-            } catch let error as CollectError {
-                summary.stoppedBecause = error.description
-                try? flush()  // what is durable is committed; then stop cleanly
-                break
+                try flush()
             } catch {
-                summary.failed.append(.init(path: entry.displayPath, reason: "\(error)"))
+                summary.stoppedBecause = error.description
+                break batches
             }
         }
         if summary.stoppedBecause == nil {
@@ -215,17 +247,39 @@ public struct Collector: Sendable {
         return summary
     }
 
-    /// Stages, places and describes one file. Returns nil when it failed (recorded in the summary).
-    /// Throws `CollectError` only for what must stop the whole collection (a full disk).
+    /// What became of one file.
+    enum Outcome: Sendable {
+        case staged(Recording, folder: URL)
+        case failed(String)
+        /// The whole collection must stop (a full disk).
+        case stop(CollectError)
+    }
+
+    /// Stages `entries` on `workers` threads; the outcomes come back in the entries' order.
+    private func stageAll(_ entries: [VolumeEntry], root: String, camera: CameraContext, registered: Bool,
+                          officers: [String: Officer], starting: @Sendable (VolumeEntry) -> Void) -> [Outcome] {
+        let results = OutcomeSlots(count: entries.count)
+        let cursor = Counter()
+        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, entries.count))) { _ in
+            while true {
+                let index = cursor.add(1) - 1
+                guard index < entries.count else { return }
+                starting(entries[index])
+                results.set(index, collectOne(entries[index], root: root, camera: camera, registered: registered, officers: officers))
+            }
+        }
+        return results.values
+    }
+
+    /// Stages, probes, places and describes one file.
     private func collectOne(_ entry: VolumeEntry, root: String, camera: CameraContext, registered: Bool,
-                            officers: [String: Officer], folders: inout Set<URL>,
-                            summary: inout CollectSummary) throws -> Recording? {
+                            officers: [String: Officer]) -> Outcome {
         var staged: BlobStore.Staged?
         for _ in 0..<attemptsForChangingFile {
             let opened = VolumeWalker.openFile(root: root, path: entry.path)
             guard opened.descriptor >= 0 else {
-                summary.failed.append(.init(path: entry.displayPath, reason: "cannot be opened: \(String(cString: strerror(opened.error)))"))
-                return nil
+                if let earlier = staged { store.blobs.discard(earlier) }
+                return .failed("cannot be opened: \(String(cString: strerror(opened.error)))")
             }
             defer {
                 close(opened.descriptor)
@@ -235,22 +289,20 @@ public struct Collector: Sendable {
             do {
                 staged = try store.blobs.stage(descriptor: opened.descriptor, name: entry.displayPath)
             } catch .diskFull(let path) {
-                throw CollectError.store(.diskFull(path))
+                return .stop(.store(.diskFull(path)))
             } catch {
-                summary.failed.append(.init(path: entry.displayPath, reason: error.description))
-                return nil
+                return .failed(error.description)
             }
             if staged?.changedWhileCopying == false { break }
         }
-        guard let staged else { return nil }
+        guard let staged else { return .failed("not copied") }
         let media = MediaProbe.probe(fileAt: staged.temporaryPath)
         let folder: URL
         do {
             folder = try store.blobs.place(staged)
         } catch {
-            throw CollectError.store(error)
+            return .stop(.store(error))
         }
-        folders.insert(folder)
 
         let name = RecordingName.parse(String(decoding: entry.name, as: UTF8.self))
         var flags: [String] = []
@@ -280,14 +332,19 @@ public struct Collector: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let problems = String(decoding: (try? encoder.encode(media.problems)) ?? Data("[]".utf8), as: UTF8.self)
-        return Recording(
+        return .staged(Recording(
             cameraSerial: camera.serial, sourcePath: Data(entry.path), sourceName: entry.displayPath, size: staged.size,
             sourceModified: entry.modified, sha256: staged.sha256, mediaType: media.mediaType.rawValue, container: media.container,
             durationSeconds: media.durationSeconds, mediaCreatedAt: media.createdAt, capturedAtLocal: media.capturedAtLocal,
             cameraStartedAt: name?.startedAt,
             correctedStartedAt: startDate.map { $0.addingTimeInterval(-(camera.clockDriftSeconds ?? 0)) },
             clockDriftSeconds: camera.clockDriftSeconds, sequence: name?.sequence, important: name?.important ?? false,
-            officerNumber: officerNumber, flags: flags, problems: problems, collectedAt: Date())
+            officerNumber: officerNumber, flags: flags, problems: problems, collectedAt: Date()), folder: folder)
+    }
+
+    static func sameTime(_ stored: Date?, _ modified: Date) -> Bool {
+        guard let stored else { return true }
+        return abs(stored.timeIntervalSince(modified)) < 0.001
     }
 
     /// Deletes a verified recording's source from the volume and records it; a read-only
@@ -321,4 +378,23 @@ extension DateFormatter {
         formatter.dateFormat = "yyyy-MM-dd"
         return formatter
     }
+}
+
+/// A thread-safe counter; `add` returns the new value.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    @discardableResult
+    func add(_ amount: Int) -> Int { lock.withLock { value += amount; return value } }
+}
+
+/// One result slot per staged file, filled by the workers.
+final class OutcomeSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Collector.Outcome?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ outcome: Collector.Outcome) { lock.withLock { slots[index] = outcome } }
+    var values: [Collector.Outcome] { lock.withLock { slots.map { $0 ?? .failed("not processed") } } }
 }

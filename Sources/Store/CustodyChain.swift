@@ -50,16 +50,35 @@ enum CustodyChain {
     @discardableResult
     static func append(_ db: Database, kind: CustodyKind, at date: Date = Date(), camera: String? = nil,
                        recordingId: Int64? = nil, sha256: String? = nil, details: [String: String] = [:]) throws -> CustodyEvent {
-        let last = try CustodyEvent.order(Column("seq").desc).fetchOne(db)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var event = CustodyEvent(
-            seq: (last?.seq ?? 0) + 1, at: date.formatted(timestampFormat), kind: kind.rawValue, cameraSerial: camera,
-            recordingId: recordingId, sha256: sha256,
-            details: String(decoding: try encoder.encode(details), as: UTF8.self),
-            previousHash: last?.hash ?? CustodyEvent.genesisHash, hash: "")
-        event.hash = event.computedHash()
-        try event.insert(db)
-        return event
+        var appender = try Appender(db)
+        return try appender.append(kind: kind, at: date, camera: camera, recordingId: recordingId, sha256: sha256, details: details)
+    }
+
+    /// Appends many events in one transaction, reading the chain's head once.
+    struct Appender {
+        private let db: Database
+        private var head: (seq: Int64, hash: String)
+        private let encoder: JSONEncoder
+
+        init(_ db: Database) throws {
+            self.db = db
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM custodyEvent ORDER BY seq DESC LIMIT 1"))
+            head = row.map { ($0["seq"], $0["hash"]) } ?? (0, CustodyEvent.genesisHash)
+            encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        }
+
+        @discardableResult
+        mutating func append(kind: CustodyKind, at date: Date, camera: String? = nil, recordingId: Int64? = nil,
+                             sha256: String? = nil, details: [String: String] = [:]) throws -> CustodyEvent {
+            var event = CustodyEvent(
+                seq: head.seq + 1, at: date.formatted(CustodyChain.timestampFormat), kind: kind.rawValue, cameraSerial: camera,
+                recordingId: recordingId, sha256: sha256, details: String(decoding: try encoder.encode(details), as: UTF8.self),
+                previousHash: head.hash, hash: "")
+            event.hash = event.computedHash()
+            try event.insert(db)
+            head = (event.seq, event.hash)
+            return event
+        }
     }
 }

@@ -123,14 +123,11 @@ public final class EvidenceStore: Sendable {
 
     // MARK: Recordings
 
-    /// A recording already collected from this camera at this path with this size and time.
-    public func existingRecording(camera: String, sourcePath: Data, size: Int64, modified: Date?) throws -> Recording? {
+    /// Every recording collected from a camera, by its path on the volume: read once per
+    /// collection to tell already-collected files (same path, size and time) from new ones.
+    public func recordingsBySourcePath(camera: String) throws -> [Data: [Recording]] {
         try database.read { db in
-            try Recording.filter(Column("cameraSerial") == camera && Column("sourcePath") == sourcePath && Column("size") == size)
-                .fetchAll(db).first { existing in
-                    guard let modified, let stored = existing.sourceModified else { return true }
-                    return abs(stored.timeIntervalSince(modified)) < 0.001
-                }
+            Dictionary(grouping: try Recording.filter(Column("cameraSerial") == camera).fetchAll(db), by: \.sourcePath)
         }
     }
 
@@ -140,28 +137,27 @@ public final class EvidenceStore: Sendable {
     public func commit(_ recordings: [Recording], at date: Date = Date()) throws -> [(recording: Recording, isNew: Bool)] {
         try database.write { db in
             var results: [(Recording, Bool)] = []
+            var chain = try CustodyChain.Appender(db)
+            let existing = try db.cachedStatement(sql: "SELECT * FROM recording WHERE cameraSerial = ? AND sourcePath = ? AND sha256 = ?")
+            let queue = try db.cachedStatement(sql: "INSERT INTO uploadQueue (recordingId, state, updatedAt) VALUES (?, 'pending', ?)")
             for var recording in recordings {
-                if let existing = try Recording.filter(Column("cameraSerial") == recording.cameraSerial
-                    && Column("sourcePath") == recording.sourcePath && Column("sha256") == recording.sha256).fetchOne(db) {
-                    results.append((existing, false))
+                if let stored = try Recording.fetchOne(existing, arguments: [recording.cameraSerial, recording.sourcePath, recording.sha256]) {
+                    results.append((stored, false))
                     continue
                 }
                 recording.verifiedAt = date
                 try recording.insert(db)
                 var details = ["source": recording.sourceName, "size": String(recording.size), "mediaType": recording.mediaType]
-                if let drift = recording.clockDriftSeconds { details["clockDriftSeconds"] = String(format: "%.0f", drift) }
-                try CustodyChain.append(db, kind: .collected, at: date, camera: recording.cameraSerial,
-                                        recordingId: recording.id, sha256: recording.sha256, details: details)
-                try CustodyChain.append(db, kind: .verified, at: date, camera: recording.cameraSerial,
-                                        recordingId: recording.id, sha256: recording.sha256,
-                                        details: ["method": "sha256 computed while copying, size and time re-checked"])
+                if let drift = recording.clockDriftSeconds { details["clockDriftSeconds"] = String(Int(drift.rounded())) }
+                try chain.append(kind: .collected, at: date, camera: recording.cameraSerial, recordingId: recording.id,
+                                 sha256: recording.sha256, details: details)
+                try chain.append(kind: .verified, at: date, camera: recording.cameraSerial, recordingId: recording.id,
+                                 sha256: recording.sha256, details: ["method": "sha256 computed while copying, size and time re-checked"])
                 if recording.isFlagged {
-                    try CustodyChain.append(db, kind: .flagged, at: date, camera: recording.cameraSerial,
-                                            recordingId: recording.id, sha256: recording.sha256,
-                                            details: ["flags": recording.flags])
+                    try chain.append(kind: .flagged, at: date, camera: recording.cameraSerial, recordingId: recording.id,
+                                     sha256: recording.sha256, details: ["flags": recording.flags])
                 }
-                try db.execute(sql: "INSERT INTO uploadQueue (recordingId, state, updatedAt) VALUES (?, 'pending', ?)",
-                               arguments: [recording.id, date])
+                try queue.execute(arguments: [recording.id, date])
                 results.append((recording, true))
             }
             return results

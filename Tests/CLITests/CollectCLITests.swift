@@ -84,7 +84,7 @@ final class CollectCLITests: XCTestCase {
         let rows = try XCTUnwrap(try json(try runFieldgate(["list", "--json"], environment: env).stdout) as? [[String: Any]])
         let target = try XCTUnwrap(rows.first { ($0["source"] as? String)?.hasSuffix(".WAV") == true })
         let sha = try XCTUnwrap(target["sha256"] as? String)
-        let blob = home.appendingPathComponent("objects/sha256/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)")
+        let blob = home.appendingPathComponent("objects/sha256/\(sha.prefix(2))/\(sha)")
         let handle = try FileHandle(forWritingTo: blob)
         handle.seek(toFileOffset: 100)
         handle.write(Data([0x42]))

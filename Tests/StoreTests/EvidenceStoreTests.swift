@@ -28,7 +28,7 @@ final class EvidenceStoreTests: XCTestCase {
         XCTAssertEqual(staged.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertFalse(staged.changedWhileCopying)
         let folder = try store.blobs.place(staged)
-        XCTAssertEqual(folder.path, store.home.appendingPathComponent("objects/sha256/ba/78").path)
+        XCTAssertEqual(folder.path, store.home.appendingPathComponent("objects/sha256/ba").path)
         XCTAssertEqual(try Data(contentsOf: store.blobs.path(of: staged.sha256)), Data("abc".utf8))
         _ = try store.blobs.place(try stage(store, Array("abc".utf8)))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.blobs.temporary.path), [], "the duplicate is dropped")
