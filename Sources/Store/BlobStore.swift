@@ -98,8 +98,7 @@ public struct BlobStore: Sendable {
             throw errno == ENOSPC ? StoreError.diskFull(temporaryPath) : StoreError.io(temporaryPath, errnoText())
         }
         keep = true
-        let digest = hasher.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
-        return Staged(sha256: digest, size: total, changedWhileCopying: changed, temporaryPath: temporaryPath)
+        return Staged(sha256: hasher.finalize().hexString, size: total, changedWhileCopying: changed, temporaryPath: temporaryPath)
     }
 
     private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(StoreError) {
@@ -166,6 +165,11 @@ public struct BlobStore: Sendable {
             if count == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        return hasher.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        return hasher.finalize().hexString
     }
+}
+
+extension Digest {
+    /// Lower-case hex, as blob names and custody hashes are written.
+    var hexString: String { map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined() }
 }

@@ -37,8 +37,7 @@ public struct CustodyEvent: Codable, Sendable, Equatable, FetchableRecord, Persi
     }
 
     func computedHash() -> String {
-        let digest = SHA256.hash(data: Data((previousHash + "\u{1E}" + canonicalContent).utf8))
-        return digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        SHA256.hash(data: Data((previousHash + "\u{1E}" + canonicalContent).utf8)).hexString
     }
 }
 

@@ -41,8 +41,7 @@ struct CollectCommand: AsyncParsableCommand {
     func run() async throws {
         let evidence = try store.openStore()
         let config = try store.loadConfig()
-        var collector = Collector(store: evidence, freePolicy: config.freePolicy)
-        collector.freePolicy = config.freePolicy
+        let collector = Collector(store: evidence, freePolicy: config.freePolicy)
         var summaries: [CollectSummary] = []
         if let from, let camera {
             summaries.append(try collect(collector, root: from, context: CameraContext(serial: camera, timeZone: config.timeZone),
