@@ -67,6 +67,10 @@ public final class EvidenceStore: Sendable {
         }
     }
 
+    public func cases() throws -> [EnforcementCase] {
+        try database.read { db in try EnforcementCase.order(Column("number")).fetchAll(db) }
+    }
+
     public func camera(serial: String) throws -> Camera? {
         try database.read { db in try Camera.fetchOne(db, key: serial) }
     }

@@ -14,7 +14,7 @@ struct FieldGate: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [ScanCommand.self, WatchCommand.self, CollectCommand.self, StatusCommand.self, ListCommand.self,
-                      AuditCommand.self, CameraCommand.self, OfficersCommand.self, DevicesCommand.self,
+                      AuditCommand.self, CameraCommand.self, OfficersCommand.self, CasesCommand.self, DevicesCommand.self,
                       EmulateCommand.self, DemoCommand.self]
     )
 }

@@ -161,3 +161,50 @@ final class CollectCLITests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("no docked camera with serial Z999999"), unknown.stderr)
     }
 }
+
+/// `fieldgate camera` and the seed imports.
+final class CameraCLITests: XCTestCase {
+    func testInfoShowsTheRecordAndAssignWritesAKnownOfficer() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let home = try temporaryFolder(self).path
+        let env = ["FIELDGATE_HOME": home]
+        let camera = EmulatedModels.gat947Camera(serial: "A246810", officerNumber: "010203", officerName: "张伟", clockOffset: -600)
+        try camera.dock(on: testbed)
+
+        let info = try runFieldgate(["camera", "info", "A246810", "--json"], environment: env)
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((object["record"] as? [String: Any])?["officerName"] as? String, "张伟")
+        XCTAssertEqual(try XCTUnwrap(object["clockDriftSeconds"] as? Double), -600, accuracy: 2)
+        XCTAssertEqual(object["battery"] as? Int, 87)
+        XCTAssertEqual(camera.clock.timeIntervalSinceNow, -600, accuracy: 2, "info changes nothing")
+
+        let unknown = try runFieldgate(["camera", "assign", "A246810", "--officer", "020304"], environment: env)
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("officer 020304 is not known"), unknown.stderr)
+
+        XCTAssertEqual(try runFieldgate(["officers", "import", repositoryRoot.appendingPathComponent("seeds/officers.csv").path],
+                                        environment: env).status, 0)
+        let assign = try runFieldgate(["camera", "assign", "A246810", "--officer", "020304"], environment: env)
+        XCTAssertEqual(assign.status, 0, assign.stderr)
+        XCTAssertEqual(camera.currentRecord.officerNumber, "020304")
+        XCTAssertEqual(camera.currentRecord.officerName, "李娜")
+        XCTAssertEqual(camera.currentRecord.unitName, "城市管理综合执法大队一中队")
+        XCTAssertEqual(try runFieldgate(["audit", "verify"], environment: env).status, 0)
+    }
+
+    func testSeedCasesImportAndABadCaseLineIsNamed() throws {
+        let home = try temporaryFolder(self)
+        let env = ["FIELDGATE_HOME": home.path]
+        let good = try runFieldgate(["cases", "import", repositoryRoot.appendingPathComponent("seeds/cases.csv").path], environment: env)
+        XCTAssertEqual(good.status, 0, good.stderr)
+        let list = try runFieldgate(["cases", "list", "--json"], environment: env)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [Any])?.count, 3)
+        let bad = home.appendingPathComponent("bad.csv")
+        try "number,title,procedure,opened_at\nX1,违法停车,quick,\n".write(to: bad, atomically: true, encoding: .utf8)
+        let refused = try runFieldgate(["cases", "import", bad.path], environment: env)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("line 2: procedure \"quick\""), refused.stderr)
+    }
+}
