@@ -137,20 +137,13 @@ public struct Collector: Sendable {
         let bytesTotal = files.reduce(Int64(0)) { $0 + $1.size }
         var bytesDone: Int64 = 0
 
-        func flush() throws(CollectError) {
-            guard !pending.isEmpty else { return }
-            do {
-                try store.blobs.syncFolders(folders)
-            } catch {
-                throw CollectError.store(error)
-            }
-            let results: [(recording: Recording, isNew: Bool)]
-            do {
-                results = try store.commit(pending)
-            } catch {
-                throw CollectError.database("\(error)")
-            }
-            for (index, result) in results.enumerated() {
+        // A batch's rows are committed on another thread while the next batch is staged;
+        // `settle` waits for it and accounts for the result, in batch order.
+        var inFlight: PendingCommit?
+        func settle() throws(CollectError) {
+            guard let commit = inFlight else { return }
+            inFlight = nil
+            for (index, result) in try commit.wait().get().enumerated() {
                 if result.isNew {
                     summary.new += 1
                     if result.recording.isFlagged { summary.flagged += 1 }
@@ -158,9 +151,13 @@ public struct Collector: Sendable {
                     summary.alreadyCollected += 1
                 }
                 if mayFree && freePolicy == .afterVerify {
-                    free(result.recording, source: pendingSources[index], root: root, summary: &summary)
+                    free(result.recording, source: commit.sources[index], root: root, summary: &summary)
                 }
             }
+        }
+        func startCommit() {
+            guard !pending.isEmpty else { return }
+            inFlight = PendingCommit(store: store, rows: pending, sources: pendingSources, folders: folders)
             pending.removeAll()
             pendingSources.removeAll()
             folders.removeAll()
@@ -213,24 +210,22 @@ public struct Collector: Sendable {
                     stop = stop ?? error
                 }
             }
-            if let stop {
-                summary.stoppedBecause = stop.description
-                try? flush()  // what is durable is committed; then stop cleanly
-                break batches
-            }
             do {
-                try flush()
+                try settle()
             } catch {
                 summary.stoppedBecause = error.description
+                break batches
+            }
+            startCommit()
+            if let stop {
+                summary.stoppedBecause = stop.description  // what is durable is committed below; then stop cleanly
                 break batches
             }
         }
-        if summary.stoppedBecause == nil {
-            do {
-                try flush()
-            } catch {
-                summary.stoppedBecause = error.description
-            }
+        do {
+            try settle()
+        } catch {
+            summary.stoppedBecause = summary.stoppedBecause ?? error.description
         }
         summary.seconds = Date().timeIntervalSince(started)
         progress(CollectProgress(filesDone: files.count, filesTotal: files.count, bytesDone: bytesTotal, bytesTotal: bytesTotal, current: ""))
@@ -397,4 +392,33 @@ final class OutcomeSlots: @unchecked Sendable {
     init(count: Int) { slots = Array(repeating: nil, count: count) }
     func set(_ index: Int, _ outcome: Collector.Outcome) { lock.withLock { slots[index] = outcome } }
     var values: [Collector.Outcome] { lock.withLock { slots.map { $0 ?? .failed("not processed") } } }
+}
+
+/// One batch's durable blobs made visible (one syncfs) and its rows committed, on a thread of
+/// its own so the next batch can be staged meanwhile.
+final class PendingCommit: @unchecked Sendable {
+    let sources: [VolumeEntry]
+    private let done = DispatchSemaphore(value: 0)
+    // Written once before `done` is signalled, read only after waiting on it.
+    private var result: Result<[(recording: Recording, isNew: Bool)], CollectError> = .success([])
+
+    init(store: EvidenceStore, rows: [Recording], sources: [VolumeEntry], folders: Set<URL>) {
+        self.sources = sources
+        DispatchQueue.global().async { [self] in
+            do {
+                try store.blobs.syncFolders(folders)
+                result = .success(try store.commit(rows))
+            } catch let error as StoreError {
+                result = .failure(.store(error))
+            } catch {
+                result = .failure(.database("\(error)"))
+            }
+            done.signal()
+        }
+    }
+
+    func wait() -> Result<[(recording: Recording, isNew: Bool)], CollectError> {
+        done.wait()
+        return result
+    }
 }
