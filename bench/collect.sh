@@ -3,10 +3,11 @@
 #   fieldgate collect --from (copy + SHA-256 + fsync + index)  vs  cp -r + sync  vs  cp -r + sha256sum + sync
 # for large recordings (1 MB to 1 GB, about 4.4 GB in all), then 10,000 small files.
 # Reports seconds, MB/s (or files/s), ratios to the baselines, and fieldgate's peak memory (GNU time).
-# Usage: bash bench/collect.sh [work-dir]   (needs ~15 GB free there; results in bench/out/collect.jsonl)
+# Usage: bash bench/collect.sh [work-dir] [large|small|all]   (needs ~15 GB free; results in bench/out/collect.jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/var/tmp/fieldgate-bench}
+cases=${2:-all}
 command -v /usr/bin/time >/dev/null || { echo "install GNU time (apt-get install time)" >&2; exit 1; }
 swift build -c release --product fieldgate >&2
 bin=$(swift build -c release --show-bin-path)/fieldgate
@@ -60,6 +61,10 @@ print(json.dumps({"case": name, "files": files, "bytes": size,
 PY
 }
 
-make_large "$work/large"; run_case "large recordings (1 MB to 1 GB)" "$work/large" MB; rm -rf "$work/large"
-make_small "$work/small"; run_case "10,000 small files" "$work/small" files; rm -rf "$work/small"
+if [ "$cases" != small ]; then
+  make_large "$work/large"; run_case "large recordings (1 MB to 1 GB)" "$work/large" MB; rm -rf "$work/large"
+fi
+if [ "$cases" != large ]; then
+  make_small "$work/small"; run_case "10,000 small files" "$work/small" files; rm -rf "$work/small"
+fi
 rm -rf "$work"

@@ -100,7 +100,7 @@ public struct Collector: Sendable {
     /// Rows are committed in batches once their bytes are durable: at most this many files…
     public var batchFiles = 128
     /// …or this many bytes.
-    public var batchBytes: Int64 = 256 << 20
+    public var batchBytes: Int64 = 1 << 30
     /// Files staged at once: each spends much of its time waiting on its own fdatasync, so
     /// several keep the disk and the cores busy. One makes the order of work strictly sequential.
     public var workers = 4

@@ -93,10 +93,10 @@ public struct DockingStation: Sendable {
         let volume = try VolumeLocator.locate(serial: docked.serial, device: storage.device,
                                               mountRoot: getuid() == 0 ? mountRoot : nil)
         info.volume = volume.mountPoint
-        try store.noteCameraSeen(serial: docked.serial, vendor: docked.match.vendor, model: docked.match.model,
-                                 officerNumber: info.record?.officerNumber)
+        // A camera already in storage mode cannot be asked: its officer is the one last read from it.
+        let officer = try info.record?.officerNumber ?? store.camera(serial: docked.serial)?.officerNumber
         let context = CameraContext(serial: docked.serial, vendor: docked.match.vendor, model: docked.match.model,
-                                    officerNumber: info.record?.officerNumber, clockDriftSeconds: info.clockDriftSeconds,
+                                    officerNumber: officer, clockDriftSeconds: info.clockDriftSeconds,
                                     timeZone: config.timeZone)
         return (context, info, volume.mountPoint)
     }
