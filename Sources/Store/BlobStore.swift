@@ -75,20 +75,11 @@ public struct BlobStore: Sendable {
         }
         var hasher = SHA256()
         var total: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(descriptor, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw StoreError.unreadable(name, errnoText())
-            }
-            if count == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        try Self.forEachChunk(of: descriptor, name: name) { chunk throws(StoreError) in
             hasher.update(bufferPointer: chunk)
             try writeAll(output, chunk, path: temporaryPath)
-            total += Int64(count)
-            progress(count)
+            total += Int64(chunk.count)
+            progress(chunk.count)
         }
         var after = stat()
         guard fstat(descriptor, &after) == 0 else { throw StoreError.unreadable(name, errnoText()) }
@@ -154,18 +145,26 @@ public struct BlobStore: Sendable {
         }
         defer { close(descriptor) }
         var hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 4096)
+        try Self.forEachChunk(of: descriptor, name: path) { chunk in hasher.update(bufferPointer: chunk) }
+        return hasher.finalize().hexString
+    }
+}
+
+extension BlobStore {
+    /// Reads a file to its end through one buffer of `chunkSize` bytes.
+    static func forEachChunk(of descriptor: Int32, name: String,
+                             _ body: (UnsafeRawBufferPointer) throws(StoreError) -> Void) throws(StoreError) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
         defer { buffer.deallocate() }
         while true {
             let count = read(descriptor, buffer.baseAddress, buffer.count)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw StoreError.unreadable(path, errnoText())
+                throw StoreError.unreadable(name, errnoText())
             }
-            if count == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            if count == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        return hasher.finalize().hexString
     }
 }
 
