@@ -1,19 +1,24 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// The flow of evidence is the module order: USB → Devices (catalog) → Scan → … ;
+// The flow of evidence is the module order: USB → Devices (catalog) → Scan → Drive → Collect → Store → Sync → Server;
 // each module depends only on those before it, and the CLI wires them together.
 let package = Package(
     name: "fieldgate",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "fieldgate", targets: ["fieldgate"]),
+        .executable(name: "fieldgate-server", targets: ["fieldgate-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
@@ -28,13 +33,29 @@ let package = Package(
         .target(name: "Store", dependencies: ["Evidence", "CFileSystem", .product(name: "GRDB", package: "GRDB.swift"),
                                               .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Collect", dependencies: ["Evidence", "Store", "Drive"]),
+        .target(name: "SyncProtocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Sync", dependencies: ["SyncProtocol", "Store", "Evidence",
+                                             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                             .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Server", dependencies: ["SyncProtocol",
+                                               .product(name: "Hummingbird", package: "hummingbird"),
+                                               .product(name: "HummingbirdTLS", package: "hummingbird"),
+                                               .product(name: "GRDB", package: "GRDB.swift"),
+                                               .product(name: "Crypto", package: "swift-crypto"),
+                                               .product(name: "Prometheus", package: "swift-prometheus"),
+                                               .product(name: "Metrics", package: "swift-metrics")],
+                resources: [.copy("openapi.yaml")]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "USBEmulation",
+                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "USBEmulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "fieldgate-server",
+            dependencies: ["Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["USBEmulation"], path: "Tests/TestSupport"),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
@@ -45,6 +66,11 @@ let package = Package(
         .testTarget(name: "DriveTests", dependencies: ["Drive", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Store", "Evidence", "Drive", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "TestSupport",
+                                                        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                        .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
+                                                      "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,1 @@
+// The central evidence server: written next.

@@ -1,0 +1,178 @@
+import Foundation
+
+/// The messages gateway and server exchange, as JSON bodies. `openapi.yaml` (in the Server
+/// module) describes the same shapes for other clients.
+
+/// `POST /v1/enroll`: a one-time token and the gateway's Ed25519 public key.
+public struct EnrollRequest: Codable, Sendable, Equatable {
+    public var token: String
+    /// The gateway's Ed25519 public key, raw 32 bytes in base64.
+    public var publicKey: String
+
+    public init(token: String, publicKey: String) {
+        self.token = token
+        self.publicKey = publicKey
+    }
+}
+
+/// The answer to an enrolment: who the gateway is now, how it authenticates, and the key
+/// that signs the server's receipts (the gateway pins it).
+public struct EnrollResponse: Codable, Sendable, Equatable {
+    public var gatewayId: String
+    public var gatewayName: String
+    /// Sent as `Authorization: Bearer <credential>` on every later request.
+    public var credential: String
+    /// The server's Ed25519 public key, raw 32 bytes in base64.
+    public var serverPublicKey: String
+
+    public init(gatewayId: String, gatewayName: String, credential: String, serverPublicKey: String) {
+        self.gatewayId = gatewayId
+        self.gatewayName = gatewayName
+        self.credential = credential
+        self.serverPublicKey = serverPublicKey
+    }
+}
+
+/// One link of a gateway's custody chain, exactly as the gateway holds it (so the server, or a
+/// court, can re-check the links).
+public struct CustodyRecord: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var at: String
+    public var kind: String
+    public var cameraSerial: String?
+    public var recordingId: Int64?
+    public var sha256: String?
+    /// JSON object text with sorted keys, as hashed.
+    public var details: String
+    public var previousHash: String
+    public var hash: String
+
+    public init(seq: Int64, at: String, kind: String, cameraSerial: String?, recordingId: Int64?, sha256: String?,
+                details: String, previousHash: String, hash: String) {
+        self.seq = seq
+        self.at = at
+        self.kind = kind
+        self.cameraSerial = cameraSerial
+        self.recordingId = recordingId
+        self.sha256 = sha256
+        self.details = details
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+}
+
+/// One evidence item of a batch: the blob it stands for, what it is, and its custody so far.
+public struct ManifestItem: Codable, Sendable, Equatable {
+    /// Lower-case hex SHA-256 of the blob.
+    public var sha256: String
+    public var size: Int64
+    /// "recording", "printout", "fingerprint", …
+    public var kind: String
+    /// Descriptive fields (camera, officer, start time, flags…), all as text.
+    public var metadata: [String: String]
+    public var custody: [CustodyRecord]
+
+    public init(sha256: String, size: Int64, kind: String, metadata: [String: String], custody: [CustodyRecord]) {
+        self.sha256 = sha256
+        self.size = size
+        self.kind = kind
+        self.metadata = metadata
+        self.custody = custody
+    }
+}
+
+/// `POST /v1/batches`: sent as the payload of a ``SignedEnvelope`` signed with the gateway's key.
+public struct BatchManifest: Codable, Sendable, Equatable {
+    /// Chosen by the gateway and kept before sending, so a manifest sent twice (a lost answer)
+    /// names the same batch.
+    public var batchKey: String
+    public var gatewayId: String
+    public var createdAt: String
+    public var items: [ManifestItem]
+
+    public init(batchKey: String, gatewayId: String, createdAt: String, items: [ManifestItem]) {
+        self.batchKey = batchKey
+        self.gatewayId = gatewayId
+        self.createdAt = createdAt
+        self.items = items
+    }
+}
+
+/// The server's answer to a manifest: the batch and the blobs it still lacks.
+public struct BatchCreated: Codable, Sendable, Equatable {
+    public var batchId: String
+    /// SHA-256 of every blob to upload (held blobs, from any gateway, are not listed).
+    public var missing: [String]
+    /// "open" or "committed".
+    public var state: String
+
+    public init(batchId: String, missing: [String], state: String) {
+        self.batchId = batchId
+        self.missing = missing
+        self.state = state
+    }
+}
+
+/// What the server signs when it commits a batch: only a receipt counts as retained online.
+public struct Receipt: Codable, Sendable, Equatable {
+    public struct Item: Codable, Sendable, Equatable {
+        public var sha256: String
+        public var size: Int64
+
+        public init(sha256: String, size: Int64) {
+            self.sha256 = sha256
+            self.size = size
+        }
+    }
+
+    public var batchId: String
+    public var batchKey: String
+    public var gatewayId: String
+    public var items: [Item]
+    /// ISO 8601 UTC.
+    public var serverTime: String
+
+    public init(batchId: String, batchKey: String, gatewayId: String, items: [Item], serverTime: String) {
+        self.batchId = batchId
+        self.batchKey = batchKey
+        self.gatewayId = gatewayId
+        self.items = items
+        self.serverTime = serverTime
+    }
+}
+
+/// `GET /v1/evidence/{sha256}`: what the server holds of one blob, for the asking gateway.
+public struct EvidenceRecord: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var batchId: String
+        public var kind: String
+        public var metadata: [String: String]
+        public var custody: [CustodyRecord]
+        public var receivedAt: String
+
+        public init(batchId: String, kind: String, metadata: [String: String], custody: [CustodyRecord], receivedAt: String) {
+            self.batchId = batchId
+            self.kind = kind
+            self.metadata = metadata
+            self.custody = custody
+            self.receivedAt = receivedAt
+        }
+    }
+
+    public var sha256: String
+    public var size: Int64
+    public var entries: [Entry]
+
+    public init(sha256: String, size: Int64, entries: [Entry]) {
+        self.sha256 = sha256
+        self.size = size
+        self.entries = entries
+    }
+}
+
+/// Every error body: a reason a person can act on.
+public struct ErrorBody: Codable, Sendable, Equatable {
+    public var error: String
+
+    public init(error: String) { self.error = error }
+}
