@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -36,6 +37,9 @@ let package = Package(
         .target(name: "SyncProtocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Sync", dependencies: ["SyncProtocol", "Store", "Evidence",
                                              .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                             .product(name: "NIOCore", package: "swift-nio"),
+                                             .product(name: "NIOHTTP1", package: "swift-nio"),
+                                             .product(name: "NIOFoundationCompat", package: "swift-nio"),
                                              .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Server", dependencies: ["SyncProtocol",
                                                .product(name: "Hummingbird", package: "hummingbird"),
@@ -51,6 +55,7 @@ let package = Package(
             dependencies: [
                 "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "USBEmulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(

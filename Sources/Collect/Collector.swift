@@ -164,8 +164,11 @@ public struct Collector: Sendable {
         }
 
         let known: [Data: [Recording]]
+        // After-receipt freeing: the files the central server has receipted may leave the camera.
+        let receipted: Set<Int64>
         do {
             known = try store.recordingsBySourcePath(camera: camera.serial)
+            receipted = freePolicy == .afterReceipt ? try store.receiptedRecordingIds(camera: camera.serial) : []
         } catch {
             throw CollectError.database("\(error)")
         }
@@ -181,7 +184,8 @@ public struct Collector: Sendable {
                     summary.alreadyCollected += 1
                     bytesDone += entry.size
                     filesStarted.add(1)
-                    if mayFree && freePolicy == .afterVerify && existing.wipedAt == nil {
+                    if mayFree && existing.wipedAt == nil
+                        && (freePolicy == .afterVerify || (freePolicy == .afterReceipt && receipted.contains(existing.id ?? -1))) {
                         free(existing, source: entry, root: root, summary: &summary)
                     }
                     continue

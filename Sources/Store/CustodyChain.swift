@@ -8,6 +8,8 @@ public enum CustodyKind: String, Codable, Sendable, CaseIterable {
     case clockDrift = "clock-drift"
     case clockCorrected = "clock-corrected"
     case uploaded, receipted, printed
+    /// The server refused a blob because its bytes did not match its hash (see `audit verify`).
+    case uploadRefused = "upload-refused"
 }
 
 /// One link of the custody chain. Its hash covers the previous link's hash and its own

@@ -38,6 +38,8 @@ public struct StoreStatus: Sendable, Codable, Equatable {
     public var flagged: Int
     public var storeBytes: Int64
     public var lastCollection: Collection?
+    /// Upload states, the share retained online, and what waits for sync and why.
+    public var sync: SyncStatus?
 }
 
 extension EvidenceStore {
@@ -57,7 +59,7 @@ extension EvidenceStore {
     }
 
     public func status() throws -> StoreStatus {
-        try database.read { db in
+        var status = try database.read { db in
             func groups(_ column: String) throws -> [StoreStatus.Group] {
                 try Row.fetchAll(db, sql: """
                     SELECT COALESCE(\(column), '(unknown)') AS key, COUNT(*) AS n, SUM(size) AS bytes,
@@ -76,5 +78,7 @@ extension EvidenceStore {
                 byOfficer: try groups("officerNumber"), flagged: totals["flagged"] ?? 0, storeBytes: blobBytes,
                 lastCollection: try Collection.order(Column("id").desc).fetchOne(db))
         }
+        status.sync = try syncStatus()
+        return status
     }
 }

@@ -94,6 +94,48 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
                 """)
         }
+        migrator.registerMigration("v2: sync") { db in
+            // One row: the central server this gateway is enrolled with, and the gateway's own key.
+            try db.create(table: "syncEnrolment") { t in
+                t.primaryKey("id", .integer).check { $0 == 1 }
+                t.column("serverURL", .text).notNull()
+                t.column("gatewayId", .text).notNull()
+                t.column("gatewayName", .text).notNull()
+                t.column("credential", .text).notNull()
+                t.column("serverPublicKey", .text).notNull()
+                t.column("gatewayPrivateKey", .blob).notNull()
+                t.column("enrolledAt", .datetime).notNull()
+            }
+            // A batch is kept before its manifest is sent, so a retry names the same batch.
+            try db.create(table: "syncBatch") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("batchKey", .text).notNull().unique()
+                t.column("serverBatchId", .text)
+                t.column("state", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("committedAt", .datetime)
+                t.column("receiptPayload", .blob)
+                t.column("receiptSignature", .text)
+                t.column("serverTime", .text)
+            }
+            try db.create(table: "syncBatchItem") { t in
+                t.column("batchId", .integer).notNull().references("syncBatch")
+                t.column("recordingId", .integer).notNull().references("recording")
+                t.column("sha256", .text).notNull()
+                t.primaryKey(["batchId", "recordingId"])
+            }
+            // One tus upload per blob: its URL and the offset the server acknowledged.
+            try db.create(table: "syncUpload") { t in
+                t.primaryKey("sha256", .text)
+                t.column("url", .text).notNull()
+                t.column("offset", .integer).notNull()
+                t.column("length", .integer).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.alter(table: "uploadQueue") { t in
+                t.add(column: "batchId", .integer)
+            }
+        }
         return migrator
     }
 }

@@ -1,1 +1,288 @@
-// The gateway's sync client: written next.
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import Store
+import SyncProtocol
+
+/// Settings of one `fieldgate sync`.
+public struct SyncOptions: Sendable {
+    /// Items per manifest.
+    public var batchSize = 100
+    /// Bytes per PATCH; each carries its own checksum and is held in memory once.
+    public var chunkSize = 8 << 20
+    /// Bytes per second for all uploads together; nil for no limit.
+    public var limitRate: Int64?
+    public var retry = RetryPolicy()
+    /// Try again items the server refused (after their stored copy was restored).
+    public var retryRefused = false
+
+    public init() {}
+}
+
+/// Where a sync stands, for a progress bar.
+public struct SyncProgress: Sendable {
+    public var itemsDone: Int
+    public var itemsTotal: Int
+    public var bytesDone: Int64
+    public var bytesTotal: Int64
+}
+
+/// What a sync did.
+public struct SyncSummary: Sendable, Codable, Equatable {
+    public struct Waiting: Sendable, Codable, Equatable {
+        public var source: String
+        public var sha256: String
+        public var reason: String
+    }
+
+    public var server: String
+    public var batches = 0
+    /// Items the server receipted in this run.
+    public var receipted = 0
+    /// Blobs sent, and blobs the server already held (from this or another gateway).
+    public var uploaded = 0
+    public var alreadyHeld = 0
+    /// Bytes that went over the wire in this run (a resumed upload counts only what was left).
+    public var sentBytes: Int64 = 0
+    public var seconds: Double = 0
+    /// Items still waiting after this run, and why.
+    public var waiting: [Waiting] = []
+    /// Why the run stopped early, when it did (e.g. the server unreachable).
+    public var stoppedBecause: String?
+    public var receipts: [String] = []
+
+    /// Everything collected is receipted.
+    public var isComplete: Bool { waiting.isEmpty && stoppedBecause == nil }
+}
+
+/// Sync: sends collected evidence to the central server in signed batches, uploads what the
+/// server lacks with tus, and marks items retained online only when a receipt signed with the
+/// pinned server key names them.
+public struct SyncClient: Sendable {
+    public let store: EvidenceStore
+    public let client: HTTPClient
+
+    public init(store: EvidenceStore, client: HTTPClient) {
+        self.store = store
+        self.client = client
+    }
+
+    public func sync(options: SyncOptions = SyncOptions(), progress: @escaping @Sendable (SyncProgress) -> Void = { _ in })
+        async throws(SyncError) -> SyncSummary {
+        let started = ContinuousClock.now
+        guard let enrolment = try storeCall({ try store.enrolment() }) else { throw .notEnrolled }
+        guard let serverKey = WireCoding.publicKey(base64: enrolment.serverPublicKey) else {
+            throw .untrustedServer("the pinned server key is not an Ed25519 key; enrol again")
+        }
+        let gatewayKey: Curve25519.Signing.PrivateKey
+        do {
+            gatewayKey = try Curve25519.Signing.PrivateKey(rawRepresentation: enrolment.gatewayPrivateKey)
+        } catch {
+            throw .store("the gateway's signing key is damaged (\(error)); enrol again")
+        }
+        let connection = try ServerConnection(client: client, serverURL: enrolment.serverURL, credential: enrolment.credential,
+                                              retry: options.retry)
+        if options.retryRefused { try storeCall { try store.requeueRefused() } }
+
+        let backlog = try storeCall { try store.syncBacklog() }
+        let tracker = ProgressTracker(itemsTotal: backlog.items, bytesTotal: backlog.bytes, report: progress)
+        let session = BatchSession(store: store, connection: connection, enrolment: enrolment, gatewayKey: gatewayKey,
+                                   serverKey: serverKey, options: options, tracker: tracker)
+        var summary = SyncSummary(server: enrolment.serverURL)
+        do {
+            for batch in try storeCall({ try store.unfinishedBatches() }) {
+                try await session.finish(batch, summary: &summary)
+            }
+            while let (batch, _) = try storeCall({ try store.prepareBatch(limit: options.batchSize) }) {
+                try await session.finish(batch, summary: &summary)
+            }
+        } catch where error.isTransient {
+            summary.stoppedBecause = error.description
+            try storeCall { try store.noteWaiting(batchId: nil, reason: error.description) }
+        }
+        let status = try storeCall { try store.syncStatus(waitingLimit: 1000) }
+        summary.waiting = status.waiting.map { .init(source: $0.source, sha256: $0.sha256, reason: $0.reason) }
+        if summary.waiting.isEmpty && status.pending + status.uploading + status.uploaded > 0 {
+            summary.stoppedBecause = summary.stoppedBecause ?? "\(status.pending + status.uploading + status.uploaded) item(s) not yet receipted"
+        }
+        let elapsed = ContinuousClock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return summary
+    }
+}
+
+/// One sync's work on its batches.
+struct BatchSession {
+    let store: EvidenceStore
+    let connection: ServerConnection
+    let enrolment: SyncEnrolment
+    let gatewayKey: Curve25519.Signing.PrivateKey
+    let serverKey: Curve25519.Signing.PublicKey
+    let options: SyncOptions
+    let tracker: ProgressTracker
+
+    /// Sends the manifest (again, if it was sent before: the batch key makes that harmless),
+    /// uploads what the server lacks, commits, and keeps the verified receipt.
+    func finish(_ batch: SyncBatch, summary: inout SyncSummary) async throws(SyncError) {
+        guard let batchId = batch.id else { return }
+        let recordings = try storeCall { try store.recordings(inBatch: batchId) }
+        guard !recordings.isEmpty else { return }
+        let manifest = BatchManifest(
+            batchKey: batch.batchKey, gatewayId: enrolment.gatewayId, createdAt: batch.createdAt.formatted(WireCoding.timestampFormat),
+            items: try recordings.map { recording throws(SyncError) in
+                ManifestItem(recording, custody: try storeCall { try store.custodyEvents(recordingId: recording.id) })
+            })
+        let envelope: SignedEnvelope
+        do {
+            envelope = try SignedEnvelope.seal(manifest, with: gatewayKey)
+        } catch {
+            throw .protocolViolation("cannot sign the manifest: \(error)")
+        }
+        let manifestBody = try ServerConnection.json(envelope)
+        let answer = try await connection.send(.POST, "/v1/batches", headers: [("Content-Type", "application/json")],
+                                               body: { .bytes(manifestBody) })
+        try answer.expect([200, 201], doing: "sending the manifest of \(recordings.count) item(s)")
+        let created = try answer.decode(BatchCreated.self)
+        try storeCall { try store.markOpened(batchId: batchId, serverBatchId: created.batchId) }
+        summary.batches += 1
+
+        let missing = Set(created.missing)
+        let states = try storeCall { try store.uploadStates(inBatch: batchId) }
+        var seen: Set<String> = []
+        for recording in recordings where seen.insert(recording.sha256).inserted {
+            let sameBlob = recordings.filter { $0.sha256 == recording.sha256 }
+            guard sameBlob.contains(where: { states[$0.id ?? -1] == .batched }) else {
+                tracker.finished(items: sameBlob.count, bytes: 0)
+                continue
+            }
+            if missing.contains(recording.sha256) {
+                let tracker = tracker, sha256 = recording.sha256
+                let uploader = TusUploader(connection: connection, store: store, chunkSize: options.chunkSize,
+                                           limiter: tracker.limiter(rate: options.limitRate),
+                                           progress: { acknowledged in tracker.blob(sha256, acknowledged: acknowledged) })
+                switch try await uploader.upload(sha256: recording.sha256, length: recording.size, batchId: created.batchId) {
+                case .completed(let sent):
+                    summary.uploaded += 1
+                    summary.sentBytes += sent
+                    try storeCall {
+                        try store.markUploaded(batchId: batchId, sha256: recording.sha256, server: enrolment.serverURL,
+                                               serverBatchId: created.batchId, sentBytes: sent, alreadyHeld: false)
+                    }
+                case .refused(let reason):
+                    try storeCall { try store.markRefused(batchId: batchId, sha256: recording.sha256, reason: reason) }
+                }
+            } else {
+                summary.alreadyHeld += 1
+                try storeCall {
+                    try store.markUploaded(batchId: batchId, sha256: recording.sha256, server: enrolment.serverURL,
+                                           serverBatchId: created.batchId, sentBytes: 0, alreadyHeld: true)
+                }
+            }
+            tracker.finished(items: sameBlob.count, bytes: recording.size, sha256: recording.sha256)
+        }
+
+        let refused = try storeCall { try store.uploadStates(inBatch: batchId) }
+            .filter { $0.value == .refused }.keys
+        let withdraw = Array(Set(recordings.filter { refused.contains($0.id ?? -1) }.map(\.sha256))).sorted()
+        let commitBody = try ServerConnection.json(CommitRequest(withdraw: withdraw))
+        let committed = try await connection.send(.POST, "/v1/batches/\(created.batchId)/commit",
+                                                  headers: [("Content-Type", "application/json")], body: { .bytes(commitBody) })
+        if committed.status == 409 {
+            // The server lacks a blob it had said it held: the items go round again next time.
+            try storeCall { try store.noteWaiting(batchId: batchId, reason: "the server could not commit: \(committed.reason)") }
+            summary.stoppedBecause = "batch \(created.batchId) not committed: \(committed.reason)"
+            return
+        }
+        try committed.expect([200, 201], doing: "committing batch \(created.batchId)")
+        let receiptEnvelope = try committed.decode(SignedEnvelope.self)
+        let payload: Data
+        let receipt: Receipt
+        do {
+            payload = try receiptEnvelope.openedBytes(verifyingWith: serverKey)
+            receipt = try receiptEnvelope.open(Receipt.self, verifyingWith: serverKey)
+        } catch {
+            throw .untrustedServer("the receipt for batch \(created.batchId) was rejected: \(error)")
+        }
+        let sent = Set(manifest.items.map(\.sha256))
+        let receipted = Set(receipt.items.map(\.sha256))
+        guard receipt.batchId == created.batchId, receipt.batchKey == batch.batchKey, receipt.gatewayId == enrolment.gatewayId,
+              receipted.isSubset(of: sent) else {
+            throw .untrustedServer("the receipt for batch \(created.batchId) names another batch, gateway or items")
+        }
+        try storeCall {
+            try store.markReceipted(batchId: batchId, serverBatchId: created.batchId, payload: payload,
+                                    signature: receiptEnvelope.signature, serverTime: receipt.serverTime, receiptedHashes: receipted)
+        }
+        summary.receipted += recordings.filter { receipted.contains($0.sha256) }.count
+        summary.receipts.append(created.batchId)
+    }
+}
+
+/// `POST /v1/batches/{id}/commit`: what the gateway could not deliver.
+struct CommitRequest: Codable, Sendable {
+    var withdraw: [String]
+}
+
+extension ManifestItem {
+    init(_ recording: Recording, custody: [CustodyEvent]) {
+        self = ManifestBuilder.item(for: recording, custody: custody)
+    }
+}
+
+/// Counts items and bytes across batches for the progress bar.
+final class ProgressTracker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var itemsDone = 0
+    private var bytesDone: Int64 = 0
+    private var inFlight: [String: Int64] = [:]
+    private let itemsTotal: Int
+    private let bytesTotal: Int64
+    private let report: @Sendable (SyncProgress) -> Void
+    private var sharedLimiter: RateLimiter?
+
+    init(itemsTotal: Int, bytesTotal: Int64, report: @escaping @Sendable (SyncProgress) -> Void) {
+        self.itemsTotal = itemsTotal
+        self.bytesTotal = bytesTotal
+        self.report = report
+    }
+
+    /// One limiter for the whole sync, so `--limit-rate` bounds the sum of all uploads.
+    func limiter(rate: Int64?) -> RateLimiter? {
+        guard let rate else { return nil }
+        return lock.withLock {
+            if sharedLimiter == nil { sharedLimiter = RateLimiter(bytesPerSecond: rate) }
+            return sharedLimiter
+        }
+    }
+
+    func blob(_ sha256: String, acknowledged: Int64) {
+        let snapshot = lock.withLock {
+            inFlight[sha256] = acknowledged
+            return SyncProgress(itemsDone: itemsDone, itemsTotal: itemsTotal,
+                                bytesDone: bytesDone + inFlight.values.reduce(0, +), bytesTotal: bytesTotal)
+        }
+        report(snapshot)
+    }
+
+    func finished(items: Int, bytes: Int64, sha256: String? = nil) {
+        let snapshot = lock.withLock {
+            if let sha256 { inFlight[sha256] = nil }
+            itemsDone += items
+            bytesDone += bytes
+            return SyncProgress(itemsDone: itemsDone, itemsTotal: itemsTotal, bytesDone: bytesDone, bytesTotal: bytesTotal)
+        }
+        report(snapshot)
+    }
+}
+
+/// Runs a store call, turning its error into a sync error.
+func storeCall<Value>(_ body: () throws -> Value) throws(SyncError) -> Value {
+    do {
+        return try body()
+    } catch let error as SyncError {
+        throw error
+    } catch {
+        throw .store("\(error)")
+    }
+}

@@ -105,7 +105,7 @@ func formatBytes(_ bytes: Int64) -> String {
     return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }
 
-/// A one-line progress bar on stderr (files, bytes, rate, ETA), drawn at most 10 times a second.
+/// A one-line progress bar on stderr (files or items, bytes, rate, ETA), drawn at most 10 times a second.
 final class ProgressBar: @unchecked Sendable {
     private let enabled: Bool
     private let started = Date()
@@ -115,18 +115,23 @@ final class ProgressBar: @unchecked Sendable {
     init(enabled: Bool) { self.enabled = enabled }
 
     func update(_ progress: CollectProgress) {
+        update(done: progress.filesDone, total: progress.filesTotal, unit: "files", bytesDone: progress.bytesDone,
+               bytesTotal: progress.bytesTotal)
+    }
+
+    func update(done: Int, total: Int, unit: String, bytesDone: Int64, bytesTotal: Int64) {
         guard enabled else { return }
         lock.withLock {
             let now = Date()
-            guard now.timeIntervalSince(lastDrawn) >= 0.1 || progress.filesDone == progress.filesTotal else { return }
+            guard now.timeIntervalSince(lastDrawn) >= 0.1 || done == total else { return }
             lastDrawn = now
             let elapsed = max(now.timeIntervalSince(started), 0.001)
-            let rate = Double(progress.bytesDone) / elapsed
-            let remaining = rate > 0 ? Double(progress.bytesTotal - progress.bytesDone) / rate : 0
-            let fraction = progress.bytesTotal > 0 ? Double(progress.bytesDone) / Double(progress.bytesTotal) : 1
+            let rate = Double(bytesDone) / elapsed
+            let remaining = rate > 0 ? Double(bytesTotal - bytesDone) / rate : 0
+            let fraction = bytesTotal > 0 ? min(1, Double(bytesDone) / Double(bytesTotal)) : 1
             let filled = Int(fraction * 24)
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 24 - filled)
-            let line = "\r[\(bar)] \(progress.filesDone)/\(progress.filesTotal) files  \(formatBytes(progress.bytesDone))/\(formatBytes(progress.bytesTotal))  \(formatBytes(Int64(rate)))/s  ETA \(Int(remaining)) s "
+            let line = "\r[\(bar)] \(done)/\(total) \(unit)  \(formatBytes(bytesDone))/\(formatBytes(bytesTotal))  \(formatBytes(Int64(rate)))/s  ETA \(Int(remaining)) s "
             FileHandle.standardError.write(Data(line.utf8))
         }
     }

@@ -17,7 +17,15 @@ struct StatusCommand: ParsableCommand {
             return
         }
         print("Recordings: \(status.recordings) (\(formatBytes(status.bytes))), flagged: \(status.flagged), store: \(formatBytes(status.storeBytes))")
-        print("Upload state: " + (status.byState.isEmpty ? "-" : status.byState.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        if let sync = status.sync {
+            print("Sync: \(sync.pending) pending, \(sync.uploading) uploading, \(sync.uploaded) uploaded, \(sync.receipted) receipted, \(sync.refused) refused")
+            print("Retained online (网上留存率): \(sync.receipted)/\(sync.collected) = \(percent(sync.retainedOnline))"
+                + (sync.server.map { ", server \($0) as \(sync.gatewayName ?? "?")" } ?? ", not enrolled with a server")
+                + (sync.lastReceiptAt.map { ", last receipt \($0.formatted(.iso8601))" } ?? ""))
+            for waiting in sync.waiting {
+                print("  \(waiting.state): \(waiting.camera) \(waiting.source) (\(waiting.sha256.prefix(12))): \(waiting.reason)")
+            }
+        }
         for (title, groups) in [("CAMERA", status.byCamera), ("OFFICER", status.byOfficer)] where !groups.isEmpty {
             var table = TextTable(title, "RECORDINGS", "SIZE", "FLAGGED")
             for group in groups { table.add([group.key, String(group.recordings), formatBytes(group.bytes), String(group.flagged)]) }

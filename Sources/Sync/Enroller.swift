@@ -1,0 +1,52 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import Store
+import SyncProtocol
+
+/// `fieldgate enroll`: makes the gateway's Ed25519 key, presents it with a one-time token, and
+/// pins the server's key, against which every receipt is checked from then on.
+public struct Enroller: Sendable {
+    public let store: EvidenceStore
+    public let client: HTTPClient
+    public var retry: RetryPolicy
+
+    public init(store: EvidenceStore, client: HTTPClient, retry: RetryPolicy = RetryPolicy(attempts: 4)) {
+        self.store = store
+        self.client = client
+        self.retry = retry
+    }
+
+    public func enroll(serverURL: String, token: String) async throws(SyncError) -> SyncEnrolment {
+        let connection = try ServerConnection(client: client, serverURL: serverURL, credential: nil, retry: retry)
+        let key = Curve25519.Signing.PrivateKey()
+        let request = EnrollRequest(token: token, publicKey: key.publicKey.rawRepresentation.base64EncodedString())
+        let body = try ServerConnection.json(request)
+        let answer = try await connection.send(.POST, "/v1/enroll", headers: [("Content-Type", "application/json")], body: { .bytes(body) })
+        try answer.expect([200, 201], doing: "enrolling")
+        let response = try answer.decode(EnrollResponse.self)
+        guard WireCoding.publicKey(base64: response.serverPublicKey) != nil else {
+            throw .untrustedServer("the server's public key \(response.serverPublicKey) is not an Ed25519 key")
+        }
+        var base = serverURL
+        while base.hasSuffix("/") { base.removeLast() }
+        let enrolment = SyncEnrolment(
+            serverURL: base, gatewayId: response.gatewayId, gatewayName: response.gatewayName, credential: response.credential,
+            serverPublicKey: response.serverPublicKey, gatewayPrivateKey: key.rawRepresentation, enrolledAt: Date())
+        do {
+            try store.save(enrolment: enrolment)
+        } catch {
+            throw .store("\(error)")
+        }
+        return enrolment
+    }
+}
+
+extension SyncEnrolment {
+    /// A short fingerprint of the pinned server key, for people to compare.
+    public var serverKeyFingerprint: String {
+        let raw = Data(base64Encoded: serverPublicKey) ?? Data()
+        return "sha256:" + SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined().prefix(16)
+    }
+}

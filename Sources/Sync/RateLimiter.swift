@@ -1,0 +1,47 @@
+import Foundation
+
+/// A token bucket over bytes sent, shared by every upload of one sync (`--limit-rate`).
+public actor RateLimiter {
+    private let bytesPerSecond: Double
+    private let burst: Double
+    private var available: Double
+    private var refilled: ContinuousClock.Instant
+
+    public init(bytesPerSecond: Int64) {
+        self.bytesPerSecond = Double(max(1, bytesPerSecond))
+        // A quarter second of credit: smooth enough, and small writes need not wait.
+        burst = max(64 * 1024, self.bytesPerSecond / 4)
+        available = burst
+        refilled = .now
+    }
+
+    /// Waits until `count` bytes may be sent.
+    public func take(_ count: Int) async throws {
+        refill()
+        available -= Double(count)
+        if available < 0 {
+            try await Task.sleep(for: .seconds(-available / bytesPerSecond))
+        }
+    }
+
+    private func refill() {
+        let now = ContinuousClock.now
+        let elapsed = now - refilled
+        refilled = now
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        available = min(burst, available + seconds * bytesPerSecond)
+    }
+
+    /// Parses `10M`, `512k`, `1G` or a plain byte count (per second).
+    public static func parseRate(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30]
+        var digits = Substring(text)
+        var multiplier: Int64 = 1
+        if let last = digits.last, let unit = units[last] {
+            multiplier = unit
+            digits = digits.dropLast()
+        }
+        guard let value = Double(digits), value > 0 else { return nil }
+        return Int64(value * Double(multiplier))
+    }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Store
+import Sync
+
+struct EnrollCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll",
+        abstract: "Enrol this gateway with the central evidence server.",
+        discussion: """
+            Makes the gateway's Ed25519 signing key, presents it to the server with a one-time \
+            token (from `fieldgate-server gateways add NAME` on the server), and pins the server's \
+            public key: every receipt must verify against it. Enrolling again (with a new token) \
+            replaces the previous enrolment.
+            """)
+
+    @Option(help: ArgumentHelp("The server's URL, e.g. https://evidence.example.gov.cn:8443.", valueName: "url"))
+    var server: String
+
+    @Option(help: ArgumentHelp("The one-time enrolment token the server's operator gave you.", valueName: "token"))
+    var token: String
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let evidence = try store.openStore()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let result: Result<SyncEnrolment, SyncError>
+        do {
+            result = .success(try await Enroller(store: evidence, client: client).enroll(serverURL: server, token: token))
+        } catch {
+            result = .failure(error)
+        }
+        try? await client.shutdown()
+        let enrolment = try result.get()
+        if output.json {
+            print(try jsonString(EnrolmentSummary(enrolment)))
+        } else {
+            print("Enrolled as gateway \(enrolment.gatewayName) (\(enrolment.gatewayId)) with \(enrolment.serverURL).")
+            print("Pinned server key \(enrolment.serverKeyFingerprint): receipts signed by any other key are rejected.")
+        }
+    }
+}
+
+/// What `enroll --json` prints: never the credential or the private key.
+struct EnrolmentSummary: Codable {
+    var server: String
+    var gatewayId: String
+    var gatewayName: String
+    var serverKey: String
+    var serverKeyFingerprint: String
+
+    init(_ enrolment: SyncEnrolment) {
+        server = enrolment.serverURL
+        gatewayId = enrolment.gatewayId
+        gatewayName = enrolment.gatewayName
+        serverKey = enrolment.serverPublicKey
+        serverKeyFingerprint = enrolment.serverKeyFingerprint
+    }
+}
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Upload collected evidence to the central server in verified batches, and keep its receipts.",
+        discussion: """
+            Important recordings go first, then the oldest. Each batch's manifest (hashes, \
+            metadata, custody events) is signed with the gateway's key; the server answers which \
+            blobs it lacks, and only those are uploaded (tus, in checksummed chunks). A killed \
+            sync, a dropped connection or a restarted server resumes where it stopped, never \
+            re-sending what arrived. An item counts as retained online only once a receipt signed \
+            with the pinned server key names it.
+
+            Exit status: 0 everything is receipted; 2 some items wait for a later sync (`fieldgate \
+            status` says which and why); 1 error (not enrolled, credential refused, a receipt that \
+            does not verify).
+            """)
+
+    @Option(name: .customLong("limit-rate"), help: ArgumentHelp("Upload at most this many bytes per second, e.g. 10M, 512k.", valueName: "rate"))
+    var limitRate: String?
+
+    @Option(name: .customLong("batch-size"), help: "Items per batch (manifest and receipt).")
+    var batchSize = 100
+
+    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Bytes per upload request, each with its own checksum, e.g. 8M.", valueName: "size"))
+    var chunkSize = "8M"
+
+    @Option(help: "Tries for each request before the sync stops and leaves the rest for later.")
+    var retries = 8
+
+    @Flag(name: .customLong("retry-refused"), help: "Send again items the server refused (after their stored copy was restored).")
+    var retryRefused = false
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if let limitRate, RateLimiter.parseRate(limitRate) == nil { throw ValidationError("--limit-rate \(limitRate): give bytes per second, e.g. 10M or 512k") }
+        guard let chunk = RateLimiter.parseRate(chunkSize), chunk >= 64 << 10, chunk <= 64 << 20 else {
+            throw ValidationError("--chunk-size \(chunkSize): give 64k to 64M")
+        }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if retries < 1 { throw ValidationError("--retries must be at least 1") }
+    }
+
+    func run() async throws {
+        let evidence = try store.openStore()
+        var options = SyncOptions()
+        options.batchSize = batchSize
+        options.limitRate = limitRate.flatMap(RateLimiter.parseRate)
+        options.chunkSize = Int(RateLimiter.parseRate(chunkSize) ?? 8 << 20)
+        options.retry = RetryPolicy(attempts: retries)
+        options.retryRefused = retryRefused
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
+        let result: Result<SyncSummary, SyncError>
+        do {
+            result = .success(try await SyncClient(store: evidence, client: client).sync(options: options) { progress in
+                bar.update(done: progress.itemsDone, total: progress.itemsTotal, unit: "items", bytesDone: progress.bytesDone,
+                           bytesTotal: progress.bytesTotal)
+            })
+        } catch {
+            result = .failure(error)
+        }
+        bar.finish()
+        try? await client.shutdown()
+        let summary = try result.get()
+        if output.json {
+            print(try jsonString(summary))
+        } else {
+            print(Self.describe(summary, status: try evidence.syncStatus()))
+        }
+        if !summary.isComplete { throw ExitCode(2) }
+    }
+
+    static func describe(_ summary: SyncSummary, status: SyncStatus) -> String {
+        var lines = ["Synced with \(summary.server): \(summary.batches) batch(es), \(summary.receipted) item(s) receipted, "
+            + "\(summary.uploaded) uploaded, \(summary.alreadyHeld) already held by the server; "
+            + "\(formatBytes(summary.sentBytes)) sent in \(String(format: "%.1f", summary.seconds)) s"]
+        lines.append("Retained online (网上留存率): \(status.receipted)/\(status.collected) = \(percent(status.retainedOnline))")
+        for waiting in summary.waiting { lines.append("  waiting: \(waiting.source) (\(waiting.sha256.prefix(12))): \(waiting.reason)") }
+        if let reason = summary.stoppedBecause { lines.append("  not finished: \(reason)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }

@@ -1,0 +1,253 @@
+import Foundation
+import Store
+import TestSupport
+import USBEmulation
+import XCTest
+
+/// Collect, then sync to a real `fieldgate-server` over loopback HTTP, each side its own process.
+final class SyncEndToEndTests: XCTestCase {
+    var server: ServerProcess!
+    var home: URL!
+    var work: URL!
+
+    override func setUpWithError() throws {
+        work = try temporaryFolder(self)
+        home = work.appendingPathComponent("gateway")
+        server = ServerProcess(data: work.appendingPathComponent("server"))
+        try server.start(port: 0)
+        addTeardownBlock { [server] in server?.stop() }
+    }
+
+    // MARK: Helpers
+
+    func fieldgate(_ arguments: [String], timeout: TimeInterval = 120) throws -> CommandResult {
+        try runBinary(builtBinary("fieldgate"), arguments + ["--home", home.path], timeout: timeout)
+    }
+
+    /// Enrols the gateway under `name`.
+    @discardableResult
+    func enroll(_ name: String = "team-1", serverURL: String? = nil) throws -> CommandResult {
+        let token = try server.addGateway(name)
+        let result = try fieldgate(["enroll", "--server", serverURL ?? server.url, "--token", token])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result
+    }
+
+    /// Collects a generated camera volume (or `extra` files of random bytes) through `collect --from`.
+    func collectSample(serial: String = "A123456", videos: Int = 2, extra: [Int] = []) throws -> Int {
+        let volume = work.appendingPathComponent("volume-\(serial)")
+        var files = try SampleRecordings.writeVolume(at: volume, cameraSerial: serial, officerNumber: "100001",
+                                                     start: "20261125083000", videos: videos, oddFiles: false)
+        for (index, size) in extra.enumerated() {
+            let name = "DCIM/\(serial)_100001_2026112509\(String(format: "%02d", index))00_\(String(format: "%04d", 50 + index)).MP4"
+            var bytes = [UInt8](repeating: 0, count: size)
+            for i in stride(from: 0, to: size, by: 997) { bytes[i] = UInt8.random(in: 0...255) }
+            try Data(bytes).write(to: volume.appendingPathComponent(name))
+            files.append(name)
+        }
+        let result = try fieldgate(["collect", "--from", volume.path, "--camera", serial, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return files.count
+    }
+
+    func syncStatus() throws -> SyncStatus {
+        let result = try fieldgate(["status", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let status = try JSONDecoder().decode(StoreStatus.self, from: Data(result.stdout.utf8))
+        return try XCTUnwrap(status.sync)
+    }
+
+    func summary(_ result: CommandResult) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout + result.stderr)
+    }
+
+    // MARK: Tests
+
+    func testCollectThenSyncReceiptsEverythingAndASecondSyncSendsNothing() throws {
+        try enroll()
+        let count = try collectSample()
+        let first = try fieldgate(["sync", "--json"])
+        XCTAssertEqual(first.status, 0, first.stderr + first.stdout)
+        let summary = try summary(first)
+        XCTAssertEqual(summary["receipted"] as? Int, count)
+        XCTAssertEqual(summary["uploaded"] as? Int, count)
+        let status = try syncStatus()
+        XCTAssertEqual(status.receipted, count)
+        XCTAssertEqual(status.retainedOnline, 1)
+        let received = try server.metric("fieldgate_upload_bytes_received_total")
+        XCTAssertGreaterThan(received, 0)
+
+        let second = try fieldgate(["sync", "--json"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try self.summary(second)["sentBytes"] as? Int, 0)
+        XCTAssertEqual(try self.summary(second)["batches"] as? Int, 0)
+        XCTAssertEqual(try server.metric("fieldgate_upload_bytes_received_total"), received)
+
+        // Every item's custody now ends uploaded → receipted, and the chain still verifies.
+        let store = try EvidenceStore(home: home)
+        for recording in try store.recordings() {
+            let kinds = try store.custodyEvents(recordingId: recording.id).map(\.kind)
+            XCTAssertEqual(Array(kinds.suffix(2)), ["uploaded", "receipted"], recording.sourceName)
+        }
+        XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
+    }
+
+    func testTheSameBlobFromAnotherGatewayIsNotSentAgain() throws {
+        try enroll("team-1")
+        _ = try collectSample()
+        XCTAssertEqual(try fieldgate(["sync"]).status, 0)
+        let received = try server.metric("fieldgate_upload_bytes_received_total")
+        // A second gateway holding the same recordings (a copy handed in) sends none of their bytes.
+        home = work.appendingPathComponent("gateway-2")
+        try enroll("team-2")
+        let count = try collectSample()
+        let result = try fieldgate(["sync", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try summary(result)["alreadyHeld"] as? Int, count)
+        XCTAssertEqual(try server.metric("fieldgate_upload_bytes_received_total"), received)
+        XCTAssertEqual(try syncStatus().receipted, count)
+    }
+
+    func testAKilledSyncResumesWithoutResendingWhatArrived() throws {
+        try enroll()
+        let size = 24 << 20
+        let count = try collectSample(videos: 1, extra: [size])
+        // Slowly, in 1 MiB chunks, so the kill lands mid-upload.
+        let process = Process()
+        process.executableURL = builtBinary("fieldgate")
+        process.arguments = ["sync", "--limit-rate", "4M", "--chunk-size", "1M", "--home", home.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let store = try EvidenceStore(home: home)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, (try store.database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(offset) FROM syncUpload") } ?? 0) < 4 << 20 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let before = try server.metric("fieldgate_upload_bytes_received_total")
+        XCTAssertGreaterThan(before, Double(4 << 20))
+        XCTAssertLessThan(before, Double(size))
+
+        let result = try fieldgate(["sync", "--json", "--chunk-size", "1M"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try syncStatus().receipted, count)
+        // Everything arrived once, but for at most the chunk in flight when the process died.
+        let total = try store.recordings().reduce(0) { $0 + Double($1.size) }
+        XCTAssertLessThanOrEqual(try server.metric("fieldgate_upload_bytes_received_total"), total + Double(1 << 20))
+    }
+
+    func testAServerKilledAndRestartedMidBatchIsResumed() throws {
+        try enroll()
+        let count = try collectSample(videos: 1, extra: [16 << 20])
+        let process = Process()
+        process.executableURL = builtBinary("fieldgate")
+        process.arguments = ["sync", "--json", "--limit-rate", "4M", "--chunk-size", "1M", "--home", home.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let store = try EvidenceStore(home: home)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, (try store.database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(offset) FROM syncUpload") } ?? 0) < 2 << 20 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let port = server.port
+        server.kill()
+        Thread.sleep(forTimeInterval: 1)
+        try server.start(port: port)
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, String(decoding: output, as: UTF8.self))
+        XCTAssertEqual(try syncStatus().receipted, count)
+        XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
+    }
+
+    func testACorruptedChunkIsRefusedWith460AndSentAgain() throws {
+        let proxy = try CorruptingProxy(target: server.port)
+        defer { proxy.stop() }
+        try enroll(serverURL: proxy.url)
+        let count = try collectSample(videos: 1, extra: [3 << 20])
+        let result = try fieldgate(["sync", "--json", "--chunk-size", "1M"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertGreaterThanOrEqual(try server.metric("fieldgate_upload_chunks_rejected_total"), 1)
+        XCTAssertEqual(try syncStatus().receipted, count)
+        XCTAssertTrue(proxy.corrupted, "the proxy never flipped a byte")
+    }
+
+    func testABlobTamperedInTheGatewaysStoreIsRefusedAndNamed() throws {
+        try enroll()
+        let count = try collectSample()
+        let store = try EvidenceStore(home: home)
+        let victim = try XCTUnwrap(try store.recordings().first { $0.mediaType == "photo" })
+        let path = store.blobs.path(of: victim.sha256).path
+        chmod(path, 0o644)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        let result = try fieldgate(["sync", "--json"])
+        XCTAssertEqual(result.status, 2, result.stderr + result.stdout)
+        let status = try syncStatus()
+        XCTAssertEqual(status.refused, 1)
+        XCTAssertEqual(status.receipted, count - 1)
+        let waiting = try XCTUnwrap(status.waiting.first)
+        XCTAssertEqual(waiting.sha256, victim.sha256)
+        XCTAssertTrue(waiting.reason.contains("refused"), waiting.reason)
+        let human = try fieldgate(["status"])
+        XCTAssertTrue(human.stdout.contains(victim.sourceName), human.stdout)
+        let audit = try fieldgate(["audit", "verify"])
+        XCTAssertEqual(audit.status, 1)
+        XCTAssertTrue((audit.stdout + audit.stderr).contains(victim.sha256), audit.stdout + audit.stderr)
+        let kinds = try store.custodyEvents(recordingId: victim.id).map(\.kind)
+        XCTAssertEqual(kinds.last, "upload-refused")
+    }
+
+    func testARevokedGatewayIsRefusedAndNothingIsReceipted() throws {
+        try enroll("team-9")
+        _ = try collectSample()
+        let revoke = try server.runServerCommand(["gateways", "revoke", "team-9", "--data", server.data.path])
+        XCTAssertEqual(revoke.status, 0, revoke.stderr)
+        let result = try fieldgate(["sync"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("refused this gateway"), result.stderr)
+        XCTAssertEqual(try syncStatus().receipted, 0)
+    }
+
+    func testAReceiptSignedByAnotherKeyIsRejected() throws {
+        try enroll()
+        _ = try collectSample()
+        // Another server answering at the same address: same data, a new signing key.
+        let port = server.port
+        server.stop()
+        try FileManager.default.removeItem(at: server.data.appendingPathComponent("server-key"))
+        try server.start(port: port)
+        let result = try fieldgate(["sync"])
+        XCTAssertEqual(result.status, 1, result.stdout)
+        XCTAssertTrue(result.stderr.contains("receipt"), result.stderr)
+        XCTAssertEqual(try syncStatus().receipted, 0)
+    }
+
+    func testAnUnreachableServerLeavesEverythingWaitingWithAReason() throws {
+        try enroll()
+        let count = try collectSample()
+        server.stop()
+        let result = try fieldgate(["sync", "--retries", "2"])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        let status = try syncStatus()
+        XCTAssertEqual(status.receipted, 0)
+        XCTAssertEqual(status.pending + status.uploading, count)
+        XCTAssertTrue(status.waiting.contains { $0.reason.contains("could not be reached") }, "\(status.waiting)")
+    }
+
+    func testEnrollingWithAWrongTokenIsAClearError() throws {
+        _ = try server.addGateway("team-1")
+        let result = try fieldgate(["enroll", "--server", server.url, "--token", "not-a-token"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("refused"), result.stderr)
+        let sync = try fieldgate(["sync"])
+        XCTAssertEqual(sync.status, 1)
+        XCTAssertTrue(sync.stderr.contains("not enrolled"), sync.stderr)
+    }
+}
