@@ -51,6 +51,8 @@ public struct SyncSummary: Sendable, Codable, Equatable {
     /// Why the run stopped early, when it did (e.g. the server unreachable).
     public var stoppedBecause: String?
     public var receipts: [String] = []
+    /// How long each commit took, from request to verified receipt (seconds).
+    public var commitSeconds: [Double] = []
 
     /// Everything collected is receipted.
     public var isComplete: Bool { waiting.isEmpty && stoppedBecause == nil }
@@ -186,6 +188,7 @@ struct BatchSession {
             .filter { $0.value == .refused }.keys
         let withdraw = Array(Set(recordings.filter { refused.contains($0.id ?? -1) }.map(\.sha256))).sorted()
         let commitBody = try ServerConnection.json(CommitRequest(withdraw: withdraw))
+        let commitStarted = ContinuousClock.now
         let committed = try await connection.send(.POST, "/v1/batches/\(created.batchId)/commit",
                                                   headers: [("Content-Type", "application/json")], body: { .bytes(commitBody) })
         if committed.status == 409 {
@@ -214,6 +217,8 @@ struct BatchSession {
             try store.markReceipted(batchId: batchId, serverBatchId: created.batchId, payload: payload,
                                     signature: receiptEnvelope.signature, serverTime: receipt.serverTime, receiptedHashes: receipted)
         }
+        let commitTime = ContinuousClock.now - commitStarted
+        summary.commitSeconds.append(Double(commitTime.components.seconds) + Double(commitTime.components.attoseconds) / 1e18)
         summary.receipted += recordings.filter { receipted.contains($0.sha256) }.count
         summary.receipts.append(created.batchId)
     }
