@@ -333,3 +333,12 @@ extension EvidenceStore {
         }
     }
 }
+
+extension EvidenceStore {
+    /// Every receipt kept, oldest first.
+    public func receipts() throws -> [SyncBatch] {
+        try database.read { db in
+            try SyncBatch.filter(Column("state") == "committed").order(Column("id")).fetchAll(db)
+        }
+    }
+}

@@ -147,3 +147,30 @@ struct SyncCommand: AsyncParsableCommand {
 }
 
 func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
+
+struct ReceiptsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receipts",
+        abstract: "List the server's receipts kept by this gateway, each checked again against the pinned server key.",
+        discussion: "Exit status 1 if any kept receipt no longer verifies.")
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let receipts = try CheckedReceipt.all(in: try store.openStore())
+        if output.json {
+            print(try jsonString(receipts))
+        } else if receipts.isEmpty {
+            print("No receipts yet: run `fieldgate sync`.")
+        } else {
+            var table = TextTable("BATCH", "SERVER TIME", "ITEMS", "SIZE", "SIGNATURE")
+            for receipt in receipts {
+                table.add([receipt.batchId, receipt.serverTime, String(receipt.items), formatBytes(receipt.bytes),
+                           receipt.verified ? "verified" : "BAD: \(receipt.problem ?? "")"])
+            }
+            print(table.render())
+        }
+        if receipts.contains(where: { !$0.verified }) { throw ExitCode(1) }
+    }
+}

@@ -90,6 +90,14 @@ final class SyncEndToEndTests: XCTestCase {
             XCTAssertEqual(Array(kinds.suffix(2)), ["uploaded", "receipted"], recording.sourceName)
         }
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
+
+        // The receipt is kept and still verifies against the pinned server key.
+        let receipts = try fieldgate(["receipts", "--json"])
+        XCTAssertEqual(receipts.status, 0, receipts.stderr)
+        let list = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(receipts.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(list.count, 1)
+        XCTAssertEqual(list.first?["verified"] as? Bool, true)
+        XCTAssertEqual(list.first?["items"] as? Int, count)
     }
 
     func testTheSameBlobFromAnotherGatewayIsNotSentAgain() throws {
