@@ -1,1 +1,128 @@
-// The central evidence server: written next.
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+
+/// How to run an ``EvidenceServer``.
+public struct ServerConfiguration: Sendable {
+    /// Holds `server.sqlite`, `blobs/`, `uploads/` and `server-key`; created when absent.
+    public var dataDirectory: URL
+    public var host: String
+    /// 0 picks a free port; `run(onReady:)` reports the real one.
+    public var port: Int
+    /// PEM certificate chain and private key; both or neither.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// The largest blob a tus upload may announce, in bytes.
+    public var maxUploadSize: Int64
+
+    /// 64 GiB: more than any body-camera recording.
+    public static let defaultMaxUploadSize: Int64 = 64 << 30
+
+    public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 8080, tlsCertificatePath: String? = nil,
+                tlsKeyPath: String? = nil, maxUploadSize: Int64 = defaultMaxUploadSize) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsKeyPath = tlsKeyPath
+        self.maxUploadSize = maxUploadSize
+    }
+}
+
+/// The central evidence server: enrols gateways, takes signed batch manifests, receives blobs
+/// over tus, and answers commits with receipts signed by its own key.
+public final class EvidenceServer: Sendable {
+    public let configuration: ServerConfiguration
+    let context: ServerContext
+    let tlsConfiguration: TLSConfiguration?
+
+    /// Opens (creating when needed) the data folder, database and key, and reads the TLS files.
+    public init(configuration: ServerConfiguration) throws {
+        self.configuration = configuration
+        let folder = try DataFolder(configuration.dataDirectory)
+        let repository = try folder.openRepository()
+        let metrics = ServerMetrics.shared
+        context = ServerContext(repository: repository, blobs: try FolderBlobStorage(root: folder.blobs),
+                                parts: try UploadParts(root: folder.uploads), signingKey: SigningKey(try folder.serverKey()),
+                                authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
+                                maxUploadSize: configuration.maxUploadSize, uploadsInProgress: UploadsInProgress())
+        tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
+    }
+
+    /// The server's Ed25519 public key, raw 32 bytes, which verifies its receipts.
+    public var publicKey: Data { context.signingKey.publicKey.rawRepresentation }
+
+    /// Serves until the task is cancelled (or, with `handlingShutdownSignals`, until SIGINT or
+    /// SIGTERM), then shuts down gracefully.
+    /// - Parameter onReady: called once listening, with the bound port (the real one when the
+    ///   configuration asked for port 0).
+    public func run(handlingShutdownSignals: Bool = false, onReady: @escaping @Sendable (Int) async -> Void) async throws {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ErrorBodyMiddleware())
+        OperationalRoutes(context: context).register(on: router)
+        EnrollRoutes(context: context).register(on: router)
+        BatchRoutes(context: context).register(on: router)
+        UploadRoutes(context: context).register(on: router)
+        EvidenceRoutes(context: context).register(on: router)
+        let application = Application(
+            router: router,
+            server: try tlsConfiguration.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldgate-server"),
+            onServerRunning: { channel in await onReady(channel.localAddress?.port ?? 0) }
+        )
+        if handlingShutdownSignals {
+            try await application.runService()
+        } else {
+            try await application.run()
+        }
+    }
+
+    private static func tls(certificate: String?, key: String?) throws -> TLSConfiguration? {
+        switch (certificate, key) {
+        case (nil, nil):
+            return nil
+        case (.some, nil), (nil, .some):
+            throw ServerSetupError("TLS needs both a certificate (--tls-cert) and its private key (--tls-key)")
+        case (let certificate?, let key?):
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate)
+                let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+                return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                                privateKey: .privateKey(privateKey))
+            } catch {
+                throw ServerSetupError("cannot load TLS certificate \(certificate) or key \(key): \(error)")
+            }
+        }
+    }
+}
+
+/// The server's data folder and what lives in it.
+struct DataFolder {
+    let root: URL
+    var database: URL { root.appendingPathComponent("server.sqlite") }
+    var blobs: URL { root.appendingPathComponent("blobs") }
+    var uploads: URL { root.appendingPathComponent("uploads") }
+    var key: URL { root.appendingPathComponent("server-key") }
+
+    init(_ root: URL) throws {
+        self.root = root
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ServerSetupError("cannot create the data folder \(root.path): \(error.localizedDescription)")
+        }
+    }
+
+    func openRepository() throws -> SQLiteEvidenceRepository {
+        do {
+            return try SQLiteEvidenceRepository(path: database.path)
+        } catch {
+            throw ServerSetupError("cannot open the server database \(database.path): \(error)")
+        }
+    }
+
+    func serverKey() throws -> Curve25519.Signing.PrivateKey { try ServerKey.loadOrCreate(at: key) }
+}

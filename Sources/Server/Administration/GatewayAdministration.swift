@@ -1,0 +1,44 @@
+import Foundation
+
+/// Managing gateways in a data folder, for the `fieldgate-server gateways` commands and for
+/// programs that embed the server. Safe while a server runs on the same folder: it reads the
+/// database on every request.
+public enum GatewayAdministration {
+    /// Creates an invited gateway and returns its one-time enrolment token (only its hash is kept).
+    public static func add(name: String, dataDirectory: URL) async throws -> String {
+        guard !name.isEmpty, !name.contains(where: \.isNewline) else { throw AdministrationError.invalidName(name) }
+        let folder = try DataFolder(dataDirectory)
+        _ = try folder.serverKey()
+        let token = Credentials.randomSecret()
+        _ = try await folder.openRepository().createGateway(name: name, tokenHash: Credentials.hash(token))
+        return token
+    }
+
+    /// Every gateway, by name.
+    public static func list(dataDirectory: URL) async throws -> [GatewayRecord] {
+        try await DataFolder(dataDirectory).openRepository().gateways()
+    }
+
+    /// Revokes a gateway: its next request is refused, and so is enrolling with its token.
+    @discardableResult
+    public static func revoke(name: String, dataDirectory: URL) async throws -> GatewayRecord {
+        guard let gateway = try await DataFolder(dataDirectory).openRepository().revokeGateway(name: name) else {
+            throw AdministrationError.unknownName(name)
+        }
+        return gateway
+    }
+}
+
+public enum AdministrationError: Error, CustomStringConvertible, Equatable {
+    case duplicateName(String)
+    case unknownName(String)
+    case invalidName(String)
+
+    public var description: String {
+        switch self {
+        case .duplicateName(let name): "a gateway named \(name) exists already: choose another name, or revoke it first"
+        case .unknownName(let name): "no gateway named \(name) (fieldgate-server gateways list shows them)"
+        case .invalidName(let name): "\"\(name)\" cannot name a gateway: give a non-empty name on one line"
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import Crypto
+import Foundation
+
+/// Secrets a gateway holds (enrolment token, credential) and the hashes the server keeps of them.
+enum Credentials {
+    /// 32 random bytes, URL-safe base64 without padding, so they paste and fit a header.
+    static func randomSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Lower-case hex SHA-256 of a secret's UTF-8 bytes: all the server stores of it.
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Compares two hashes without stopping at the first difference, so timing reveals nothing
+    /// of the stored value.
+    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let left = Array(lhs.utf8), right = Array(rhs.utf8)
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for index in left.indices { difference |= left[index] ^ right[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,51 @@
+import CoreMetrics
+import Prometheus
+
+/// The server's Prometheus counters and the registry `/metrics` prints. One registry per
+/// process: the metrics system (which Hummingbird's `MetricsMiddleware` reports to) can be
+/// bootstrapped only once, so every server in a process shares these counters.
+final class ServerMetrics: Sendable {
+    static let shared = ServerMetrics()
+
+    let registry: PrometheusCollectorRegistry
+    /// Every body byte a PATCH delivered, accepted or not.
+    let uploadBytesReceived: Prometheus.Counter
+    /// Chunks answered 460: their checksum did not match.
+    let uploadChunksRejected: Prometheus.Counter
+    let uploadsCompleted: Prometheus.Counter
+    let batchesCommitted: Prometheus.Counter
+    let receiptsIssued: Prometheus.Counter
+    let requestsUnauthorized: Prometheus.Counter
+
+    private init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        uploadBytesReceived = registry.makeCounter(descriptor: .counter(
+            "fieldgate_upload_bytes_received_total", help: "Body bytes received by tus PATCH requests, accepted or not."))
+        uploadChunksRejected = registry.makeCounter(descriptor: .counter(
+            "fieldgate_upload_chunks_rejected_total", help: "tus chunks rejected because their checksum did not match (460)."))
+        uploadsCompleted = registry.makeCounter(descriptor: .counter(
+            "fieldgate_uploads_completed_total", help: "Uploads completed and verified against their SHA-256."))
+        batchesCommitted = registry.makeCounter(descriptor: .counter(
+            "fieldgate_batches_committed_total", help: "Batches committed."))
+        receiptsIssued = registry.makeCounter(descriptor: .counter(
+            "fieldgate_receipts_issued_total", help: "Signed receipts issued."))
+        requestsUnauthorized = registry.makeCounter(descriptor: .counter(
+            "fieldgate_requests_unauthorized_total", help: "Requests refused with 401."))
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    /// The registry in Prometheus' text format.
+    func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A counter's descriptor under its full name (the names are part of the operators' contract).
+    static func counter(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Hummingbird
+import SyncProtocol
+
+/// Batches: a signed manifest opens one (`POST /v1/batches`), the server says which blobs it
+/// lacks, and the commit (`POST /v1/batches/{id}/commit`) turns the items into evidence and
+/// answers a signed receipt.
+struct BatchRoutes {
+    let context: ServerContext
+    static let maxManifestSize = 32 << 20
+    static let maxCommitBodySize = 1 << 20
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/batches") { request, _ in try await createBatch(request) }
+        router.get("/v1/batches/:batchId") { request, requestContext in
+            try await showBatch(request, batchId: requestContext.parameters.require("batchId"))
+        }
+        router.post("/v1/batches/:batchId/commit") { request, requestContext in
+            try await commitBatch(request, batchId: requestContext.parameters.require("batchId"))
+        }
+    }
+
+    func createBatch(_ request: Request) async throws -> Response {
+        let gateway = try await context.authenticator.authenticate(request)
+        let body = try await JSONBody.collect(request, limit: Self.maxManifestSize, what: "the manifest")
+        let envelope = try JSONBody.decode(SignedEnvelope.self, from: body, what: "the signed manifest")
+        guard let publicKeyText = gateway.publicKey, let publicKey = WireCoding.publicKey(base64: publicKeyText) else {
+            throw ServerError.unauthorized("gateway \(gateway.name) has no enrolled key: enrol it again")
+        }
+        let manifestBytes: Data
+        do {
+            manifestBytes = try envelope.openedBytes(verifyingWith: publicKey)
+        } catch EnvelopeError.badSignature {
+            context.metrics.requestsUnauthorized.increment()
+            throw ServerError.unauthorized("manifest signature does not verify with the key gateway \(gateway.name) enrolled")
+        } catch {
+            throw ServerError.badRequest("\(error)")
+        }
+        let manifest = try JSONBody.decode(BatchManifest.self, from: ByteBuffer(bytes: manifestBytes), what: "the manifest payload")
+        guard manifest.gatewayId == gateway.id else {
+            throw ServerError(.forbidden, "manifest names gateway \(manifest.gatewayId), but the credential is gateway \(gateway.id)'s")
+        }
+        try Self.validate(manifest)
+        let batch = BatchRecord(id: UUID().uuidString.lowercased(), gatewayId: gateway.id, batchKey: manifest.batchKey,
+                                state: .open, envelope: String(decoding: try WireCoding.encoder.encode(envelope), as: UTF8.self),
+                                createdAt: manifest.createdAt, receivedAt: Date(), committedAt: nil, receipt: nil)
+        let items = manifest.items.enumerated().map { position, item in
+            BatchItemRecord(position: position, sha256: item.sha256, size: item.size, kind: item.kind, metadata: item.metadata,
+                            custody: item.custody, withdrawn: false)
+        }
+        let (stored, created) = try await context.repository.createBatch(batch, items: items)
+        let storedItems = created ? items : try await context.repository.items(batchId: stored.id)
+        return JSONBody.response(try await batchCreated(stored, items: storedItems), status: created ? .created : .ok)
+    }
+
+    /// Every problem of the manifest at once, each naming its field.
+    static func validate(_ manifest: BatchManifest) throws {
+        var problems: [String] = []
+        if manifest.batchKey.isEmpty { problems.append("batchKey is empty") }
+        for (index, item) in manifest.items.enumerated() {
+            if !WireCoding.isSHA256(item.sha256) { problems.append("items[\(index)].sha256 is not 64 lower-case hex digits") }
+            if item.size < 0 { problems.append("items[\(index)].size is negative") }
+            if item.kind.isEmpty { problems.append("items[\(index)].kind is empty") }
+        }
+        guard problems.isEmpty else { throw ServerError.badRequest("invalid manifest: " + problems.joined(separator: "; ")) }
+    }
+
+    func showBatch(_ request: Request, batchId: String) async throws -> Response {
+        let gateway = try await context.authenticator.authenticate(request)
+        let batch = try await ownedBatch(batchId, of: gateway)
+        return JSONBody.response(try await batchCreated(batch, items: try await context.repository.items(batchId: batch.id)))
+    }
+
+    /// The batch, only when it is this gateway's: another gateway's batch is as unknown as a missing one.
+    private func ownedBatch(_ batchId: String, of gateway: GatewayRecord) async throws -> BatchRecord {
+        guard let batch = try await context.repository.batch(id: batchId), batch.gatewayId == gateway.id else {
+            throw ServerError.notFound("no batch \(batchId) for gateway \(gateway.name)")
+        }
+        return batch
+    }
+
+    /// The batch's state and the blobs the server does not hold, from any gateway (each once, in manifest order).
+    private func batchCreated(_ batch: BatchRecord, items: [BatchItemRecord]) async throws -> BatchCreated {
+        let held = try await context.repository.heldBlobs(among: items.map(\.sha256))
+        var seen = Set<String>()
+        let missing = items.map(\.sha256).filter { !held.contains($0) && seen.insert($0).inserted }
+        return BatchCreated(batchId: batch.id, missing: batch.state == .committed ? [] : missing, state: batch.state.rawValue)
+    }
+
+    /// The optional commit body: items the gateway could not deliver.
+    struct CommitRequest: Decodable {
+        var withdraw: [String]?
+    }
+
+    func commitBatch(_ request: Request, batchId: String) async throws -> Response {
+        let gateway = try await context.authenticator.authenticate(request)
+        let body = try await JSONBody.collect(request, limit: Self.maxCommitBodySize, what: "the commit request")
+        let batch = try await ownedBatch(batchId, of: gateway)
+        if batch.state == .committed, let receipt = batch.receipt {
+            return Self.receiptResponse(receipt)
+        }
+        let withdraw = body.readableBytes == 0
+            ? [] : try JSONBody.decode(CommitRequest.self, from: body, what: "the commit request").withdraw ?? []
+        let items = try await context.repository.items(batchId: batch.id)
+        let hashesInBatch = Set(items.map(\.sha256))
+        let strangers = withdraw.filter { !hashesInBatch.contains($0) }
+        guard strangers.isEmpty else {
+            throw ServerError.badRequest("withdraw names blobs that are not in batch \(batch.id): \(strangers.joined(separator: ", "))")
+        }
+        let withdrawn = Set(withdraw)
+        let kept = items.filter { !withdrawn.contains($0.sha256) }
+        // A blob is in the blob table only after its whole content was verified against its
+        // SHA-256 on upload; the commit trusts that and checks the bytes are still present,
+        // rather than re-reading gigabytes per commit.
+        let held = try await context.repository.heldBlobs(among: kept.map(\.sha256))
+        var seen = Set<String>()
+        let missing = kept.map(\.sha256).filter { (!held.contains($0) || !context.blobs.contains($0)) && seen.insert($0).inserted }
+        guard missing.isEmpty else {
+            throw ServerError(.conflict, "batch \(batch.id) cannot be committed: the server has not received blobs \(missing.joined(separator: ", ")); upload them or withdraw them")
+        }
+        let now = Date()
+        let receipt = Receipt(batchId: batch.id, batchKey: batch.batchKey, gatewayId: gateway.id,
+                              items: kept.map { Receipt.Item(sha256: $0.sha256, size: $0.size) },
+                              serverTime: now.formatted(WireCoding.timestampFormat))
+        let sealed = try SignedEnvelope.seal(receipt, with: context.signingKey.key)
+        let sealedText = String(decoding: try WireCoding.encoder.encode(sealed), as: UTF8.self)
+        let committed = try await context.repository.commitBatch(id: batch.id, withdrawn: withdrawn, receipt: sealedText, at: now)
+        guard let storedReceipt = committed.receipt else {
+            throw RepositoryError.corrupt("batch \(batch.id) is committed without a receipt")
+        }
+        if storedReceipt == sealedText {
+            context.metrics.batchesCommitted.increment()
+            context.metrics.receiptsIssued.increment()
+        }
+        return Self.receiptResponse(storedReceipt)
+    }
+
+    /// The stored receipt exactly as first issued, so a repeated commit gets the same bytes.
+    static func receiptResponse(_ receipt: String) -> Response {
+        Response(status: .ok, headers: [.contentType: JSONBody.contentType],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: receipt)))
+    }
+}

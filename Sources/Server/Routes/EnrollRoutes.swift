@@ -1,0 +1,39 @@
+import Foundation
+import Hummingbird
+import SyncProtocol
+
+/// `POST /v1/enroll`: spends a one-time token, records the gateway's key, and returns its credential.
+struct EnrollRoutes {
+    let context: ServerContext
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/enroll") { request, _ in try await enroll(request) }
+    }
+
+    func enroll(_ request: Request) async throws -> Response {
+        let body = try await JSONBody.collect(request, limit: 64 << 10, what: "the enrolment request")
+        let enrollment = try JSONBody.decode(EnrollRequest.self, from: body, what: "the enrolment request")
+        guard WireCoding.publicKey(base64: enrollment.publicKey) != nil else {
+            throw ServerError.badRequest("publicKey is not a base64 raw 32-byte Ed25519 public key")
+        }
+        let secret = Credentials.randomSecret()
+        let outcome = try await context.repository.enroll(tokenHash: Credentials.hash(enrollment.token),
+                                                          publicKey: enrollment.publicKey,
+                                                          secretHash: Credentials.hash(secret))
+        switch outcome {
+        case .enrolled(let gateway):
+            let answer = EnrollResponse(gatewayId: gateway.id, gatewayName: gateway.name, credential: "\(gateway.id).\(secret)",
+                                        serverPublicKey: context.signingKey.publicKey.rawRepresentation.base64EncodedString())
+            return JSONBody.response(answer)
+        case .unknownToken:
+            context.metrics.requestsUnauthorized.increment()
+            throw ServerError.unauthorized("enrolment token not recognised: ask for a new one (fieldgate-server gateways add)")
+        case .tokenAlreadyUsed:
+            context.metrics.requestsUnauthorized.increment()
+            throw ServerError.unauthorized("enrolment token has already been used: each token enrols once; ask for a new gateway token")
+        case .revoked(let gateway):
+            context.metrics.requestsUnauthorized.increment()
+            throw ServerError.unauthorized("gateway \(gateway.name) has been revoked")
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Hummingbird
+import SyncProtocol
+
+/// `GET /v1/evidence/{sha256}`: what the server holds of a blob for the asking gateway.
+struct EvidenceRoutes {
+    let context: ServerContext
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/v1/evidence/:sha256") { request, requestContext in
+            try await evidence(request, sha256: requestContext.parameters.require("sha256"))
+        }
+    }
+
+    func evidence(_ request: Request, sha256: String) async throws -> Response {
+        let gateway = try await context.authenticator.authenticate(request)
+        guard WireCoding.isSHA256(sha256) else {
+            throw ServerError.badRequest("\"\(sha256)\" is not a SHA-256: expected 64 lower-case hex digits")
+        }
+        let entries = try await context.repository.evidenceEntries(sha256: sha256, gatewayId: gateway.id)
+        guard !entries.isEmpty, let size = try await context.repository.blobSize(sha256: sha256) else {
+            throw ServerError.notFound("gateway \(gateway.name) has no committed evidence with sha256 \(sha256)")
+        }
+        return JSONBody.response(EvidenceRecord(sha256: sha256, size: size, entries: entries))
+    }
+}

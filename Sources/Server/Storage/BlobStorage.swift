@@ -1,0 +1,64 @@
+import Foundation
+
+/// Where verified blobs' bytes live, by SHA-256. A folder (``FolderBlobStorage``) is the
+/// default; object storage can follow by implementing this protocol.
+protocol BlobStorage: Sendable {
+    /// Whether the blob's bytes are present.
+    func contains(_ sha256: String) -> Bool
+    /// Takes a complete, verified file into the store under its hash, durably. When the blob is
+    /// held already (another gateway sent it), the file is dropped instead.
+    func store(verifiedFile: URL, sha256: String) throws
+}
+
+/// Blobs in a folder: `<root>/sha256/<first 2 hex>/<64 hex>`. A blob arrives by rename of a
+/// synced file, then its folder is synced, so a name always matches complete bytes.
+struct FolderBlobStorage: BlobStorage {
+    let root: URL
+
+    init(root: URL) throws {
+        self.root = root
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sha256"), withIntermediateDirectories: true)
+    }
+
+    func path(of sha256: String) -> URL {
+        root.appendingPathComponent("sha256").appendingPathComponent(String(sha256.prefix(2))).appendingPathComponent(sha256)
+    }
+
+    func contains(_ sha256: String) -> Bool { FileManager.default.fileExists(atPath: path(of: sha256).path) }
+
+    func store(verifiedFile: URL, sha256: String) throws {
+        let destination = path(of: sha256)
+        let folder = destination.deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: destination.path) {
+            unlink(verifiedFile.path)
+            return
+        }
+        if mkdir(folder.path, 0o700) != 0 && errno != EEXIST { throw FileError(path: folder.path) }
+        guard rename(verifiedFile.path, destination.path) == 0 else { throw FileError(path: destination.path) }
+        try FileSync.syncFolder(folder)
+        try FileSync.syncFolder(folder.deletingLastPathComponent())
+    }
+}
+
+/// A failed system call on a file, named with its reason.
+struct FileError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+
+    init(path: String, errno code: Int32 = errno) {
+        self.path = path
+        reason = String(cString: strerror(code))
+    }
+
+    var description: String { "\(path): \(reason)" }
+}
+
+enum FileSync {
+    /// Makes a folder's entries (a rename, a new file) durable.
+    static func syncFolder(_ folder: URL) throws {
+        let descriptor = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileError(path: folder.path) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw FileError(path: folder.path) }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import SyncProtocol
+
+/// Everything the server records except the blobs' bytes: gateways, batches, uploads, and which
+/// blobs are held. SQLite (``SQLiteEvidenceRepository``) is the default; another database can
+/// follow by implementing this protocol.
+protocol EvidenceRepository: Sendable {
+    // MARK: Gateways
+
+    /// Creates an invited gateway holding the hash of its one-time enrolment token.
+    func createGateway(name: String, tokenHash: String) async throws -> GatewayRecord
+    func gateways() async throws -> [GatewayRecord]
+    func gateway(id: String) async throws -> GatewayRecord?
+    /// Marks the gateway revoked; nil when no gateway has that name.
+    func revokeGateway(name: String) async throws -> GatewayRecord?
+    /// Spends a token: the gateway it belongs to becomes active with this key and secret.
+    func enroll(tokenHash: String, publicKey: String, secretHash: String) async throws -> EnrolmentOutcome
+    func recordSeen(gatewayId: String, at: Date) async throws
+
+    // MARK: Batches
+
+    /// Stores a new batch with its items, or returns the batch the gateway already sent with
+    /// this key (`created` false).
+    func createBatch(_ batch: BatchRecord, items: [BatchItemRecord]) async throws -> (batch: BatchRecord, created: Bool)
+    func batch(id: String) async throws -> BatchRecord?
+    func items(batchId: String) async throws -> [BatchItemRecord]
+    /// Commits an open batch: marks withdrawn items and stores the receipt. When the batch was
+    /// committed in the meantime, returns the stored batch unchanged.
+    func commitBatch(id: String, withdrawn: Set<String>, receipt: String, at: Date) async throws -> BatchRecord
+
+    // MARK: Blobs and uploads
+
+    /// Which of these hashes name blobs held completely and verified.
+    func heldBlobs(among hashes: [String]) async throws -> Set<String>
+    func blobSize(sha256: String) async throws -> Int64?
+    func recordBlob(sha256: String, size: Int64, at: Date) async throws
+
+    func createUpload(_ upload: UploadRecord, at: Date) async throws
+    func upload(id: String) async throws -> UploadRecord?
+    func updateUpload(id: String, offset: Int64, state: UploadRecord.State, at: Date) async throws
+    func deleteUpload(id: String) async throws
+
+    // MARK: Evidence
+
+    /// The committed, non-withdrawn items of this gateway's batches with this hash.
+    func evidenceEntries(sha256: String, gatewayId: String) async throws -> [EvidenceRecord.Entry]
+}
+
+/// What became of an enrolment token.
+enum EnrolmentOutcome: Sendable {
+    case enrolled(GatewayRecord)
+    case unknownToken
+    case tokenAlreadyUsed
+    case revoked(GatewayRecord)
+}

@@ -1,0 +1,272 @@
+import Foundation
+import GRDB
+import SyncProtocol
+
+/// The default ``EvidenceRepository``: one SQLite database in WAL mode, so the
+/// `fieldgate-server gateways` commands can change it while the server runs.
+final class SQLiteEvidenceRepository: EvidenceRepository {
+    let database: DatabasePool
+
+    /// Opens, creating and migrating when needed, the database at `path`.
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // FULL: an acknowledged upload offset or receipt survives power loss.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(10)
+        database = try DatabasePool(path: path, configuration: configuration)
+        try ServerSchema.migrator.migrate(database)
+    }
+
+    // MARK: Gateways
+
+    func createGateway(name: String, tokenHash: String) async throws -> GatewayRecord {
+        let gateway = GatewayRecord(id: UUID().uuidString.lowercased(), name: name, state: .invited, publicKey: nil,
+                                    secretHash: nil, createdAt: Date(), enrolledAt: nil, lastSeenAt: nil, revokedAt: nil)
+        try await database.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM gateway WHERE name = ?", arguments: [name]) != nil {
+                throw AdministrationError.duplicateName(name)
+            }
+            try db.execute(sql: """
+                INSERT INTO gateway (id, name, state, tokenHash, createdAt) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [gateway.id, name, gateway.state.rawValue, tokenHash, gateway.createdAt])
+        }
+        return gateway
+    }
+
+    func gateways() async throws -> [GatewayRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM gateway ORDER BY name").map(Self.gateway(from:))
+        }
+    }
+
+    func gateway(id: String) async throws -> GatewayRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM gateway WHERE id = ?", arguments: [id]).map(Self.gateway(from:))
+        }
+    }
+
+    func revokeGateway(name: String) async throws -> GatewayRecord? {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE gateway SET state = 'revoked', revokedAt = coalesce(revokedAt, ?) WHERE name = ?",
+                           arguments: [Date(), name])
+            return try Row.fetchOne(db, sql: "SELECT * FROM gateway WHERE name = ?", arguments: [name]).map(Self.gateway(from:))
+        }
+    }
+
+    func enroll(tokenHash: String, publicKey: String, secretHash: String) async throws -> EnrolmentOutcome {
+        try await database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM gateway WHERE tokenHash = ?", arguments: [tokenHash]) else {
+                return .unknownToken
+            }
+            let gateway = try Self.gateway(from: row)
+            if gateway.state == .revoked { return .revoked(gateway) }
+            if row["tokenUsedAt"] as Date? != nil { return .tokenAlreadyUsed }
+            let now = Date()
+            try db.execute(sql: """
+                UPDATE gateway SET state = 'active', tokenUsedAt = ?, enrolledAt = ?, publicKey = ?, secretHash = ?
+                WHERE id = ?
+                """, arguments: [now, now, publicKey, secretHash, gateway.id])
+            var enrolled = gateway
+            enrolled.state = .active
+            enrolled.enrolledAt = now
+            enrolled.publicKey = publicKey
+            enrolled.secretHash = secretHash
+            return .enrolled(enrolled)
+        }
+    }
+
+    func recordSeen(gatewayId: String, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE gateway SET lastSeenAt = ? WHERE id = ?", arguments: [date, gatewayId])
+        }
+    }
+
+    private static func gateway(from row: Row) throws -> GatewayRecord {
+        let stateText: String = row["state"]
+        guard let state = GatewayRecord.State(rawValue: stateText) else {
+            throw RepositoryError.corrupt("gateway \(row["name"] as String) has unknown state \(stateText)")
+        }
+        return GatewayRecord(id: row["id"], name: row["name"], state: state, publicKey: row["publicKey"],
+                             secretHash: row["secretHash"], createdAt: row["createdAt"], enrolledAt: row["enrolledAt"],
+                             lastSeenAt: row["lastSeenAt"], revokedAt: row["revokedAt"])
+    }
+
+    // MARK: Batches
+
+    func createBatch(_ batch: BatchRecord, items: [BatchItemRecord]) async throws -> (batch: BatchRecord, created: Bool) {
+        let encoder = WireCoding.encoder
+        let encodedItems = try items.map { item in
+            (item, String(decoding: try encoder.encode(item.metadata), as: UTF8.self),
+             String(decoding: try encoder.encode(item.custody), as: UTF8.self))
+        }
+        return try await database.write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM batch WHERE gatewayId = ? AND batchKey = ?",
+                                          arguments: [batch.gatewayId, batch.batchKey]) {
+                return (try Self.batch(from: row), false)
+            }
+            try db.execute(sql: """
+                INSERT INTO batch (id, gatewayId, batchKey, state, envelope, createdAt, receivedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [batch.id, batch.gatewayId, batch.batchKey, batch.state.rawValue, batch.envelope,
+                                 batch.createdAt, batch.receivedAt])
+            for (item, metadata, custody) in encodedItems {
+                try db.execute(sql: """
+                    INSERT INTO batchItem (batchId, position, sha256, size, kind, metadata, custody, withdrawn)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [batch.id, item.position, item.sha256, item.size, item.kind, metadata, custody,
+                                     item.withdrawn])
+            }
+            return (batch, true)
+        }
+    }
+
+    func batch(id: String) async throws -> BatchRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id]).map(Self.batch(from:))
+        }
+    }
+
+    func items(batchId: String) async throws -> [BatchItemRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM batchItem WHERE batchId = ? ORDER BY position", arguments: [batchId])
+                .map(Self.item(from:))
+        }
+    }
+
+    func commitBatch(id: String, withdrawn: Set<String>, receipt: String, at date: Date) async throws -> BatchRecord {
+        try await database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id]) else {
+                throw RepositoryError.corrupt("batch \(id) vanished during its commit")
+            }
+            let stored = try Self.batch(from: row)
+            if stored.state == .committed { return stored }
+            for sha256 in withdrawn {
+                try db.execute(sql: "UPDATE batchItem SET withdrawn = 1 WHERE batchId = ? AND sha256 = ?", arguments: [id, sha256])
+            }
+            try db.execute(sql: "UPDATE batch SET state = 'committed', committedAt = ?, receipt = ? WHERE id = ?",
+                           arguments: [date, receipt, id])
+            var committed = stored
+            committed.state = .committed
+            committed.committedAt = date
+            committed.receipt = receipt
+            return committed
+        }
+    }
+
+    private static func batch(from row: Row) throws -> BatchRecord {
+        let stateText: String = row["state"]
+        guard let state = BatchRecord.State(rawValue: stateText) else {
+            throw RepositoryError.corrupt("batch \(row["id"] as String) has unknown state \(stateText)")
+        }
+        return BatchRecord(id: row["id"], gatewayId: row["gatewayId"], batchKey: row["batchKey"], state: state,
+                           envelope: row["envelope"], createdAt: row["createdAt"], receivedAt: row["receivedAt"],
+                           committedAt: row["committedAt"], receipt: row["receipt"])
+    }
+
+    private static func item(from row: Row) throws -> BatchItemRecord {
+        let decoder = WireCoding.decoder
+        return BatchItemRecord(position: row["position"], sha256: row["sha256"], size: row["size"], kind: row["kind"],
+                               metadata: try decoder.decode([String: String].self, from: Data((row["metadata"] as String).utf8)),
+                               custody: try decoder.decode([CustodyRecord].self, from: Data((row["custody"] as String).utf8)),
+                               withdrawn: row["withdrawn"])
+    }
+
+    // MARK: Blobs and uploads
+
+    func heldBlobs(among hashes: [String]) async throws -> Set<String> {
+        guard !hashes.isEmpty else { return [] }
+        return try await database.read { db in
+            var held = Set<String>()
+            // Chunks stay well under SQLite's bound-parameter limit.
+            let unique = Array(Set(hashes))
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = Array(unique[start..<min(start + 500, unique.count)])
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let found = try String.fetchAll(db, sql: "SELECT sha256 FROM blob WHERE sha256 IN (\(placeholders))",
+                                                arguments: StatementArguments(chunk))
+                held.formUnion(found)
+            }
+            return held
+        }
+    }
+
+    func blobSize(sha256: String) async throws -> Int64? {
+        try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT size FROM blob WHERE sha256 = ?", arguments: [sha256])
+        }
+    }
+
+    func recordBlob(sha256: String, size: Int64, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO blob (sha256, size, verifiedAt) VALUES (?, ?, ?)",
+                           arguments: [sha256, size, date])
+        }
+    }
+
+    func createUpload(_ upload: UploadRecord, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT INTO upload (id, gatewayId, length, offset, metadata, sha256, state, createdAt, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [upload.id, upload.gatewayId, upload.length, upload.offset, upload.metadata, upload.sha256,
+                                 upload.state.rawValue, date, date])
+        }
+    }
+
+    func upload(id: String) async throws -> UploadRecord? {
+        try await database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE id = ?", arguments: [id]) else { return nil }
+            let stateText: String = row["state"]
+            guard let state = UploadRecord.State(rawValue: stateText) else {
+                throw RepositoryError.corrupt("upload \(id) has unknown state \(stateText)")
+            }
+            return UploadRecord(id: row["id"], gatewayId: row["gatewayId"], length: row["length"], offset: row["offset"],
+                                metadata: row["metadata"], sha256: row["sha256"], state: state)
+        }
+    }
+
+    func updateUpload(id: String, offset: Int64, state: UploadRecord.State, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE upload SET offset = ?, state = ?, updatedAt = ? WHERE id = ?",
+                           arguments: [offset, state.rawValue, date, id])
+        }
+    }
+
+    func deleteUpload(id: String) async throws {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM upload WHERE id = ?", arguments: [id])
+        }
+    }
+
+    // MARK: Evidence
+
+    func evidenceEntries(sha256: String, gatewayId: String) async throws -> [EvidenceRecord.Entry] {
+        try await database.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT batchItem.*, batch.committedAt AS committedAt FROM batchItem
+                JOIN batch ON batch.id = batchItem.batchId
+                WHERE batchItem.sha256 = ? AND batch.gatewayId = ? AND batch.state = 'committed' AND NOT batchItem.withdrawn
+                ORDER BY batch.committedAt, batchItem.batchId, batchItem.position
+                """, arguments: [sha256, gatewayId])
+            return try rows.map { row in
+                let item = try Self.item(from: row)
+                let committedAt: Date = row["committedAt"]
+                return EvidenceRecord.Entry(batchId: row["batchId"], kind: item.kind, metadata: item.metadata,
+                                            custody: item.custody, receivedAt: committedAt.formatted(WireCoding.timestampFormat))
+            }
+        }
+    }
+}
+
+/// The database holds something this version cannot read.
+enum RepositoryError: Error, CustomStringConvertible {
+    case corrupt(String)
+
+    var description: String {
+        switch self {
+        case .corrupt(let reason): "the server database is inconsistent: \(reason)"
+        }
+    }
+}

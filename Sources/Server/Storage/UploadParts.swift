@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+
+/// The part files of tus uploads in progress: `<root>/<upload id>`, one per upload, written at
+/// the acknowledged offset and synced before an offset is acknowledged.
+struct UploadParts: Sendable {
+    let root: URL
+    /// Bytes hashed at a time when a whole part file is re-read.
+    static let readChunkSize = 1 << 20
+
+    init(root: URL) throws {
+        self.root = root
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    func path(of uploadId: String) -> URL { root.appendingPathComponent(uploadId) }
+
+    /// Creates the empty part file, durably.
+    func create(_ uploadId: String) throws {
+        let path = path(of: uploadId).path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw FileError(path: path) }
+        close(descriptor)
+        try FileSync.syncFolder(root)
+    }
+
+    func remove(_ uploadId: String) { unlink(path(of: uploadId).path) }
+
+    /// Opens the part file for a chunk, cut back to `offset`: bytes past the acknowledged offset
+    /// belong to no acknowledged chunk and are dropped.
+    func openForChunk(_ uploadId: String, at offset: Int64) throws -> PartWriter {
+        let path = path(of: uploadId).path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw FileError(path: path) }
+        guard ftruncate(descriptor, off_t(offset)) == 0 else {
+            let error = FileError(path: path)
+            close(descriptor)
+            throw error
+        }
+        return PartWriter(descriptor: descriptor, path: path, start: offset)
+    }
+
+    /// The SHA-256 (lower-case hex) and size of a whole part file, read in chunks.
+    func sha256(of uploadId: String) throws -> (sha256: String, size: Int64) {
+        let path = path(of: uploadId).path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileError(path: path) }
+        defer { close(descriptor) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path)
+            }
+            if count == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            size += Int64(count)
+        }
+        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
+    }
+}
+
+/// Writes one chunk to a part file. Not shared between tasks: one PATCH owns it.
+final class PartWriter {
+    let descriptor: Int32
+    let path: String
+    let start: Int64
+    private(set) var written: Int64 = 0
+
+    init(descriptor: Int32, path: String, start: Int64) {
+        self.descriptor = descriptor
+        self.path = path
+        self.start = start
+    }
+
+    deinit { close(descriptor) }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let count = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(start + written))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path)
+            }
+            done += count
+            written += Int64(count)
+        }
+    }
+
+    /// Drops everything this chunk wrote.
+    func discard() { _ = ftruncate(descriptor, off_t(start)) }
+
+    /// Makes the chunk's bytes durable.
+    func sync() throws {
+        guard fdatasync(descriptor) == 0 else { throw FileError(path: path) }
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Server
+
+struct GatewaysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateways",
+        abstract: "Add, list and revoke the gateways allowed to sync. Works while the server runs.",
+        subcommands: [Add.self, List.self, Revoke.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Invite a gateway; prints its one-time enrolment token on the last line.",
+            discussion: "Give the token to the gateway (fieldgate sync enrol). It works once; only its hash is stored."
+        )
+
+        @Argument(help: "A unique name for the gateway, e.g. the station it stands in.")
+        var name: String
+
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            do {
+                let token = try await GatewayAdministration.add(name: name, dataDirectory: data.dataURL)
+                emitLine("gateway \(name) invited; its one-time enrolment token:")
+                emitLine(token)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List gateways with their state (invited, active, revoked).")
+
+        @OptionGroup var data: DataOptions
+
+        @Flag(help: "Print JSON instead of a table, for scripts.")
+        var json = false
+
+        func run() async throws {
+            let gateways = try await GatewayAdministration.list(dataDirectory: data.dataURL)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601
+                let rows = gateways.map { Row(name: $0.name, id: $0.id, state: $0.state.rawValue, enrolledAt: $0.enrolledAt,
+                                              lastSeenAt: $0.lastSeenAt) }
+                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+                return
+            }
+            if gateways.isEmpty {
+                print("no gateways yet: add one with `fieldgate-server gateways add NAME`")
+                return
+            }
+            let table = [["NAME", "ID", "STATE", "ENROLLED", "LAST SEEN"]] + gateways.map { gateway in
+                [gateway.name, gateway.id, gateway.state.rawValue, Self.format(gateway.enrolledAt), Self.format(gateway.lastSeenAt)]
+            }
+            let widths = (0..<5).map { column in table.map { $0[column].count }.max() ?? 0 }
+            for row in table {
+                print(row.enumerated().map { index, cell in
+                    index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                }.joined(separator: "  "))
+            }
+        }
+
+        struct Row: Encodable {
+            var name: String
+            var id: String
+            var state: String
+            var enrolledAt: Date?
+            var lastSeenAt: Date?
+        }
+
+        static func format(_ date: Date?) -> String {
+            date.map { $0.formatted(.iso8601) } ?? "-"
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a gateway: its next request is refused (401), even while the server runs."
+        )
+
+        @Argument(help: "The gateway's name, as `gateways list` shows it.")
+        var name: String
+
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            do {
+                try await GatewayAdministration.revoke(name: name, dataDirectory: data.dataURL)
+                print("gateway \(name) revoked")
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+        }
+    }
+}

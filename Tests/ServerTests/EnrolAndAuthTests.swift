@@ -1,0 +1,100 @@
+import Crypto
+import Foundation
+import Server
+import SyncProtocol
+import XCTest
+
+final class EnrolAndAuthTests: ServerTestCase {
+    func testEnrolReturnsCredentialAndServerKey() async throws {
+        let gateway = try await enrol("station-north")
+        XCTAssertTrue(gateway.credential.hasPrefix(gateway.id + "."))
+        XCTAssertEqual(gateway.serverPublicKey.rawRepresentation, running.server.publicKey)
+        let listed = try await GatewayAdministration.list(dataDirectory: data)
+        XCTAssertEqual(listed.map(\.state), [.active])
+        XCTAssertNotNil(listed.first?.enrolledAt)
+    }
+
+    func testTokenWorksOnce() async throws {
+        let token = try await GatewayAdministration.add(name: "station-east", dataDirectory: data)
+        let request = EnrollRequest(token: token, publicKey: Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString())
+        let first = try await sendJSON("POST", "/v1/enroll", request)
+        XCTAssertEqual(first.status, 200)
+        let second = try await sendJSON("POST", "/v1/enroll", request)
+        XCTAssertEqual(second.status, 401)
+        XCTAssertTrue(second.errorReason?.contains("already been used") == true, second.errorReason ?? "")
+        let unknown = try await sendJSON("POST", "/v1/enroll", EnrollRequest(token: "made-up", publicKey: request.publicKey))
+        XCTAssertEqual(unknown.status, 401)
+        XCTAssertNotNil(unknown.errorReason)
+    }
+
+    func testBadPublicKeyIs400() async throws {
+        let token = try await GatewayAdministration.add(name: "station-west", dataDirectory: data)
+        let answer = try await sendJSON("POST", "/v1/enroll", EnrollRequest(token: token, publicKey: "bm90IGEga2V5"))
+        XCTAssertEqual(answer.status, 400)
+        XCTAssertTrue(answer.errorReason?.contains("publicKey") == true)
+    }
+
+    func testMalformedEnrolBodyIs400() async throws {
+        let answer = try await send("POST", "/v1/enroll", headers: [("Content-Type", "application/json")], body: Data("{nope".utf8))
+        XCTAssertEqual(answer.status, 400)
+        XCTAssertNotNil(answer.errorReason)
+    }
+
+    func testDuplicateGatewayNameIsRefused() async throws {
+        _ = try await GatewayAdministration.add(name: "twin", dataDirectory: data)
+        do {
+            _ = try await GatewayAdministration.add(name: "twin", dataDirectory: data)
+            XCTFail("a second gateway with the same name was created")
+        } catch let error as AdministrationError {
+            XCTAssertEqual(error, .duplicateName("twin"))
+        }
+    }
+
+    func testMissingOrWrongCredentialIs401AndStoresNothing() async throws {
+        let gateway = try await enrol("station-south")
+        let blob = Data("evidence".utf8)
+        var forged = gateway
+        forged.credential = gateway.id + ".wrong-secret"
+        for headers in [[], [("Authorization", "Bearer nonsense")], forged.bearer, [("Authorization", "Basic abc")]] {
+            let manifest = BatchManifest(batchKey: "k1", gatewayId: gateway.id, createdAt: "2026-11-25T10:00:00.000Z", items: [item(blob)])
+            let answer = try await sendJSON("POST", "/v1/batches", try SignedEnvelope.seal(manifest, with: gateway.key), headers: headers)
+            XCTAssertEqual(answer.status, 401)
+            XCTAssertNotNil(answer.errorReason)
+            let upload = try await send("POST", "/v1/uploads", headers: headers + [("Tus-Resumable", "1.0.0"), ("Upload-Length", "8"),
+                                                                                  ("Upload-Metadata", Tus.encodeMetadata(["sha256": Self.sha256(blob)]))])
+            XCTAssertEqual(upload.status, 401)
+        }
+        // The batch key was never stored: the real gateway's first post of it creates the batch.
+        let created = try await postManifest(gateway, items: [item(blob)], batchKey: "k1")
+        XCTAssertEqual(created.status, 201)
+        let uploads = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("uploads").path)
+        XCTAssertEqual(uploads, [])
+    }
+
+    func testRevokedGatewayIsRefusedAtTheNextRequest() async throws {
+        let gateway = try await enrol("station-lost")
+        let before = try await postManifest(gateway, items: [item(Data("a".utf8))])
+        XCTAssertEqual(before.status, 201)
+        try await GatewayAdministration.revoke(name: "station-lost", dataDirectory: data)
+        let after = try await postManifest(gateway, items: [item(Data("b".utf8))], batchKey: "after-revocation")
+        XCTAssertEqual(after.status, 401)
+        XCTAssertEqual(after.errorReason, "gateway station-lost has been revoked")
+        let listed = try await GatewayAdministration.list(dataDirectory: data)
+        XCTAssertEqual(listed.first?.state, .revoked)
+        do {
+            try await GatewayAdministration.revoke(name: "nobody", dataDirectory: data)
+            XCTFail("revoking an unknown gateway succeeded")
+        } catch let error as AdministrationError {
+            XCTAssertEqual(error, .unknownName("nobody"))
+        }
+    }
+
+    func testRevokedGatewaysTokenCannotEnrol() async throws {
+        let token = try await GatewayAdministration.add(name: "never-enrolled", dataDirectory: data)
+        try await GatewayAdministration.revoke(name: "never-enrolled", dataDirectory: data)
+        let answer = try await sendJSON("POST", "/v1/enroll",
+                                        EnrollRequest(token: token, publicKey: Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()))
+        XCTAssertEqual(answer.status, 401)
+        XCTAssertEqual(answer.errorReason, "gateway never-enrolled has been revoked")
+    }
+}

@@ -1,0 +1,119 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdTLS
+import Server
+import SyncProtocol
+import TestSupport
+import XCTest
+
+final class OperationsTests: ServerTestCase {
+    func testHealthz() async throws {
+        let answer = try await send("GET", "/healthz")
+        XCTAssertEqual(answer.status, 200)
+        XCTAssertEqual(try answer.decode([String: String].self), ["status": "ok"])
+    }
+
+    func testMetricsNameTheCounters() async throws {
+        let gateway = try await enrol("g1")
+        try await upload(gateway, Data("counted".utf8))
+        _ = try await send("POST", "/v1/batches", body: Data())
+        let answer = try await send("GET", "/metrics")
+        XCTAssertEqual(answer.status, 200)
+        let text = String(decoding: answer.body, as: UTF8.self)
+        for name in ["fieldgate_upload_bytes_received_total", "fieldgate_upload_chunks_rejected_total",
+                     "fieldgate_uploads_completed_total", "fieldgate_batches_committed_total",
+                     "fieldgate_receipts_issued_total", "fieldgate_requests_unauthorized_total"] {
+            XCTAssertTrue(text.contains("\n\(name) ") || text.hasPrefix("\(name) "), "\(name) missing from:\n\(text)")
+        }
+    }
+
+    func testOpenAPIDocumentIsTheRepositoryFile() async throws {
+        let answer = try await send("GET", "/openapi.yaml")
+        XCTAssertEqual(answer.status, 200)
+        XCTAssertEqual(answer.header("Content-Type"), "application/yaml")
+        let file = try Data(contentsOf: repositoryRoot.appendingPathComponent("Sources/Server/openapi.yaml"))
+        XCTAssertEqual(answer.body, file)
+    }
+
+    func testOpenAPIDocumentValidates() throws {
+        let path = repositoryRoot.appendingPathComponent("Sources/Server/openapi.yaml").path
+        let result = try runPython(["-m", "openapi_spec_validator", path])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+    }
+
+    func testTuspyUploadsABlob() async throws {
+        let gateway = try await enrol("python")
+        let blob = Self.randomBlob(3_000_000)
+        let file = data.appendingPathComponent("recording.bin")
+        try blob.write(to: file)
+        let script = repositoryRoot.appendingPathComponent("Tests/ServerTests/tuspy_upload.py").path
+        let result = try runPython([script, running.baseURL, gateway.credential, file.path])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        let created = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
+        XCTAssertEqual(created.missing, [])
+    }
+
+    func testServesHTTPSWithAGivenCertificate() async throws {
+        let certificate = data.appendingPathComponent("cert.pem").path, key = data.appendingPathComponent("key.pem").path
+        let openssl = try runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "1",
+                                                          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                                          "-keyout", key, "-out", certificate])
+        XCTAssertEqual(openssl.status, 0, openssl.stderr)
+        let secure = try await RunningServer(configuration: ServerConfiguration(
+            dataDirectory: data, host: "127.0.0.1", port: 0, tlsCertificatePath: certificate, tlsKeyPath: key))
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(certificate))
+        // BoringSSL clients offer Ed25519 only when asked to.
+        tls.verifySignatureAlgorithms = [.ed25519, .ecdsaSecp256R1Sha256, .rsaPssRsaeSha256]
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(secure.port)/healthz"), timeout: .seconds(30))
+            XCTAssertEqual(response.status.code, 200)
+            let body = try await response.body.collect(upTo: 1024)
+            XCTAssertEqual(String(decoding: body.readableBytesView, as: UTF8.self), #"{"status":"ok"}"#)
+        } catch {
+            XCTFail("HTTPS request failed: \(error)")
+        }
+        try await client.shutdown()
+        await secure.stop()
+    }
+
+    func testTLSNeedsCertificateAndKey() throws {
+        XCTAssertThrowsError(try EvidenceServer(configuration: ServerConfiguration(dataDirectory: data, tlsCertificatePath: "/tmp/cert.pem")))
+    }
+
+    func testCommandLineAddsListsRevokesAndServes() async throws {
+        let folder = data.appendingPathComponent("cli")
+        let added = try runFieldgateServer(["gateways", "add", "station-cli", "--data", folder.path])
+        XCTAssertEqual(added.status, 0, added.stderr)
+        let token = try XCTUnwrap(added.stdout.split(separator: "\n").last.map(String.init))
+        let duplicate = try runFieldgateServer(["gateways", "add", "station-cli", "--data", folder.path])
+        XCTAssertEqual(duplicate.status, 1)
+        XCTAssertTrue(duplicate.stderr.contains("exists already"), duplicate.stderr)
+
+        let server = try startFieldgateServer(["serve", "--data", folder.path, "--port", "0"])
+        defer { server.stop() }
+        let url = try server.waitForListeningURL()
+        XCTAssertTrue(url.hasPrefix("http://127.0.0.1:"), url)
+        var request = HTTPClientRequest(url: url + "/v1/enroll")
+        request.method = .POST
+        request.body = .bytes(try WireCoding.encoder.encode(
+            EnrollRequest(token: token, publicKey: Data(repeating: 7, count: 32).base64EncodedString())))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        XCTAssertEqual(response.status.code, 200)
+
+        let listed = try runFieldgateServer(["gateways", "list", "--data", folder.path, "--json"])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertTrue(listed.stdout.contains("\"state\" : \"active\""), listed.stdout)
+        let revoked = try runFieldgateServer(["gateways", "revoke", "station-cli", "--data", folder.path])
+        XCTAssertEqual(revoked.status, 0, revoked.stderr)
+        let unknown = try runFieldgateServer(["gateways", "revoke", "nobody", "--data", folder.path])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertEqual(server.terminate(), 0)
+    }
+
+    private func runPython(_ arguments: [String]) throws -> CommandResult {
+        try runProgram("/usr/bin/env", ["python3"] + arguments)
+    }
+}

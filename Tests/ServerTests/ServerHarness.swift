@@ -1,0 +1,170 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import HummingbirdTLS
+import Server
+import SyncProtocol
+import TestSupport
+import XCTest
+
+/// An in-process server on a free port of 127.0.0.1, stopped by cancelling its task.
+final class RunningServer: Sendable {
+    let task: Task<Void, any Error>
+    let port: Int
+    let server: EvidenceServer
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    init(configuration: ServerConfiguration) async throws {
+        let server = try EvidenceServer(configuration: configuration)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        task = Task {
+            defer { continuation.finish() }
+            try await server.run { port in continuation.yield(port) }
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            _ = try await task.value
+            throw HarnessError.stoppedBeforeListening
+        }
+        self.port = port
+        self.server = server
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+}
+
+/// An answer as the tests look at it.
+struct HTTPAnswer {
+    var status: Int
+    var headers: [(name: String, value: String)]
+    var body: Data
+
+    func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
+
+    var errorReason: String? { try? WireCoding.decoder.decode(ErrorBody.self, from: body).error }
+
+    func decode<Value: Decodable>(_ type: Value.Type) throws -> Value { try WireCoding.decoder.decode(type, from: body) }
+}
+
+/// A gateway enrolled by a test: its credential and signing key.
+struct TestGateway {
+    var name: String
+    var id: String
+    var credential: String
+    var key: Curve25519.Signing.PrivateKey
+    var serverPublicKey: Curve25519.Signing.PublicKey
+    var bearer: [(String, String)] { [("Authorization", "Bearer \(credential)")] }
+    var tus: [(String, String)] { bearer + [("Tus-Resumable", "1.0.0")] }
+}
+
+class ServerTestCase: XCTestCase {
+    var data: URL!
+    var running: RunningServer!
+    var maxUploadSize: Int64 = 1 << 30
+
+    override func setUp() async throws {
+        data = try temporaryFolder(self)
+        running = try await RunningServer(configuration: configuration())
+    }
+
+    override func tearDown() async throws {
+        await running?.stop()
+    }
+
+    func configuration() -> ServerConfiguration {
+        ServerConfiguration(dataDirectory: data, host: "127.0.0.1", port: 0, maxUploadSize: maxUploadSize)
+    }
+
+    func restartServer() async throws {
+        await running.stop()
+        running = try await RunningServer(configuration: configuration())
+    }
+
+    func send(_ method: String, _ path: String, headers: [(String, String)] = [], body: Data? = nil) async throws -> HTTPAnswer {
+        var request = HTTPClientRequest(url: running.baseURL + path)
+        request.method = .init(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(body) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return HTTPAnswer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                          body: Data(bytes.readableBytesView))
+    }
+
+    func sendJSON<Value: Encodable>(_ method: String, _ path: String, _ value: Value,
+                                    headers: [(String, String)] = []) async throws -> HTTPAnswer {
+        try await send(method, path, headers: headers + [("Content-Type", "application/json")],
+                       body: try WireCoding.encoder.encode(value))
+    }
+
+    func enrol(_ name: String) async throws -> TestGateway {
+        let token = try await GatewayAdministration.add(name: name, dataDirectory: data)
+        let key = Curve25519.Signing.PrivateKey()
+        let answer = try await sendJSON("POST", "/v1/enroll",
+                                        EnrollRequest(token: token, publicKey: key.publicKey.rawRepresentation.base64EncodedString()))
+        XCTAssertEqual(answer.status, 200, answer.errorReason ?? "")
+        let enrolled = try answer.decode(EnrollResponse.self)
+        XCTAssertEqual(enrolled.gatewayName, name)
+        let serverKey = try XCTUnwrap(WireCoding.publicKey(base64: enrolled.serverPublicKey))
+        return TestGateway(name: name, id: enrolled.gatewayId, credential: enrolled.credential, key: key, serverPublicKey: serverKey)
+    }
+
+    static func sha256(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
+
+    func item(_ blob: Data, kind: String = "recording", metadata: [String: String] = ["camera": "CAM-1"]) -> ManifestItem {
+        let hash = Self.sha256(blob)
+        let custody = CustodyRecord(seq: 1, at: "2026-11-25T10:00:00.000Z", kind: "collected", cameraSerial: "CAM-1",
+                                    recordingId: 1, sha256: hash, details: "{}", previousHash: String(repeating: "0", count: 64),
+                                    hash: String(repeating: "a", count: 64))
+        return ManifestItem(sha256: hash, size: Int64(blob.count), kind: kind, metadata: metadata, custody: [custody])
+    }
+
+    func postManifest(_ gateway: TestGateway, items: [ManifestItem], batchKey: String = UUID().uuidString,
+                      signingKey: Curve25519.Signing.PrivateKey? = nil) async throws -> HTTPAnswer {
+        let manifest = BatchManifest(batchKey: batchKey, gatewayId: gateway.id, createdAt: "2026-11-25T10:00:00.000Z", items: items)
+        let envelope = try SignedEnvelope.seal(manifest, with: signingKey ?? gateway.key)
+        return try await sendJSON("POST", "/v1/batches", envelope, headers: gateway.bearer)
+    }
+
+    /// Creates a tus upload for `blob`; returns its path.
+    func createUpload(_ gateway: TestGateway, length: Int, sha256: String,
+                      extraMetadata: [String: String] = [:]) async throws -> String {
+        let metadata = Tus.encodeMetadata(extraMetadata.merging(["sha256": sha256, "filename": "clip.mp4"]) { $1 })
+        let answer = try await send("POST", "/v1/uploads", headers: gateway.tus + [("Upload-Length", String(length)),
+                                                                                   ("Upload-Metadata", metadata)])
+        XCTAssertEqual(answer.status, 201, answer.errorReason ?? "")
+        XCTAssertEqual(answer.header("Upload-Offset"), "0")
+        XCTAssertEqual(answer.header("Tus-Resumable"), "1.0.0")
+        return try XCTUnwrap(answer.header("Location"))
+    }
+
+    func patch(_ gateway: TestGateway, _ location: String, offset: Int, _ chunk: Data,
+               checksum: String? = nil) async throws -> HTTPAnswer {
+        var headers = gateway.tus + [("Content-Type", "application/offset+octet-stream"), ("Upload-Offset", String(offset))]
+        if let checksum { headers.append(("Upload-Checksum", checksum)) }
+        return try await send("PATCH", location, headers: headers, body: chunk)
+    }
+
+    /// Uploads a whole blob in one chunk.
+    func upload(_ gateway: TestGateway, _ blob: Data) async throws {
+        let location = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        let answer = try await patch(gateway, location, offset: 0, blob)
+        XCTAssertEqual(answer.status, 204, answer.errorReason ?? "")
+    }
+
+    func blobPath(_ sha256: String) -> URL {
+        data.appendingPathComponent("blobs/sha256/\(sha256.prefix(2))/\(sha256)")
+    }
+
+    static func randomBlob(_ count: Int) -> Data {
+        var generator = SystemRandomNumberGenerator()
+        return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+}
+
+enum HarnessError: Error {
+    case stoppedBeforeListening
+}
