@@ -260,7 +260,7 @@ extension EvidenceStore {
                 try db.execute(sql: "UPDATE uploadQueue SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE batchId = ? AND state IN ('batched', 'uploaded')",
                                arguments: [reason, date, batchId])
             } else {
-                try db.execute(sql: "UPDATE uploadQueue SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE state = 'pending'",
+                try db.execute(sql: "UPDATE uploadQueue SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE state IN ('pending', 'batched', 'uploaded')",
                                arguments: [reason, date])
             }
         }

@@ -6,14 +6,14 @@ import XCTest
 
 /// Collect, then sync to a real `fieldgate-server` over loopback HTTP, each side its own process.
 final class SyncEndToEndTests: XCTestCase {
-    var server: ServerProcess!
+    var server: KillableServer!
     var home: URL!
     var work: URL!
 
     override func setUpWithError() throws {
         work = try temporaryFolder(self)
         home = work.appendingPathComponent("gateway")
-        server = ServerProcess(data: work.appendingPathComponent("server"))
+        server = KillableServer(data: work.appendingPathComponent("server"))
         try server.start(port: 0)
         addTeardownBlock { [server] in server?.stop() }
     }

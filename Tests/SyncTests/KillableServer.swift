@@ -4,7 +4,7 @@ import XCTest
 
 /// A `fieldgate-server` running as a child process on loopback, so a test can kill it (-9)
 /// and start it again on the same data and port.
-final class ServerProcess: @unchecked Sendable {
+final class KillableServer: @unchecked Sendable {
     let data: URL
     private(set) var port: Int = 0
     private var process: Process?
@@ -76,7 +76,9 @@ final class ServerProcess: @unchecked Sendable {
 
     /// The value of a counter at /metrics.
     func metric(_ name: String) throws -> Double {
-        let text = try String(contentsOf: URL(string: url + "/metrics")!, encoding: .utf8)
+        let fetched = try runBinary(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--fail", url + "/metrics"])
+        guard fetched.status == 0 else { throw XCTSkipFailure("GET /metrics: \(fetched.stderr)") }
+        let text = fetched.stdout
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
             if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
         }
