@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "USBEmulation",
+                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "Server", "USBEmulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

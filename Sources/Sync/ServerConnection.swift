@@ -26,6 +26,16 @@ struct ServerAnswer: Sendable {
     }
 }
 
+extension HTTPClient {
+    /// The client a gateway talks to its server with: a bounded connect time (libraries retry a
+    /// refused connection until it runs out), so a sync without a network ends in reasonable time.
+    public static func forSync() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+}
+
 /// HTTP to the central server: the gateway's credential on every request, and retries with
 /// backoff for what a later try can fix (no connection, 5xx, 429).
 struct ServerConnection: Sendable {
@@ -89,8 +99,8 @@ struct ServerConnection: Sendable {
                 }
                 return answer
             } catch {
-                guard error.isTransient else { throw error }
-                lastProblem = error.description
+                guard case .unreachable(let reason) = error else { throw error }
+                lastProblem = reason
             }
         }
         throw .unreachable(lastProblem + " (after \(retry.attempts) tries)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Server
 import USBEmulation
 
 struct DemoCommand: AsyncParsableCommand {
@@ -10,9 +11,10 @@ struct DemoCommand: AsyncParsableCommand {
             Emulates a docking station through umockdev: two GA/T 947 body cameras full of \
             generated recordings (one unregistered, its clock two hours ahead), a fingerprint \
             pad and a printer. Then runs the gateway as separate processes over the real libusb \
-            path: officers import, scan, collect, list, status, audit verify, and watch while a \
-            camera is undocked. Uses a fresh evidence store in a temporary folder (--home to keep \
-            one). Needs umockdev (Debian: umockdev, libumockdev-dev); re-runs itself under \
+            path: officers import, scan, collect, list, audit verify; then enrols with an \
+            embedded fieldgate-server started for the demo on 127.0.0.1, syncs, and shows the \
+            signed receipts and the share retained online; and watch while a camera is undocked. \
+            Uses a fresh evidence store in a temporary folder (--home to keep one). Needs umockdev (Debian: umockdev, libumockdev-dev); re-runs itself under \
             umockdev-wrapper.
             """)
 
@@ -55,20 +57,39 @@ struct DemoCommand: AsyncParsableCommand {
         section("5. fieldgate list: the A/V ledger (音像记录台账), flagged items included")
         try await runChild(["fieldgate", "list"])
 
-        section("6. fieldgate status")
-        try await runChild(["fieldgate", "status"])
-
-        section("7. fieldgate audit verify: every custody link and every stored blob re-checked")
+        section("6. fieldgate audit verify: every custody link and every stored blob re-checked")
         try await runChild(["fieldgate", "audit", "verify"])
 
-        section("8. fieldgate watch: camera B654321 is taken off the dock")
+        section("7. The central evidence server (fieldgate-server, embedded for the demo on 127.0.0.1)")
+        let serverData = scratch.appendingPathComponent("server")
+        let server = try EvidenceServer(configuration: ServerConfiguration(dataDirectory: serverData, port: 0))
+        let ready = AsyncStream<Int>.makeStream()
+        let serving = Task { try await server.run { port in ready.continuation.yield(port) } }
+        defer { serving.cancel() }
+        var readyPorts = ready.stream.makeAsyncIterator()
+        guard let port = await readyPorts.next() else { throw ExitCode.failure }
+        let url = "http://127.0.0.1:\(port)"
+        emitLine("fieldgate-server listening on \(url), data in \(serverData.path)")
+        emitLine("$ fieldgate-server gateways add team-1")
+        let token = try await GatewayAdministration.add(name: "team-1", dataDirectory: serverData)
+        emitLine(token)
+
+        section("8. fieldgate enroll, then sync: signed manifest, tus uploads, signed receipt")
+        try await runChild(["fieldgate", "enroll", "--server", url, "--token", token])
+        try await runChild(["fieldgate", "sync"])
+        try await runChild(["fieldgate", "receipts"])
+
+        section("9. fieldgate status: everything collected is retained online (网上留存率)")
+        try await runChild(["fieldgate", "status"])
+
+        section("10. fieldgate watch: camera B654321 is taken off the dock")
         emitLine("$ fieldgate watch --count 1")
         let watcher = try EmulationLauncher.start(["fieldgate", "watch", "--count", "1", "--timeout", "20"])
         try await Task.sleep(for: .seconds(1.5))  // let the watcher start listening
         second.undock()
         let status = await EmulationLauncher.wait(for: watcher)
         testbed.unplugAll()
-        emitLine("\nDemo finished. The evidence store was \(storeHome.path)\(home == nil ? " (removed)" : ""). Next: sync to the central server.")
+        emitLine("\nDemo finished. The evidence store was \(storeHome.path)\(home == nil ? " (removed)" : "").")
         if status != 0 { throw ExitCode(status) }
     }
 

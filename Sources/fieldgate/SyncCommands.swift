@@ -26,7 +26,7 @@ struct EnrollCommand: AsyncParsableCommand {
 
     func run() async throws {
         let evidence = try store.openStore()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.forSync()
         let result: Result<SyncEnrolment, SyncError>
         do {
             result = .success(try await Enroller(store: evidence, client: client).enroll(serverURL: server, token: token))
@@ -113,7 +113,7 @@ struct SyncCommand: AsyncParsableCommand {
         options.chunkSize = Int(RateLimiter.parseRate(chunkSize) ?? 8 << 20)
         options.retry = RetryPolicy(attempts: retries)
         options.retryRefused = retryRefused
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.forSync()
         let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
         let result: Result<SyncSummary, SyncError>
         do {
@@ -140,7 +140,12 @@ struct SyncCommand: AsyncParsableCommand {
             + "\(summary.uploaded) uploaded, \(summary.alreadyHeld) already held by the server; "
             + "\(formatBytes(summary.sentBytes)) sent in \(String(format: "%.1f", summary.seconds)) s"]
         lines.append("Retained online (网上留存率): \(status.receipted)/\(status.collected) = \(percent(status.retainedOnline))")
-        for waiting in summary.waiting { lines.append("  waiting: \(waiting.source) (\(waiting.sha256.prefix(12))): \(waiting.reason)") }
+        for waiting in summary.waiting.prefix(50) {
+            // A reason every item shares (the server unreachable) is said once, below.
+            let reason = waiting.reason == summary.stoppedBecause ? "" : ": " + waiting.reason
+            lines.append("  waiting: \(waiting.source) (\(waiting.sha256.prefix(12)))" + reason)
+        }
+        if summary.waiting.count > 50 { lines.append("  … and \(summary.waiting.count - 50) more (`fieldgate status --json` lists them)") }
         if let reason = summary.stoppedBecause { lines.append("  not finished: \(reason)") }
         return lines.joined(separator: "\n")
     }
