@@ -104,6 +104,7 @@ enum Schema {
                 t.column("credential", .text).notNull()
                 t.column("serverPublicKey", .text).notNull()
                 t.column("gatewayPrivateKey", .blob).notNull()
+                t.column("caCertificatePEM", .text)
                 t.column("enrolledAt", .datetime).notNull()
             }
             // A batch is kept before its manifest is sent, so a retry names the same batch.

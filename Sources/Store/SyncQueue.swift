@@ -15,16 +15,20 @@ public struct SyncEnrolment: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var serverPublicKey: String
     /// The gateway's Ed25519 private key (raw): it signs every manifest.
     public var gatewayPrivateKey: Data
+    /// The certificate authority (PEM) that signs an https server's certificate, when it is the
+    /// bureau's own rather than one the system trusts.
+    public var caCertificatePEM: String?
     public var enrolledAt: Date
 
     public init(serverURL: String, gatewayId: String, gatewayName: String, credential: String, serverPublicKey: String,
-                gatewayPrivateKey: Data, enrolledAt: Date) {
+                gatewayPrivateKey: Data, caCertificatePEM: String? = nil, enrolledAt: Date) {
         self.serverURL = serverURL
         self.gatewayId = gatewayId
         self.gatewayName = gatewayName
         self.credential = credential
         self.serverPublicKey = serverPublicKey
         self.gatewayPrivateKey = gatewayPrivateKey
+        self.caCertificatePEM = caCertificatePEM
         self.enrolledAt = enrolledAt
     }
 }

@@ -18,7 +18,8 @@ public struct Enroller: Sendable {
         self.retry = retry
     }
 
-    public func enroll(serverURL: String, token: String) async throws(SyncError) -> SyncEnrolment {
+    /// - Parameter caCertificatePEM: kept with the enrolment; the caller's `client` must already trust it.
+    public func enroll(serverURL: String, token: String, caCertificatePEM: String? = nil) async throws(SyncError) -> SyncEnrolment {
         let connection = try ServerConnection(client: client, serverURL: serverURL, credential: nil, retry: retry)
         let key = Curve25519.Signing.PrivateKey()
         let request = EnrollRequest(token: token, publicKey: key.publicKey.rawRepresentation.base64EncodedString())
@@ -33,7 +34,8 @@ public struct Enroller: Sendable {
         while base.hasSuffix("/") { base.removeLast() }
         let enrolment = SyncEnrolment(
             serverURL: base, gatewayId: response.gatewayId, gatewayName: response.gatewayName, credential: response.credential,
-            serverPublicKey: response.serverPublicKey, gatewayPrivateKey: key.rawRepresentation, enrolledAt: Date())
+            serverPublicKey: response.serverPublicKey, gatewayPrivateKey: key.rawRepresentation, caCertificatePEM: caCertificatePEM,
+            enrolledAt: Date())
         do {
             try store.save(enrolment: enrolment)
         } catch {

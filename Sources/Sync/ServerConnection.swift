@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import Store
 import SyncProtocol
 
 /// One answer from the server, its body read whole (answers are small; uploads go the other way).
@@ -27,12 +29,27 @@ struct ServerAnswer: Sendable {
 }
 
 extension HTTPClient {
-    /// The client a gateway talks to its server with: a bounded connect time (libraries retry a
-    /// refused connection until it runs out), so a sync without a network ends in reasonable time.
-    public static func forSync() -> HTTPClient {
+    /// The client a gateway talks to its server with: a bounded connect time (the client
+    /// retries a refused connection until it runs out, so a sync without a network ends in
+    /// reasonable time) and, for https, the bureau's own certificate authority when given.
+    public static func forSync(caCertificatePEM: String? = nil) throws(SyncError) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5))
+        if let caCertificatePEM {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caCertificatePEM.utf8)))
+            } catch {
+                throw .badCertificate("the CA certificate is not PEM: \(error)")
+            }
+            configuration.tlsConfiguration = tls
+        }
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The client for an enrolled gateway.
+    public static func forSync(_ enrolment: SyncEnrolment?) throws(SyncError) -> HTTPClient {
+        try forSync(caCertificatePEM: enrolment?.caCertificatePEM)
     }
 }
 
@@ -79,6 +96,9 @@ struct ServerConnection: Sendable {
             return ServerAnswer(status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))
         } catch let error as CancellationError {
             throw .unreachable("cancelled (\(error))")
+        } catch let error as NIOSSLError {
+            // A certificate that does not verify will not verify on a retry either.
+            throw .badCertificate("TLS with \(request.url) failed: \(error); if the server's certificate is signed by the bureau's own authority, give it with `fieldgate enroll --ca-cert FILE`")
         } catch {
             throw .unreachable("\(request.method.rawValue) \(request.url): \(error)")
         }

@@ -4,6 +4,7 @@ import Foundation
 public enum SyncError: Error, Equatable, CustomStringConvertible {
     case notEnrolled
     case badServerURL(String)
+    case badCertificate(String)
     /// The server refused this gateway's credential or token (401).
     case unauthorized(String)
     /// A receipt or an enrolment answer that does not verify: nothing was marked receipted.
@@ -20,6 +21,8 @@ public enum SyncError: Error, Equatable, CustomStringConvertible {
             "this gateway is not enrolled with a server: ask the server's operator for a token (`fieldgate-server gateways add NAME`), then run `fieldgate enroll --server URL --token TOKEN`"
         case .badServerURL(let url):
             "\(url): not an http:// or https:// URL of a fieldgate-server"
+        case .badCertificate(let reason):
+            reason
         case .unauthorized(let reason):
             "the server refused this gateway: \(reason) (was it revoked? enrol again with a new token)"
         case .untrustedServer(let reason):

@@ -21,15 +21,28 @@ struct EnrollCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The one-time enrolment token the server's operator gave you.", valueName: "token"))
     var token: String
 
+    @Option(name: .customLong("ca-cert"), help: ArgumentHelp(
+        "For https: the certificate authority (PEM) that signed the server's certificate, when it is the bureau's own; kept for every later sync.",
+        valueName: "file"))
+    var caCertificate: String?
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let evidence = try store.openStore()
-        let client = HTTPClient.forSync()
+        var pem: String?
+        if let caCertificate {
+            do {
+                pem = try String(contentsOfFile: caCertificate, encoding: .utf8)
+            } catch {
+                throw ValidationError("--ca-cert \(caCertificate): \(error.localizedDescription)")
+            }
+        }
+        let client = try HTTPClient.forSync(caCertificatePEM: pem)
         let result: Result<SyncEnrolment, SyncError>
         do {
-            result = .success(try await Enroller(store: evidence, client: client).enroll(serverURL: server, token: token))
+            result = .success(try await Enroller(store: evidence, client: client).enroll(serverURL: server, token: token, caCertificatePEM: pem))
         } catch {
             result = .failure(error)
         }
@@ -113,7 +126,7 @@ struct SyncCommand: AsyncParsableCommand {
         options.chunkSize = Int(RateLimiter.parseRate(chunkSize) ?? 8 << 20)
         options.retry = RetryPolicy(attempts: retries)
         options.retryRefused = retryRefused
-        let client = HTTPClient.forSync()
+        let client = try HTTPClient.forSync(try evidence.enrolment())
         let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
         let result: Result<SyncSummary, SyncError>
         do {

@@ -6,13 +6,16 @@ import XCTest
 /// and start it again on the same data and port.
 final class KillableServer: @unchecked Sendable {
     let data: URL
+    /// Certificate and key (PEM) to serve https with.
+    let tls: (certificate: String, key: String)?
     private(set) var port: Int = 0
     private var process: Process?
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
-    init(data: URL) {
+    init(data: URL, tls: (certificate: String, key: String)? = nil) {
         self.data = data
+        self.tls = tls
     }
 
     /// Starts the server (on `port`, or a free one the first time) and waits until it listens.
@@ -20,6 +23,7 @@ final class KillableServer: @unchecked Sendable {
         let process = Process()
         process.executableURL = builtBinary("fieldgate-server")
         process.arguments = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", String(requested ?? port)]
+            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? [])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.standardError
@@ -76,7 +80,8 @@ final class KillableServer: @unchecked Sendable {
 
     /// The value of a counter at /metrics.
     func metric(_ name: String) throws -> Double {
-        let fetched = try runBinary(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--fail", url + "/metrics"])
+        let fetched = try runBinary(URL(fileURLWithPath: "/usr/bin/curl"),
+                                    ["-sS", "--fail"] + (tls.map { ["--cacert", $0.certificate] } ?? []) + [url + "/metrics"])
         guard fetched.status == 0 else { throw XCTSkipFailure("GET /metrics: \(fetched.stderr)") }
         let text = fetched.stdout
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {

@@ -15,7 +15,12 @@ final class SyncEndToEndTests: XCTestCase {
         home = work.appendingPathComponent("gateway")
         server = KillableServer(data: work.appendingPathComponent("server"))
         try server.start(port: 0)
-        addTeardownBlock { [server] in server?.stop() }
+    }
+
+    override func tearDown() {
+        // The test may have replaced the server: stop whichever runs now.
+        server?.kill()
+        server = nil
     }
 
     // MARK: Helpers
@@ -257,5 +262,31 @@ final class SyncEndToEndTests: XCTestCase {
         let sync = try fieldgate(["sync"])
         XCTAssertEqual(sync.status, 1)
         XCTAssertTrue(sync.stderr.contains("not enrolled"), sync.stderr)
+    }
+
+    func testSyncOverHTTPSWithTheBureausOwnCertificateAuthority() throws {
+        server.stop()
+        let certificate = work.appendingPathComponent("server.pem").path, key = work.appendingPathComponent("server.key").path
+        let openssl = try runBinary(URL(fileURLWithPath: "/usr/bin/openssl"), [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate])
+        XCTAssertEqual(openssl.status, 0, openssl.stderr)
+        server = KillableServer(data: work.appendingPathComponent("tls-server"), tls: (certificate, key))
+        try server.start(port: 0)
+        XCTAssertTrue(server.url.hasPrefix("https://"))
+
+        // Without the bureau's CA the certificate is not trusted, and nothing is enrolled.
+        let token = try server.addGateway("team-tls")
+        let untrusted = try fieldgate(["enroll", "--server", server.url, "--token", token])
+        XCTAssertEqual(untrusted.status, 1)
+        XCTAssertTrue(untrusted.stderr.contains("--ca-cert"), untrusted.stderr)
+        XCTAssertNil(try EvidenceStore(home: home).enrolment())
+
+        let enrolled = try fieldgate(["enroll", "--server", server.url, "--token", token, "--ca-cert", certificate])
+        XCTAssertEqual(enrolled.status, 0, enrolled.stderr)
+        let count = try collectSample()
+        let result = try fieldgate(["sync", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try syncStatus().receipted, count)
     }
 }
