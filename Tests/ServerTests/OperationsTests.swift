@@ -126,6 +126,12 @@ final class OperationsTests: ServerTestCase {
         XCTAssertEqual(duplicate.status, 1)
         XCTAssertTrue(duplicate.stderr.contains("exists already"), duplicate.stderr)
 
+        let halfTLS = try runFieldgateServer(["serve", "--data", folder.path, "--port", "0", "--tls-cert", "cert.pem"])
+        XCTAssertNotEqual(halfTLS.status, 0)
+        XCTAssertTrue(halfTLS.stderr.contains("--tls-key"), halfTLS.stderr)
+        let table = try runFieldgateServer(["gateways", "list", "--data", folder.path])
+        XCTAssertTrue(table.stdout.contains("station-cli") && table.stdout.contains("invited"), table.stdout)
+
         let server = try startFieldgateServer(["serve", "--data", folder.path, "--port", "0"])
         defer { server.stop() }
         let url = try server.waitForListeningURL()
