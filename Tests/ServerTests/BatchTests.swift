@@ -108,6 +108,9 @@ final class BatchTests: ServerTestCase {
         let stranger = try await sendJSON("POST", "/v1/batches/\(created.batchId)/commit",
                                           ["withdraw": [String(repeating: "e", count: 64)]], headers: gateway.bearer)
         XCTAssertEqual(stranger.status, 400)
+        let oversized = try await send("POST", "/v1/batches/\(created.batchId)/commit", headers: gateway.bearer,
+                                       body: Data(count: (1 << 20) + 1))
+        XCTAssertEqual(oversized.status, 413)
         let commit = try await sendJSON("POST", "/v1/batches/\(created.batchId)/commit", ["withdraw": [Self.sha256(failed)]],
                                         headers: gateway.bearer)
         XCTAssertEqual(commit.status, 200, commit.errorReason ?? "")
@@ -115,6 +118,9 @@ final class BatchTests: ServerTestCase {
         XCTAssertEqual(receipt.items.map(\.sha256), [Self.sha256(delivered)])
         let withdrawn = try await send("GET", "/v1/evidence/\(Self.sha256(failed))", headers: gateway.bearer)
         XCTAssertEqual(withdrawn.status, 404)
+        let batch = try await send("GET", "/v1/batches/\(created.batchId)", headers: gateway.bearer).decode(BatchCreated.self)
+        XCTAssertEqual(batch.state, "committed")
+        XCTAssertEqual(batch.missing, [])
     }
 
     func testEvidenceRecordHasMetadataAndCustody() async throws {

@@ -12,6 +12,9 @@ final class EnrolAndAuthTests: ServerTestCase {
         let listed = try await GatewayAdministration.list(dataDirectory: data)
         XCTAssertEqual(listed.map(\.state), [.active])
         XCTAssertNotNil(listed.first?.enrolledAt)
+        let keyFile = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("server-key").path)
+        XCTAssertEqual((keyFile[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        XCTAssertEqual((keyFile[.size] as? NSNumber)?.intValue, 32)
     }
 
     func testTokenWorksOnce() async throws {

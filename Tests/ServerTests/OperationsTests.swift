@@ -27,6 +27,40 @@ final class OperationsTests: ServerTestCase {
         }
     }
 
+    func testCountersCountRejectedChunksAndReceipts() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Data("counted twice".utf8)
+        let before = try await counters()
+        let created = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
+        let location = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        let rejected = try await patch(gateway, location, offset: 0, blob, checksum: "sha256 " + Tus.ChecksumAlgorithm.sha256.digest(Data("x".utf8)))
+        XCTAssertEqual(rejected.status, 460)
+        let accepted = try await patch(gateway, location, offset: 0, blob)
+        XCTAssertEqual(accepted.status, 204)
+        let commit = try await send("POST", "/v1/batches/\(created.batchId)/commit", headers: gateway.bearer)
+        XCTAssertEqual(commit.status, 200)
+        _ = try await send("GET", "/v1/batches/\(created.batchId)")
+        let after = try await counters()
+        // Other tests' servers share the process's counters, hence "at least".
+        XCTAssertGreaterThanOrEqual(after["fieldgate_upload_chunks_rejected_total", default: 0] - before["fieldgate_upload_chunks_rejected_total", default: 0], 1)
+        XCTAssertGreaterThanOrEqual(after["fieldgate_upload_bytes_received_total", default: 0] - before["fieldgate_upload_bytes_received_total", default: 0],
+                                    Double(2 * blob.count))
+        XCTAssertGreaterThanOrEqual(after["fieldgate_uploads_completed_total", default: 0] - before["fieldgate_uploads_completed_total", default: 0], 1)
+        XCTAssertGreaterThanOrEqual(after["fieldgate_receipts_issued_total", default: 0] - before["fieldgate_receipts_issued_total", default: 0], 1)
+        XCTAssertGreaterThanOrEqual(after["fieldgate_batches_committed_total", default: 0] - before["fieldgate_batches_committed_total", default: 0], 1)
+        XCTAssertGreaterThanOrEqual(after["fieldgate_requests_unauthorized_total", default: 0] - before["fieldgate_requests_unauthorized_total", default: 0], 1)
+    }
+
+    private func counters() async throws -> [String: Double] {
+        let text = String(decoding: try await send("GET", "/metrics").body, as: UTF8.self)
+        var values: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("fieldgate_") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+        }
+        return values
+    }
+
     func testOpenAPIDocumentIsTheRepositoryFile() async throws {
         let answer = try await send("GET", "/openapi.yaml")
         XCTAssertEqual(answer.status, 200)
@@ -91,6 +125,12 @@ final class OperationsTests: ServerTestCase {
         let duplicate = try runFieldgateServer(["gateways", "add", "station-cli", "--data", folder.path])
         XCTAssertEqual(duplicate.status, 1)
         XCTAssertTrue(duplicate.stderr.contains("exists already"), duplicate.stderr)
+
+        let halfTLS = try runFieldgateServer(["serve", "--data", folder.path, "--port", "0", "--tls-cert", "cert.pem"])
+        XCTAssertNotEqual(halfTLS.status, 0)
+        XCTAssertTrue(halfTLS.stderr.contains("--tls-key"), halfTLS.stderr)
+        let table = try runFieldgateServer(["gateways", "list", "--data", folder.path])
+        XCTAssertTrue(table.stdout.contains("station-cli") && table.stdout.contains("invited"), table.stdout)
 
         let server = try startFieldgateServer(["serve", "--data", folder.path, "--port", "0"])
         defer { server.stop() }

@@ -79,12 +79,14 @@ struct BatchRoutes {
         return batch
     }
 
-    /// The batch's state and the blobs the server does not hold, from any gateway (each once, in manifest order).
+    /// The batch's state and the blobs of its items (withdrawn ones aside) the server does not
+    /// hold, from any gateway: each once, in manifest order.
     private func batchCreated(_ batch: BatchRecord, items: [BatchItemRecord]) async throws -> BatchCreated {
-        let held = try await context.repository.heldBlobs(among: items.map(\.sha256))
+        let wanted = items.filter { !$0.withdrawn }.map(\.sha256)
+        let held = try await context.repository.heldBlobs(among: wanted)
         var seen = Set<String>()
-        let missing = items.map(\.sha256).filter { !held.contains($0) && seen.insert($0).inserted }
-        return BatchCreated(batchId: batch.id, missing: batch.state == .committed ? [] : missing, state: batch.state.rawValue)
+        let missing = wanted.filter { !held.contains($0) && seen.insert($0).inserted }
+        return BatchCreated(batchId: batch.id, missing: missing, state: batch.state.rawValue)
     }
 
     /// The optional commit body: items the gateway could not deliver.

@@ -146,7 +146,8 @@ struct UploadRoutes {
                 try await context.repository.updateUpload(id: current.id, offset: current.offset + writer.written,
                                                           state: .receiving, at: Date())
             }
-            throw error
+            // Nobody reads this answer; it keeps a client's disconnect out of the error log.
+            throw ServerError.badRequest("the chunk ended before its announced length (\(error)); resume from the offset HEAD reports")
         }
         if tooLong {
             writer.discard()

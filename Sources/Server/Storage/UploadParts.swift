@@ -64,7 +64,9 @@ struct UploadParts: Sendable {
     }
 }
 
-/// Writes one chunk to a part file. Not shared between tasks: one PATCH owns it.
+/// Writes one chunk to a part file. Not shared between tasks: one PATCH owns it. The writes and
+/// the sync are plain blocking calls on the request's task: each covers one body buffer (tens
+/// of KiB) or one chunk's sync, and this module has no thread pool of its own to hand them to.
 final class PartWriter {
     let descriptor: Int32
     let path: String
