@@ -8,6 +8,7 @@ public enum CustodyKind: String, Codable, Sendable, CaseIterable {
     case clockDrift = "clock-drift"
     case clockCorrected = "clock-corrected"
     case uploaded, receipted, printed
+    case fingerprintCaptured = "fingerprint-captured"
 }
 
 /// One link of the custody chain. Its hash covers the previous link's hash and its own
