@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["Evidence", "CFileSystem", .product(name: "GRDB", package: "GRDB.swift"),
                                               .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Collect", dependencies: ["Evidence", "Store", "Drive"]),
+        .target(name: "Print", dependencies: ["USB", "TextCodecs", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport"]),
         .testTarget(name: "DriveTests", dependencies: ["Drive", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Store", "Evidence", "Drive", "USBEmulation", "TestSupport"]),
+        .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
         .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
