@@ -18,6 +18,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CUMockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
+        .systemLibrary(name: "CFPrint", pkgConfig: "libfprint-2", providers: [.apt(["libfprint-2-dev", "libglib2.0-dev"])]),
         .target(name: "USB", dependencies: ["CLibUSB"]),
         .target(name: "Devices", dependencies: ["TOMLKit"]),
         .target(name: "Scan", dependencies: ["USB", "Devices"]),
@@ -29,11 +30,12 @@ let package = Package(
                                               .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Collect", dependencies: ["Evidence", "Store", "Drive"]),
         .target(name: "Print", dependencies: ["USB", "TextCodecs", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Fingerprint", dependencies: ["CFPrint"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "USBEmulation",
+                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Fingerprint", "USBEmulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
