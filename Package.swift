@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Fingerprint", "USBEmulation",
+                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Print", "Fingerprint", "USBEmulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "DriveTests", dependencies: ["Drive", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Store", "Evidence", "Drive", "USBEmulation", "TestSupport"]),
         .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
-        .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport", "Print"]),
     ],
     swiftLanguageModes: [.v6]
 )

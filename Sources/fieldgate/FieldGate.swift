@@ -14,7 +14,8 @@ struct FieldGate: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [ScanCommand.self, WatchCommand.self, CollectCommand.self, StatusCommand.self, ListCommand.self,
-                      AuditCommand.self, CameraCommand.self, OfficersCommand.self, CasesCommand.self, DevicesCommand.self,
+                      AuditCommand.self, CameraCommand.self, OfficersCommand.self, CasesCommand.self, PrintCommand.self,
+                      PrintersCommand.self, FingerprintCommand.self, DevicesCommand.self,
                       EmulateCommand.self, DemoCommand.self]
     )
 }
