@@ -14,6 +14,7 @@ public final class EmulatedPrinter: EmulatedDeviceBehaviour, @unchecked Sendable
     private let lock = NSLock()
     private var bytes: [UInt8] = []
     private var outOfPaper = false
+    private var isJammed = false
 
     public init(vendorId: UInt16 = pos58VendorId, productId: UInt16 = pos58ProductId,
                 manufacturer: String = "Generic", product: String = "POS-58", serialNumber: String? = "PRN0001") {
@@ -37,6 +38,12 @@ public final class EmulatedPrinter: EmulatedDeviceBehaviour, @unchecked Sendable
         set { lock.withLock { outOfPaper = newValue } }
     }
 
+    /// Jammed without saying so: the port status looks fine, but bulk OUT stalls.
+    public var jammed: Bool {
+        get { lock.withLock { isJammed } }
+        set { lock.withLock { isJammed = newValue } }
+    }
+
     public func control(_ setup: ControlSetup, data: [UInt8]) -> ControlReply {
         switch (setup.requestType, setup.request) {
         case (0xA1, 0x00):  // GET_DEVICE_ID: IEEE 1284 id, big-endian length first
@@ -52,7 +59,7 @@ public final class EmulatedPrinter: EmulatedDeviceBehaviour, @unchecked Sendable
     public func bulkOut(endpoint: UInt8, data: [UInt8]) -> Bool {
         guard endpoint == Self.bulkOutEndpoint else { return false }
         return lock.withLock {
-            if outOfPaper { return false }
+            if outOfPaper || isJammed { return false }
             bytes += data
             return true
         }

@@ -52,11 +52,25 @@ final class PrintCLITests: XCTestCase {
         let shown = try String(contentsOf: preview, encoding: .utf8)
         XCTAssertTrue(shown.contains("违法地点：") && shown.contains("[QR] " + verificationId) && shown.contains("cut"), shown)
 
+        // Registered by its USB serial, with a model whose profile says 80 mm.
+        let add = try runFieldgate(["printers", "add", "desk", "--usb", "PRN0001", "--model", "TM-T20"], environment: env)
+        XCTAssertEqual(add.status, 0, add.stderr)
+        XCTAssertTrue(try runFieldgate(["printers", "list"], environment: env).stdout.contains("80 mm"))
+        let before = printer.received.count
+        let desk = try runFieldgate(["print", "--template", "on-the-spot-penalty", "--printer", "desk", "--json", "--data",
+                                     repositoryRoot.appendingPathComponent("seeds/documents/on-the-spot-penalty.json").path], environment: env)
+        XCTAssertEqual(desk.status, 0, desk.stderr)
+        let wide = try json(desk.stdout)
+        XCTAssertEqual(wide["paperWidthMillimetres"] as? Int, 80)
+        XCTAssertEqual(try blob(env, try XCTUnwrap(wide["sha256"] as? String)), Array(printer.received.dropFirst(before)))
+        let lines = try DecodedPrintout(bytes: Array(printer.received.dropFirst(before))).lines.map(\.text)
+        XCTAssertTrue(lines.allSatisfy { $0.printerColumns <= 48 } && lines.contains { $0.printerColumns > 32 }, "\(lines)")
+
         let audit = try runFieldgate(["audit", "verify", "--json"], environment: env)
         XCTAssertEqual(audit.status, 0, audit.stdout)
         let report = try json(audit.stdout)
-        XCTAssertEqual(report["printedDocuments"] as? Int, 1)
-        XCTAssertEqual(report["blobsChecked"] as? Int, 1)
+        XCTAssertEqual(report["printedDocuments"] as? Int, 2)
+        XCTAssertEqual(report["blobsChecked"] as? Int, 2)
     }
 
     func testAPrinterOutOfPaperIsAClearErrorAndNothingIsRecorded() throws {

@@ -75,6 +75,21 @@ final class PrinterTransportTests: XCTestCase {
         XCTAssertTrue(printout.lines.contains { $0.text == "违法停车告知单" })
     }
 
+    func testAUSBPrinterThatStallsTheTransferIsNamed() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let printer = EmulatedPrinter()
+        printer.jammed = true
+        try testbed.plug(printer.description, behaviour: printer)
+        let found = try XCTUnwrap(try USBPrinter.attached(context: try USBContext()).first)
+        XCTAssertThrowsError(try USBPrinter(name: "PRN0001", device: found.device).send(try job())) { error in
+            guard case PrintError.refused(let name, let detail) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "PRN0001")
+            XCTAssertTrue(detail.contains("stalled") && detail.contains("after 0 of"), detail)
+        }
+        XCTAssertEqual(printer.received, [])
+    }
+
     func testAUSBPrinterOutOfPaperRefusesAndGetsNothing() throws {
         let testbed = try emulationTestbed()
         defer { testbed.unplugAll() }
