@@ -15,6 +15,7 @@ public final class EmulatedPrinter: EmulatedDeviceBehaviour, @unchecked Sendable
     private var bytes: [UInt8] = []
     private var outOfPaper = false
     private var isJammed = false
+    private var isBusy = false
 
     public init(vendorId: UInt16 = pos58VendorId, productId: UInt16 = pos58ProductId,
                 manufacturer: String = "Generic", product: String = "POS-58", serialNumber: String? = "PRN0001") {
@@ -37,6 +38,14 @@ public final class EmulatedPrinter: EmulatedDeviceBehaviour, @unchecked Sendable
         get { lock.withLock { outOfPaper } }
         set { lock.withLock { outOfPaper = newValue } }
     }
+
+    /// Busy (its buffer full, the head stuck): bulk OUT is NAKed, so transfers time out.
+    public var busy: Bool {
+        get { lock.withLock { isBusy } }
+        set { lock.withLock { isBusy = newValue } }
+    }
+
+    public func naks(endpoint: UInt8) -> Bool { endpoint == Self.bulkOutEndpoint && busy }
 
     /// Jammed without saying so: the port status looks fine, but bulk OUT stalls.
     public var jammed: Bool {

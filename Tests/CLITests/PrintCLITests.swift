@@ -127,6 +127,21 @@ final class PrintCLITests: XCTestCase {
         XCTAssertEqual(audit["printedDocuments"] as? Int, 1, "the failed print recorded nothing")
     }
 
+    func testABusyUSBPrinterTimesOutAndNothingIsRecorded() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let printer = EmulatedPrinter()
+        printer.busy = true
+        try testbed.plug(printer.description, behaviour: printer)
+        let env = try home()
+        let result = try runFieldgate(["print", "--template", "parking-notice", "--data", seed, "--printer", "PRN0001", "--timeout", "1"],
+                                      environment: env)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("printer PRN0001 timed out"), result.stderr)
+        let audit = try json(try runFieldgate(["audit", "verify", "--json"], environment: env).stdout)
+        XCTAssertEqual(audit["printedDocuments"] as? Int, 0)
+    }
+
     func testAPrinterThatStopsTakingBytesTimesOutAndNothingIsRecorded() throws {
         let env = try home()
         let pty = try PseudoTerminal()

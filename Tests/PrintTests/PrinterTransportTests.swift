@@ -75,6 +75,25 @@ final class PrinterTransportTests: XCTestCase {
         XCTAssertTrue(printout.lines.contains { $0.text == "违法停车告知单" })
     }
 
+    func testABusyUSBPrinterThatNAKsTimesOut() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let printer = EmulatedPrinter()
+        printer.busy = true
+        try testbed.plug(printer.description, behaviour: printer)
+        let found = try XCTUnwrap(try USBPrinter.attached(context: try USBContext()).first)
+        let start = Date()
+        XCTAssertThrowsError(try USBPrinter(name: "PRN0001", device: found.device).send(try job(), timeoutMilliseconds: 300)) { error in
+            guard case PrintError.timedOut(let name, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "PRN0001")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(printer.received, [])
+        printer.busy = false
+        try USBPrinter(name: "PRN0001", device: found.device).send(try job())
+        XCTAssertEqual(printer.received, try job(), "once it takes bytes again, the next job goes through whole")
+    }
+
     func testAUSBPrinterThatStallsTheTransferIsNamed() throws {
         let testbed = try emulationTestbed()
         defer { testbed.unplugAll() }
