@@ -59,19 +59,19 @@ public struct USBPrinter: Sendable {
             } catch let error as PrintError {
                 throw error
             } catch let error as USBError {
-                throw map(error, at: offset, of: bytes.count)
+                throw map(error, at: offset, of: bytes.count, timeout: timeoutMilliseconds)
             } catch {
                 throw PrintError.refused(name, "\(error)")
             }
         }
     }
 
-    private func map(_ error: USBError, at offset: Int? = nil, of total: Int = 0) -> PrintError {
+    private func map(_ error: USBError, at offset: Int? = nil, of total: Int = 0, timeout: UInt32 = 0) -> PrintError {
         let progress = offset.map { " after \($0) of \(total) bytes" } ?? ""
         switch error.code {
         case .noDevice, .notFound: return .absent(name, "USB device \(device.busAddress) is gone\(progress)")
         case .access: return .noAccess(name, "\(error) (install devices/udev/70-fieldgate.rules, see README: USB permissions)")
-        case .timeout: return .timedOut(name, "USB device \(device.busAddress) took nothing for a while\(progress)")
+        case .timeout: return .timedOut(name, "USB device \(device.busAddress) took no bytes for \(timeout) ms\(progress)")
         case .pipe: return .refused(name, "USB device \(device.busAddress) stalled the transfer\(progress)")
         default: return .refused(name, "\(error)\(progress)")
         }
