@@ -68,8 +68,10 @@ public struct Document: Sendable, Equatable {
                 }
                 values[field.key] = printed
             case .amount:
-                guard let number = value as? NSNumber, !(value is Bool), number.doubleValue >= 0,
-                      number.doubleValue < 100_000_000, (number.doubleValue * 100).rounded() == number.doubleValue * 100 else {
+                // A JSON true/false is an NSNumber too (and `is Bool` holds for 0 and 1): tell it by its type code.
+                guard let number = value as? NSNumber, String(cString: number.objCType) != "c", number.doubleValue >= 0,
+                      number.doubleValue < 100_000_000,
+                      abs(number.doubleValue * 100 - (number.doubleValue * 100).rounded()) < 1e-6 else {
                     problems.append(FieldProblem(field: field.key, message: "\(Self.show(value)) is not a sum in yuan such as 200 or 50.5 (\(field.label))"))
                     continue
                 }

@@ -79,6 +79,24 @@ final class DocumentTests: XCTestCase {
         XCTAssertTrue(text.contains("向杭州市某区人民政府申请行政复议"), text)
     }
 
+    func testSumsAreYuanWithAtMostTwoDecimals() throws {
+        let template = try library.template(named: "on-the-spot-penalty")
+        var input = try XCTUnwrap(JSONSerialization.jsonObject(with: try seed("on-the-spot-penalty")) as? [String: Any])
+        for (fine, printed) in [("1", "1.00"), ("0.29", "0.29"), ("50.5", "50.50"), ("0", "0.00")] {
+            let data = Data(String(decoding: try JSONSerialization.data(withJSONObject: input), as: UTF8.self)
+                .replacingOccurrences(of: "\"fine\":200", with: "\"fine\":\(fine)").utf8)
+            let document = try Document(template: template, data: data, source: fine)
+            XCTAssertEqual(document.values["fine"], printed)
+        }
+        for bad: Any in [true, -1, 0.125, "200"] {
+            input["fine"] = bad
+            XCTAssertThrowsError(try Document(template: template, data: try JSONSerialization.data(withJSONObject: input), source: "x")) { error in
+                guard case PrintError.invalidData(_, let problems) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(problems.map(\.field), ["fine"], "\(bad)")
+            }
+        }
+    }
+
     func testVerificationIdIsTheDocumentNumberAndTheContentHash() throws {
         let data = try seed("parking-notice")
         let document = try Document(template: try library.template(named: "parking-notice"), data: data, source: "seed")
