@@ -25,6 +25,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CUMockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
+        .systemLibrary(name: "CFPrint", pkgConfig: "libfprint-2", providers: [.apt(["libfprint-2-dev", "libglib2.0-dev"])]),
         .target(name: "USB", dependencies: ["CLibUSB"]),
         .target(name: "Devices", dependencies: ["TOMLKit"]),
         .target(name: "Scan", dependencies: ["USB", "Devices"]),
@@ -51,11 +52,14 @@ let package = Package(
                                                .product(name: "Prometheus", package: "swift-prometheus"),
                                                .product(name: "Metrics", package: "swift-metrics")],
                 resources: [.copy("openapi.yaml")]),
+        .target(name: "Print", dependencies: ["USB", "TextCodecs", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Fingerprint", dependencies: ["CFPrint"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "Server", "USBEmulation",
+                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "Server", "Print", "Fingerprint",
+                "USBEmulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -72,14 +76,16 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport"]),
         .testTarget(name: "DriveTests", dependencies: ["Drive", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Store", "Evidence", "Drive", "USBEmulation", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "TestSupport",
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                         .product(name: "Crypto", package: "swift-crypto"),
                                                         .product(name: "HummingbirdTLS", package: "hummingbird")],
                     exclude: ["tuspy_upload.py"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
-                                                      "TestSupport"]),
+                                                      "TestSupport"],
+                    exclude: ["corrupting_proxy.py"]),
+        .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
+        .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport", "Print"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,6 +12,9 @@ public struct AuditReport: Sendable, Codable, Equatable {
 
     public var events: Int
     public var recordings: Int
+    /// Printouts and fingerprint captures, whose blobs are re-hashed like recordings'.
+    public var printedDocuments: Int
+    public var fingerprints: Int
     public var blobsChecked: Int
     public var problems: [Problem]
     public var isIntact: Bool { problems.isEmpty }
@@ -21,8 +24,9 @@ extension EvidenceStore {
     /// Re-checks the custody chain link by link, then every recording's blob against its hash
     /// and against the hash its `collected` event recorded.
     public func verify(progress: (Int, Int) -> Void = { _, _ in }) throws -> AuditReport {
-        let (events, recordings) = try database.read { db in
-            (try CustodyEvent.order(Column("seq")).fetchAll(db), try Recording.order(Column("id")).fetchAll(db))
+        let (events, recordings, documents, fingerprints) = try database.read { db in
+            (try CustodyEvent.order(Column("seq")).fetchAll(db), try Recording.order(Column("id")).fetchAll(db),
+             try PrintedDocument.order(Column("id")).fetchAll(db), try FingerprintCapture.order(Column("id")).fetchAll(db))
         }
         var problems: [AuditReport.Problem] = []
         var previous = CustodyEvent.genesisHash
@@ -60,6 +64,20 @@ extension EvidenceStore {
                 checked += 1
             }
         }
-        return AuditReport(events: events.count, recordings: recordings.count, blobsChecked: checked, problems: problems)
+        let paperwork = documents.map { ("printed document \($0.documentNumber) (case \($0.caseNumber))", $0.sha256) }
+            + fingerprints.map { ("fingerprint \($0.id ?? 0) of \($0.person) on \($0.documentNumber)", $0.sha256) }
+        for (name, sha256) in paperwork {
+            switch try blobs.hash(of: sha256) {
+            case nil:
+                problems.append(.init(kind: "missing-blob", message: "\(name): blob \(sha256) is missing"))
+            case let actual? where actual != sha256:
+                problems.append(.init(kind: "changed-blob",
+                                      message: "\(name): blob \(blobs.path(of: sha256).path) was changed (its bytes now hash to \(actual))"))
+            default:
+                checked += 1
+            }
+        }
+        return AuditReport(events: events.count, recordings: recordings.count, printedDocuments: documents.count,
+                           fingerprints: fingerprints.count, blobsChecked: checked, problems: problems)
     }
 }

@@ -92,6 +92,35 @@ public struct BlobStore: Sendable {
         return Staged(sha256: hasher.finalize().hexString, size: total, changedWhileCopying: changed, temporaryPath: temporaryPath)
     }
 
+    /// Writes bytes made in memory (a print job, a fingerprint image) into a durable temporary
+    /// file, hashed on the way, ready to `place` like a copied file.
+    public func stage(bytes: [UInt8]) throws(StoreError) -> Staged {
+        let temporaryPath = temporary.appendingPathComponent("stage-\(UUID().uuidString)").path
+        let output = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw StoreError.io(temporaryPath, errnoText()) }
+        var keep = false
+        defer {
+            close(output)
+            if !keep { unlink(temporaryPath) }
+        }
+        var failure: StoreError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(StoreError) { try writeAll(output, buffer, path: temporaryPath) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        if fdatasync(output) != 0 {
+            throw errno == ENOSPC ? StoreError.diskFull(temporaryPath) : StoreError.io(temporaryPath, errnoText())
+        }
+        keep = true
+        return Staged(sha256: SHA256.hash(data: bytes).hexString, size: Int64(bytes.count), changedWhileCopying: false,
+                      temporaryPath: temporaryPath)
+    }
+
+    /// The bytes of a stored blob; nil when it is missing.
+    public func contents(of sha256: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path(of: sha256).path).map { [UInt8]($0) }
+    }
+
     private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(StoreError) {
         var offset = 0
         while offset < bytes.count {

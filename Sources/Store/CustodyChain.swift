@@ -10,6 +10,7 @@ public enum CustodyKind: String, Codable, Sendable, CaseIterable {
     case uploaded, receipted, printed
     /// The server refused a blob because its bytes did not match its hash (see `audit verify`).
     case uploadRefused = "upload-refused"
+    case fingerprintCaptured = "fingerprint-captured"
 }
 
 /// One link of the custody chain. Its hash covers the previous link's hash and its own

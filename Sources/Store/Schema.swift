@@ -137,6 +137,45 @@ enum Schema {
                 t.add(column: "batchId", .integer)
             }
         }
+        migrator.registerMigration("v3: printers, printed documents, fingerprints") { db in
+            try db.create(table: "printer") { t in
+                t.primaryKey("name", .text)
+                t.column("transport", .text).notNull()
+                t.column("path", .text)
+                t.column("usbSerial", .text)
+                t.column("model", .text)
+                t.column("paperWidthMillimetres", .integer).notNull()
+                t.column("addedAt", .datetime).notNull()
+            }
+            try db.create(table: "printedDocument") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("documentNumber", .text).notNull().indexed()
+                t.column("caseNumber", .text).notNull().indexed()
+                t.column("template", .text).notNull()
+                t.column("printerName", .text).notNull()
+                t.column("copies", .integer).notNull()
+                t.column("verificationId", .text).notNull()
+                t.column("contentSha256", .text).notNull()
+                t.column("data", .text).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("printedAt", .datetime).notNull()
+            }
+            try db.create(table: "fingerprintCapture") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("caseNumber", .text).notNull().indexed()
+                t.column("documentNumber", .text).notNull().indexed()
+                t.column("person", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("reader", .text).notNull()
+                t.column("format", .text).notNull()
+                t.column("width", .integer).notNull()
+                t.column("height", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("capturedAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -122,3 +122,28 @@ func formatBusAddress(_ bus: UInt8, _ address: UInt8) -> String {
     }
     return pad(bus) + ":" + pad(address)
 }
+
+extension USBDevice {
+    /// The first interface of class `interfaceClass` in the active configuration that has a
+    /// bulk OUT endpoint, and that endpoint's address (e.g. a printer's, class 0x07).
+    public func bulkOutEndpoint(interfaceClass: UInt8) -> (interface: Int32, endpoint: UInt8)? {
+        var config: UnsafeMutablePointer<libusb_config_descriptor>?
+        var status = libusb_get_active_config_descriptor(raw, &config)
+        if status == LIBUSB_ERROR_NOT_FOUND.rawValue { status = libusb_get_config_descriptor(raw, 0, &config) }
+        guard status == 0, let config else { return nil }
+        defer { libusb_free_config_descriptor(config) }
+        for i in 0..<Int(config.pointee.bNumInterfaces) {
+            let interface = config.pointee.interface[i]
+            guard interface.num_altsetting > 0 else { continue }
+            let setting = interface.altsetting[0]
+            guard setting.bInterfaceClass == interfaceClass else { continue }
+            for e in 0..<Int(setting.bNumEndpoints) {
+                let endpoint = setting.endpoint[e]
+                if endpoint.bEndpointAddress & 0x80 == 0 && endpoint.bmAttributes & 0x03 == 2 {
+                    return (Int32(setting.bInterfaceNumber), endpoint.bEndpointAddress)
+                }
+            }
+        }
+        return nil
+    }
+}

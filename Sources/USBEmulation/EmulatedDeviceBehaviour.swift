@@ -30,6 +30,8 @@ public protocol EmulatedDeviceBehaviour: AnyObject, Sendable {
     func bulkOut(endpoint: UInt8, data: [UInt8]) -> Bool
     /// Bytes for a bulk or interrupt IN endpoint, at most `maxLength`; nil means nothing yet.
     func bulkIn(endpoint: UInt8, maxLength: Int) -> [UInt8]?
+    /// True while the device NAKs OUT transfers on `endpoint` (busy): they wait, and the host times out.
+    func naks(endpoint: UInt8) -> Bool
 }
 
 extension EmulatedDeviceBehaviour {
@@ -37,6 +39,7 @@ extension EmulatedDeviceBehaviour {
     public func control(_ setup: ControlSetup, data: [UInt8]) -> ControlReply { .stall }
     public func bulkOut(endpoint: UInt8, data: [UInt8]) -> Bool { false }
     public func bulkIn(endpoint: UInt8, maxLength: Int) -> [UInt8]? { nil }
+    public func naks(endpoint: UInt8) -> Bool { false }
 }
 
 /// A device that only enumerates and answers its string descriptors.

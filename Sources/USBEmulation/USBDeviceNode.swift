@@ -34,7 +34,7 @@ final class USBDeviceNode: @unchecked Sendable {
     private let lock = NSLock()
     /// Completed URBs waiting for the host to reap them.
     private var completed: [UnsafeMutablePointer<UMockdevIoctlData>] = []
-    /// IN URBs waiting for the device to have data.
+    /// IN URBs waiting for the device to have data, and OUT URBs the device NAKs for now.
     private var waiting: [UnsafeMutablePointer<UMockdevIoctlData>] = []
 
     init(description: EmulatedDeviceDescription, behaviour: EmulatedDeviceBehaviour) {
@@ -108,14 +108,7 @@ final class USBDeviceNode: @unchecked Sendable {
             runControl(urb)
             completed.append(urb)
         } else if endpoint & 0x80 == 0 {
-            let length = Int(fields.load(fromByteOffset: USBDevFS.urbBufferLength, as: Int32.self))
-            var accepted = false
-            if let buffer = resolve(urb, USBDevFS.urbBuffer, length) {
-                accepted = behaviour.bulkOut(endpoint: endpoint, data: Array(UnsafeBufferPointer(start: buffer.pointee.data, count: length)))
-                g_object_unref(buffer)
-            }
-            finish(urb, status: accepted ? 0 : -EPIPE, actual: accepted ? length : 0)
-            completed.append(urb)
+            if send(urb) { completed.append(urb) } else { waiting.append(urb) }
         } else if !fill(urb) {
             waiting.append(urb)
         } else {
@@ -123,10 +116,27 @@ final class USBDeviceNode: @unchecked Sendable {
         }
     }
 
-    /// Tries to answer a waiting IN URB; true when it completed.
+    /// Hands an OUT URB's bytes to the device; false while the device NAKs (the URB waits,
+    /// and the host's timeout discards it).
+    private func send(_ urb: UnsafeMutablePointer<UMockdevIoctlData>) -> Bool {
+        let fields = UnsafeMutableRawPointer(urb.pointee.data!)
+        let endpoint = fields.load(fromByteOffset: USBDevFS.urbEndpoint, as: UInt8.self)
+        if behaviour.naks(endpoint: endpoint) { return false }
+        let length = Int(fields.load(fromByteOffset: USBDevFS.urbBufferLength, as: Int32.self))
+        var accepted = false
+        if let buffer = resolve(urb, USBDevFS.urbBuffer, length) {
+            accepted = behaviour.bulkOut(endpoint: endpoint, data: Array(UnsafeBufferPointer(start: buffer.pointee.data, count: length)))
+            g_object_unref(buffer)
+        }
+        finish(urb, status: accepted ? 0 : -EPIPE, actual: accepted ? length : 0)
+        return true
+    }
+
+    /// Tries to answer a waiting URB; true when it completed.
     private func fill(_ urb: UnsafeMutablePointer<UMockdevIoctlData>) -> Bool {
         let fields = UnsafeMutableRawPointer(urb.pointee.data!)
         let endpoint = fields.load(fromByteOffset: USBDevFS.urbEndpoint, as: UInt8.self)
+        if endpoint & 0x80 == 0 { return send(urb) }
         let length = Int(fields.load(fromByteOffset: USBDevFS.urbBufferLength, as: Int32.self))
         guard let reply = behaviour.bulkIn(endpoint: endpoint, maxLength: length) else { return false }
         if let buffer = resolve(urb, USBDevFS.urbBuffer, length) {

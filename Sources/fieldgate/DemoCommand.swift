@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Print
 import Server
 import USBEmulation
 
@@ -11,10 +12,13 @@ struct DemoCommand: AsyncParsableCommand {
             Emulates a docking station through umockdev: two GA/T 947 body cameras full of \
             generated recordings (one unregistered, its clock two hours ahead), a fingerprint \
             pad and a printer. Then runs the gateway as separate processes over the real libusb \
-            path: officers import, scan, collect, list, audit verify; then enrols with an \
-            embedded fieldgate-server started for the demo on 127.0.0.1, syncs, and shows the \
-            signed receipts and the share retained online; and watch while a camera is undocked. \
-            Uses a fresh evidence store in a temporary folder (--home to keep one). Needs umockdev (Debian: umockdev, libumockdev-dev); re-runs itself under \
+            path: officers and cases import, scan, collect, list, a parking notice printed on the \
+            emulated printer (shown as text, decoded from the ESC/POS it received), a fingerprint \
+            captured on libfprint's virtual reader, audit verify; then enrols with an embedded \
+            fieldgate-server started for the demo on 127.0.0.1, syncs, and shows the signed \
+            receipts and the share retained online; and watch while a camera is undocked. Uses a \
+            fresh evidence store in a temporary folder (--home to keep one). Needs umockdev \
+            (Debian: umockdev, libumockdev-dev); re-runs itself under \
             umockdev-wrapper.
             """)
 
@@ -31,8 +35,9 @@ struct DemoCommand: AsyncParsableCommand {
         let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("seeds")
 
-        section("1. The unit's officers are loaded, and camera A123456 is registered as the unit's own")
+        section("1. The unit's officers and today's cases are loaded, and camera A123456 is registered as the unit's own")
         try await runChild(["fieldgate", "officers", "import", seeds.appendingPathComponent("officers.csv").path])
+        try await runChild(["fieldgate", "cases", "import", seeds.appendingPathComponent("cases.csv").path])
         try await runChild(["fieldgate", "camera", "register", "A123456", "--model", "ZFY-X1"])
 
         section("2. End of shift: two officers dock their cameras; a fingerprint pad and a printer are attached")
@@ -57,10 +62,24 @@ struct DemoCommand: AsyncParsableCommand {
         section("5. fieldgate list: the A/V ledger (音像记录台账), flagged items included")
         try await runChild(["fieldgate", "list"])
 
-        section("6. fieldgate audit verify: every custody link and every stored blob re-checked")
+        section("6. On the spot (简易程序): a parking notice printed on the docked printer, kept as evidence")
+        let notice = seeds.appendingPathComponent("documents/parking-notice.json").path
+        try await runChild(["fieldgate", "print", "--template", "parking-notice", "--data", notice, "--printer", "PRN0001"])
+        emitLine("The printout, decoded from the ESC/POS bytes the printer received (GB18030 text, QR code, cut):\n")
+        emitLine(try DecodedPrintout(bytes: printer.received).text(columns: PaperWidth.mm58.columns))
+
+        section("7. The party presses a finger (捺印) on libfprint's virtual reader")
+        let socket = scratch.appendingPathComponent("fingerprint.sock").path
+        setenv("FP_VIRTUAL_IMAGE", socket, 1)
+        Thread.detachNewThread { VirtualFingerprint.press(.finger(VirtualFingerprint.image()), socketPath: socket) }
+        try await runChild(["fieldgate", "fingerprint", "capture", "--case", "杭城管简〔2024〕0002号",
+                            "--document", "杭城管停〔2024〕000123号", "--person", "王某某"])
+        unsetenv("FP_VIRTUAL_IMAGE")
+
+        section("8. fieldgate audit verify: every custody link and every stored blob re-checked")
         try await runChild(["fieldgate", "audit", "verify"])
 
-        section("7. The central evidence server (fieldgate-server, embedded for the demo on 127.0.0.1)")
+        section("9. The central evidence server (fieldgate-server, embedded for the demo on 127.0.0.1)")
         let serverData = scratch.appendingPathComponent("server")
         let server = try EvidenceServer(configuration: ServerConfiguration(dataDirectory: serverData, port: 0))
         let ready = AsyncStream<Int>.makeStream()
@@ -74,15 +93,15 @@ struct DemoCommand: AsyncParsableCommand {
         let token = try await GatewayAdministration.add(name: "team-1", dataDirectory: serverData)
         emitLine(token)
 
-        section("8. fieldgate enroll, then sync: signed manifest, tus uploads, signed receipt")
+        section("10. fieldgate enroll, then sync: signed manifest, tus uploads, signed receipt")
         try await runChild(["fieldgate", "enroll", "--server", url, "--token", token])
         try await runChild(["fieldgate", "sync"])
         try await runChild(["fieldgate", "receipts"])
 
-        section("9. fieldgate status: everything collected is retained online (网上留存率)")
+        section("11. fieldgate status: everything collected is retained online (网上留存率)")
         try await runChild(["fieldgate", "status"])
 
-        section("10. fieldgate watch: camera B654321 is taken off the dock")
+        section("12. fieldgate watch: camera B654321 is taken off the dock")
         emitLine("$ fieldgate watch --count 1")
         let watcher = try EmulationLauncher.start(["fieldgate", "watch", "--count", "1", "--timeout", "20"])
         try await Task.sleep(for: .seconds(1.5))  // let the watcher start listening

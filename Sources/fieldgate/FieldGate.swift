@@ -14,8 +14,9 @@ struct FieldGate: AsyncParsableCommand {
             Start with `fieldgate demo`: it runs the whole job on emulated devices.
             """,
         version: "0.1.0",
-        subcommands: [ScanCommand.self, WatchCommand.self, CollectCommand.self, EnrollCommand.self, SyncCommand.self, ReceiptsCommand.self, StatusCommand.self, ListCommand.self,
-                      AuditCommand.self, CameraCommand.self, OfficersCommand.self, CasesCommand.self, DevicesCommand.self,
+        subcommands: [ScanCommand.self, WatchCommand.self, CollectCommand.self, EnrollCommand.self, SyncCommand.self, ReceiptsCommand.self,
+                      StatusCommand.self, ListCommand.self, AuditCommand.self, CameraCommand.self, OfficersCommand.self, CasesCommand.self,
+                      PrintCommand.self, PrintersCommand.self, FingerprintCommand.self, DevicesCommand.self,
                       EmulateCommand.self, DemoCommand.self]
     )
 }

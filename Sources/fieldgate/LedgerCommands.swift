@@ -163,7 +163,8 @@ struct AuditCommand: ParsableCommand {
                 print(try jsonString(report))
             } else {
                 for problem in report.problems { print("TAMPERED: \(problem.message)") }
-                print("\(report.events) custody events, \(report.recordings) recordings, \(report.blobsChecked) blobs verified: "
+                print("\(report.events) custody events, \(report.recordings) recordings, \(report.printedDocuments) printouts, "
+                      + "\(report.fingerprints) fingerprints, \(report.blobsChecked) blobs verified: "
                       + (report.isIntact ? "intact" : "\(report.problems.count) problem(s)"))
             }
             if !report.isIntact { throw ExitCode.failure }

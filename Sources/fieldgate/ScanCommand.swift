@@ -1,6 +1,10 @@
 import ArgumentParser
 import Devices
+import Fingerprint
+import Foundation
+import Print
 import Scan
+import Store
 import USB
 
 struct ScanCommand: ParsableCommand {
@@ -11,38 +15,128 @@ struct ScanCommand: ParsableCommand {
             Each catalogued device is opened to read its manufacturer, product and serial. A \
             device that cannot be opened is still listed, with state no-access and a hint. \
             Uncatalogued devices are left alone unless --all is given. Zero devices is not an error.
+
+            Then the printers registered with `fieldgate printers add` that are not on the USB \
+            bus (kind printer, state present or absent), and the fingerprint readers libfprint \
+            sees (kind fingerprint-reader).
             """)
 
     @Flag(help: "Also list (and identify) devices the catalog does not know, as kind 'unknown'.")
     var all = false
 
     @OptionGroup var catalog: CatalogOptions
+    @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let scanner = DeviceScanner(context: try USBContext(), catalog: catalog.load())
+        let profiles = catalog.load()
+        let scanner = DeviceScanner(context: try USBContext(), catalog: profiles)
         let devices = try scanner.scan(includeUnknown: all)
+        let others = try registeredPrinters(profiles) + FingerprintReaders.list().map(OtherDevice.init)
         if output.json {
-            print(try jsonString(devices))
+            print(try jsonString(devices.map(ScanEntry.usb) + others.map(ScanEntry.other)))
             return
         }
-        guard !devices.isEmpty else {
+        guard !devices.isEmpty || !others.isEmpty else {
             print(all ? "No USB devices found." : "No catalogued devices attached (use --all to list every USB device).")
             return
         }
-        print(Self.table(devices))
+        print(Self.table(devices, others))
     }
 
-    static func table(_ devices: [ScannedDevice]) -> String {
+    /// Printers registered by device path; read only when the store exists (scan never creates one).
+    private func registeredPrinters(_ profiles: DeviceCatalog) throws -> [OtherDevice] {
+        guard FileManager.default.fileExists(atPath: store.homeURL.appendingPathComponent("fieldgate.sqlite").path) else { return [] }
+        return try store.openStore().printers().filter { $0.transport == .serial }.map { printer in
+            let profile = profiles.profiles.first { $0.kind == .printer && $0.model == printer.model }
+            let present = SerialPrinter.isPresent(path: printer.path ?? "")
+            return OtherDevice(
+                kind: "printer", vendor: profile?.vendor, model: printer.model, driver: "escpos-serial", mode: "printer",
+                state: present ? "present" : "absent",
+                hint: present ? nil : "\(printer.path ?? "") is not there: switch the printer on and bind it (`sudo rfcomm bind …`)",
+                profile: profile?.path, name: printer.name, path: printer.path, deviceId: nil)
+        }
+    }
+
+    static func table(_ devices: [ScannedDevice], _ others: [OtherDevice] = []) -> String {
         var table = TextTable("BUS:ADDR", "ID", "KIND", "VENDOR", "MODEL", "MODE", "SERIAL", "STATE")
         for device in devices {
             table.add([device.busAddress, device.ids, device.kind, device.vendor ?? device.manufacturer,
                        device.model ?? device.product, device.mode, device.serial, device.state.rawValue])
         }
+        for other in others {
+            table.add(["-", other.path ?? other.deviceId, other.kind, other.vendor, other.model ?? other.name, other.mode,
+                       nil, other.state])
+        }
         var text = table.render()
         for device in devices {
             if let hint = device.hint { text += "\n\(device.busAddress): \(hint)" }
         }
+        for other in others {
+            if let hint = other.hint { text += "\n\(other.name ?? other.kind): \(hint)" }
+        }
         return text
+    }
+}
+
+/// A device that is not found on the USB bus by the catalog: a printer registered by path,
+/// or a fingerprint reader libfprint sees.
+struct OtherDevice {
+    var kind: String
+    var vendor: String?
+    var model: String?
+    var driver: String
+    var mode: String?
+    var state: String
+    var hint: String?
+    var profile: String?
+    var name: String?
+    var path: String?
+    var deviceId: String?
+}
+
+extension OtherDevice {
+    init(_ reader: FingerprintReaderInfo) {
+        self.init(kind: "fingerprint-reader", vendor: nil, model: reader.name, driver: "libfprint", mode: "sensor",
+                  state: "ready", hint: nil, profile: nil, name: reader.driver, path: nil, deviceId: reader.deviceId)
+    }
+}
+
+/// One line of `scan --json`: every key of a USB device's entry, plus `name`, `path` and
+/// `deviceId`; every key present, null when unknown.
+enum ScanEntry: Encodable {
+    case usb(ScannedDevice)
+    case other(OtherDevice)
+
+    enum Keys: String, CodingKey {
+        case bus, address, port, speed, vendorId, productId, kind, vendor, model, driver, mode, serial
+        case manufacturer, product, state, hint, profile, interfaceClasses, name, path, deviceId
+    }
+
+    func encode(to encoder: Encoder) throws {
+        switch self {
+        case .usb(let device):
+            try device.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encodeNil(forKey: .name)
+            try container.encodeNil(forKey: .path)
+            try container.encodeNil(forKey: .deviceId)
+        case .other(let other):
+            var container = encoder.container(keyedBy: Keys.self)
+            for key in [Keys.bus, .address, .port, .speed, .vendorId, .productId, .serial, .manufacturer, .product, .interfaceClasses] {
+                try container.encodeNil(forKey: key)
+            }
+            try container.encode(other.kind, forKey: .kind)
+            try container.encode(other.vendor, forKey: .vendor)
+            try container.encode(other.model, forKey: .model)
+            try container.encode(other.driver, forKey: .driver)
+            try container.encode(other.mode, forKey: .mode)
+            try container.encode(other.state, forKey: .state)
+            try container.encode(other.hint, forKey: .hint)
+            try container.encode(other.profile, forKey: .profile)
+            try container.encode(other.name, forKey: .name)
+            try container.encode(other.path, forKey: .path)
+            try container.encode(other.deviceId, forKey: .deviceId)
+        }
     }
 }

@@ -1,0 +1,181 @@
+import TextCodecs
+
+/// ESC/POS, the command language of receipt printers: the bytes of one printout.
+///
+/// Chinese text is GB18030 with the printer's Chinese character mode on (`FS &`); titles use
+/// emphasis (`ESC E`) and double height (`GS !`); the verification id is a QR code (`GS ( k`,
+/// model 2); the job ends with a feed and a partial cut (`GS V 66`).
+public enum ESCPOS {
+    static let esc: UInt8 = 0x1B, fs: UInt8 = 0x1C, gs: UInt8 = 0x1D, lf: UInt8 = 0x0A
+
+    /// The bytes of one copy of a printout.
+    /// - Parameter caption: lines printed under the QR code (already wrapped to the paper).
+    public static func encode(lines: [PrintLine], qrCode: String, caption: [String] = []) throws(PrintError) -> [UInt8] {
+        var bytes: [UInt8] = [esc, 0x40]  // ESC @: initialise
+        bytes += [fs, 0x26]  // FS &: Chinese character mode
+        for line in lines {
+            bytes += [esc, 0x61, line.alignment.rawValue]  // ESC a n: alignment
+            bytes += [esc, 0x45, line.bold ? 1 : 0]  // ESC E n: emphasis
+            bytes += [gs, 0x21, line.doubleHeight ? 0x01 : 0x00]  // GS ! n: character size
+            bytes += try gb18030(line.text)
+            bytes.append(lf)
+        }
+        bytes += [esc, 0x45, 0, gs, 0x21, 0]
+        bytes += [esc, 0x61, 1]
+        bytes += qr(Array(qrCode.utf8))
+        for line in caption {
+            bytes += try gb18030(line)
+            bytes.append(lf)
+        }
+        bytes += [esc, 0x61, 0]
+        bytes += [fs, 0x2E]  // FS .: Chinese character mode off
+        bytes += [esc, 0x64, 4]  // ESC d 4: feed four lines
+        bytes += [gs, 0x56, 66, 0]  // GS V 66 0: feed to the cutter and cut partially
+        return bytes
+    }
+
+    static func gb18030(_ text: String) throws(PrintError) -> [UInt8] {
+        do {
+            return try ChineseEncoding.gb18030.encode(text)
+        } catch {
+            throw PrintError.encoding(text, error.description)
+        }
+    }
+
+    /// `GS ( k` for a model 2 QR code, module size 6, error correction M, holding `data`.
+    static func qr(_ data: [UInt8]) -> [UInt8] {
+        func function(_ body: [UInt8]) -> [UInt8] {
+            [gs, 0x28, 0x6B, UInt8(body.count & 0xff), UInt8(body.count >> 8)] + body
+        }
+        return function([0x31, 0x41, 0x32, 0x00])  // fn 65: model 2
+            + function([0x31, 0x43, 0x06])  // fn 67: module size
+            + function([0x31, 0x45, 0x31])  // fn 69: error correction M
+            + function([0x31, 0x50, 0x30] + data)  // fn 80: store the data
+            + function([0x31, 0x51, 0x30])  // fn 81: print it
+    }
+}
+
+/// A printout read back from its ESC/POS bytes: what the paper shows. Used for previews (the
+/// demo, `print --preview`) and by the tests, which compare it with the input.
+public struct DecodedPrintout: Sendable, Equatable {
+    public struct Line: Sendable, Equatable {
+        public var text: String
+        public var bold: Bool
+        public var doubleHeight: Bool
+        public var doubleWidth: Bool
+        public var centered: Bool
+    }
+
+    public var lines: [Line] = []
+    /// The data of every QR code printed, in order.
+    public var qrCodes: [String] = []
+    public var cuts = 0
+    /// Where each QR code and cut came, as an index into `lines`.
+    public var marks: [(line: Int, mark: String)] = []
+
+    public static func == (lhs: DecodedPrintout, rhs: DecodedPrintout) -> Bool {
+        lhs.lines == rhs.lines && lhs.qrCodes == rhs.qrCodes && lhs.cuts == rhs.cuts
+    }
+
+    /// Reads `bytes`; a command this encoder does not use, or text that is not GB18030, is an error.
+    public init(bytes: [UInt8]) throws(PrintError) {
+        var index = 0
+        var chinese = false, bold = false, doubleHeight = false, doubleWidth = false, centered = false
+        var pending: [UInt8] = []
+        var storedQR: [UInt8]?
+        func need(_ count: Int) throws(PrintError) {
+            guard index + count <= bytes.count else { throw PrintError.undecodable(index, "command cut short") }
+        }
+        func flushLine() throws(PrintError) {
+            let text: String
+            do {
+                text = chinese ? try ChineseEncoding.gb18030.decode(pending) : String(decoding: pending, as: UTF8.self)
+            } catch {
+                throw PrintError.undecodable(index, "text is not GB18030")
+            }
+            lines.append(Line(text: text, bold: bold, doubleHeight: doubleHeight, doubleWidth: doubleWidth, centered: centered))
+            pending = []
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case ESCPOS.lf:
+                try flushLine()
+                index += 1
+            case ESCPOS.esc:
+                try need(2)
+                switch bytes[index + 1] {
+                case 0x40: chinese = false; bold = false; doubleHeight = false; doubleWidth = false; centered = false; index += 2
+                case 0x61: try need(3); centered = bytes[index + 2] == 1 || bytes[index + 2] == 0x31; index += 3
+                case 0x45: try need(3); bold = bytes[index + 2] & 1 == 1; index += 3
+                case 0x64:
+                    try need(3)
+                    if !pending.isEmpty { try flushLine() }
+                    for _ in 0..<bytes[index + 2] { try flushLine() }
+                    index += 3
+                default: throw PrintError.undecodable(index, "unexpected ESC 0x\(String(bytes[index + 1], radix: 16))")
+                }
+            case ESCPOS.fs:
+                try need(2)
+                switch bytes[index + 1] {
+                case 0x26: chinese = true
+                case 0x2E: chinese = false
+                default: throw PrintError.undecodable(index, "unexpected FS 0x\(String(bytes[index + 1], radix: 16))")
+                }
+                index += 2
+            case ESCPOS.gs:
+                try need(2)
+                switch bytes[index + 1] {
+                case 0x21:
+                    try need(3)
+                    doubleHeight = bytes[index + 2] & 0x0F != 0
+                    doubleWidth = bytes[index + 2] & 0xF0 != 0
+                    index += 3
+                case 0x28:
+                    try need(5)
+                    guard bytes[index + 2] == 0x6B else { throw PrintError.undecodable(index, "unexpected GS ( function") }
+                    let length = Int(bytes[index + 3]) | Int(bytes[index + 4]) << 8
+                    try need(5 + length)
+                    let body = Array(bytes[(index + 5)..<(index + 5 + length)])
+                    guard body.count >= 2, body[0] == 0x31 else { throw PrintError.undecodable(index, "GS ( k that is not a QR code") }
+                    if body[1] == 0x50, body.count >= 3 { storedQR = Array(body[3...]) }
+                    if body[1] == 0x51 {
+                        guard let stored = storedQR else { throw PrintError.undecodable(index, "QR code printed before any data was stored") }
+                        if !pending.isEmpty { try flushLine() }
+                        qrCodes.append(String(decoding: stored, as: UTF8.self))
+                        marks.append((lines.count, "[QR] " + String(decoding: stored, as: UTF8.self)))
+                    }
+                    index += 5 + length
+                case 0x56:
+                    try need(3)
+                    let mode = bytes[index + 2]
+                    if !pending.isEmpty { try flushLine() }
+                    cuts += 1
+                    marks.append((lines.count, "- - - - - - - - cut - - - - - - - -"))
+                    index += (mode == 65 || mode == 66) ? 4 : 3
+                default: throw PrintError.undecodable(index, "unexpected GS 0x\(String(bytes[index + 1], radix: 16))")
+                }
+            default:
+                if byte < 0x20 && byte != 0x09 { throw PrintError.undecodable(index, "unexpected control byte 0x\(String(byte, radix: 16))") }
+                pending.append(byte)
+                index += 1
+            }
+        }
+        if !pending.isEmpty { try flushLine() }
+    }
+
+    /// The printout as plain text `columns` wide: centred lines centred, QR codes and cuts marked.
+    public func text(columns: Int) -> String {
+        var output: [String] = []
+        var marksByLine: [Int: [String]] = [:]
+        for mark in marks { marksByLine[mark.line, default: []].append(mark.mark) }
+        for (number, line) in lines.enumerated() {
+            for mark in marksByLine[number] ?? [] { output.append(mark) }
+            let width = line.text.displayWidth * (line.doubleWidth ? 2 : 1)
+            let pad = line.centered ? max(0, (columns - width) / 2) : 0
+            output.append(String(repeating: " ", count: pad) + line.text)
+        }
+        for mark in marksByLine[lines.count] ?? [] { output.append(mark) }
+        return output.joined(separator: "\n") + "\n"
+    }
+}
