@@ -143,7 +143,6 @@ public final class EvidenceStore: Sendable {
             var results: [(Recording, Bool)] = []
             var chain = try CustodyChain.Appender(db)
             let existing = try db.cachedStatement(sql: "SELECT * FROM recording WHERE cameraSerial = ? AND sourcePath = ? AND sha256 = ?")
-            let queue = try db.cachedStatement(sql: "INSERT INTO uploadQueue (recordingId, state, updatedAt) VALUES (?, 'pending', ?)")
             for var recording in recordings {
                 if let stored = try Recording.fetchOne(existing, arguments: [recording.cameraSerial, recording.sourcePath, recording.sha256]) {
                     results.append((stored, false))
@@ -161,7 +160,6 @@ public final class EvidenceStore: Sendable {
                     try chain.append(kind: .flagged, at: date, camera: recording.cameraSerial, recordingId: recording.id,
                                      sha256: recording.sha256, details: ["flags": recording.flags])
                 }
-                try queue.execute(arguments: [recording.id, date])
                 results.append((recording, true))
             }
             return results

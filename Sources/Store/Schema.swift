@@ -94,50 +94,7 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
                 """)
         }
-        migrator.registerMigration("v2: sync") { db in
-            // One row: the central server this gateway is enrolled with, and the gateway's own key.
-            try db.create(table: "syncEnrolment") { t in
-                t.primaryKey("id", .integer).check { $0 == 1 }
-                t.column("serverURL", .text).notNull()
-                t.column("gatewayId", .text).notNull()
-                t.column("gatewayName", .text).notNull()
-                t.column("credential", .text).notNull()
-                t.column("serverPublicKey", .text).notNull()
-                t.column("gatewayPrivateKey", .blob).notNull()
-                t.column("caCertificatePEM", .text)
-                t.column("enrolledAt", .datetime).notNull()
-            }
-            // A batch is kept before its manifest is sent, so a retry names the same batch.
-            try db.create(table: "syncBatch") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("batchKey", .text).notNull().unique()
-                t.column("serverBatchId", .text)
-                t.column("state", .text).notNull()
-                t.column("createdAt", .datetime).notNull()
-                t.column("committedAt", .datetime)
-                t.column("receiptPayload", .blob)
-                t.column("receiptSignature", .text)
-                t.column("serverTime", .text)
-            }
-            try db.create(table: "syncBatchItem") { t in
-                t.column("batchId", .integer).notNull().references("syncBatch")
-                t.column("recordingId", .integer).notNull().references("recording")
-                t.column("sha256", .text).notNull()
-                t.primaryKey(["batchId", "recordingId"])
-            }
-            // One tus upload per blob: its URL and the offset the server acknowledged.
-            try db.create(table: "syncUpload") { t in
-                t.primaryKey("sha256", .text)
-                t.column("url", .text).notNull()
-                t.column("offset", .integer).notNull()
-                t.column("length", .integer).notNull()
-                t.column("updatedAt", .datetime).notNull()
-            }
-            try db.alter(table: "uploadQueue") { t in
-                t.add(column: "batchId", .integer)
-            }
-        }
-        migrator.registerMigration("v3: printers, printed documents, fingerprints") { db in
+        migrator.registerMigration("v2: printers, printed documents, fingerprints") { db in
             try db.create(table: "printer") { t in
                 t.primaryKey("name", .text)
                 t.column("transport", .text).notNull()
@@ -174,6 +131,88 @@ enum Schema {
                 t.column("sha256", .text).notNull()
                 t.column("size", .integer).notNull()
                 t.column("capturedAt", .datetime).notNull()
+            }
+        }
+        migrator.registerMigration("v3: sync") { db in
+            // One row: the central server this gateway is enrolled with, and the gateway's own key.
+            try db.create(table: "syncEnrolment") { t in
+                t.primaryKey("id", .integer).check { $0 == 1 }
+                t.column("serverURL", .text).notNull()
+                t.column("gatewayId", .text).notNull()
+                t.column("gatewayName", .text).notNull()
+                t.column("credential", .text).notNull()
+                t.column("serverPublicKey", .text).notNull()
+                t.column("gatewayPrivateKey", .blob).notNull()
+                t.column("caCertificatePEM", .text)
+                t.column("enrolledAt", .datetime).notNull()
+            }
+            // Every item of evidence on its way to the server, whatever made it: a recording, a
+            // printout, a fingerprint. It replaces v1's uploadQueue, which knew recordings only.
+            try db.create(table: "syncItem") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("kind", .text).notNull()
+                t.column("sourceId", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("important", .boolean).notNull().defaults(to: false)
+                t.column("takenAt", .datetime)
+                t.column("state", .text).notNull().indexed()
+                t.column("batchId", .integer)
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("lastError", .text)
+                t.column("updatedAt", .datetime).notNull()
+                t.uniqueKey(["kind", "sourceId"])
+            }
+            try db.execute(sql: """
+                INSERT INTO syncItem (kind, sourceId, sha256, size, important, takenAt, state, updatedAt)
+                    SELECT 'recording', recording.id, recording.sha256, recording.size, recording.important,
+                           COALESCE(recording.correctedStartedAt, recording.mediaCreatedAt, recording.collectedAt), 'pending', uploadQueue.updatedAt
+                    FROM uploadQueue JOIN recording ON recording.id = uploadQueue.recordingId;
+                INSERT INTO syncItem (kind, sourceId, sha256, size, takenAt, state, updatedAt)
+                    SELECT 'printout', id, sha256, size, printedAt, 'pending', printedAt FROM printedDocument;
+                INSERT INTO syncItem (kind, sourceId, sha256, size, takenAt, state, updatedAt)
+                    SELECT 'fingerprint', id, sha256, size, capturedAt, 'pending', capturedAt FROM fingerprintCapture;
+                DROP TABLE uploadQueue;
+                -- Whatever stores evidence queues it for the server in the same transaction.
+                CREATE TRIGGER syncItemForRecording AFTER INSERT ON recording BEGIN
+                    INSERT INTO syncItem (kind, sourceId, sha256, size, important, takenAt, state, updatedAt)
+                    VALUES ('recording', NEW.id, NEW.sha256, NEW.size, NEW.important,
+                            COALESCE(NEW.correctedStartedAt, NEW.mediaCreatedAt, NEW.collectedAt), 'pending', NEW.collectedAt);
+                END;
+                CREATE TRIGGER syncItemForPrintout AFTER INSERT ON printedDocument BEGIN
+                    INSERT INTO syncItem (kind, sourceId, sha256, size, takenAt, state, updatedAt)
+                    VALUES ('printout', NEW.id, NEW.sha256, NEW.size, NEW.printedAt, 'pending', NEW.printedAt);
+                END;
+                CREATE TRIGGER syncItemForFingerprint AFTER INSERT ON fingerprintCapture BEGIN
+                    INSERT INTO syncItem (kind, sourceId, sha256, size, takenAt, state, updatedAt)
+                    VALUES ('fingerprint', NEW.id, NEW.sha256, NEW.size, NEW.capturedAt, 'pending', NEW.capturedAt);
+                END;
+                """)
+            // A batch is kept before its manifest is sent, so a retry names the same batch.
+            try db.create(table: "syncBatch") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("batchKey", .text).notNull().unique()
+                t.column("serverBatchId", .text)
+                t.column("state", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("committedAt", .datetime)
+                t.column("receiptPayload", .blob)
+                t.column("receiptSignature", .text)
+                t.column("serverTime", .text)
+            }
+            try db.create(table: "syncBatchItem") { t in
+                t.column("batchId", .integer).notNull().references("syncBatch")
+                t.column("itemId", .integer).notNull().references("syncItem")
+                t.column("sha256", .text).notNull()
+                t.primaryKey(["batchId", "itemId"])
+            }
+            // One tus upload per blob: its URL and the offset the server acknowledged.
+            try db.create(table: "syncUpload") { t in
+                t.primaryKey("sha256", .text)
+                t.column("url", .text).notNull()
+                t.column("offset", .integer).notNull()
+                t.column("length", .integer).notNull()
+                t.column("updatedAt", .datetime).notNull()
             }
         }
         return migrator

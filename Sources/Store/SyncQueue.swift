@@ -69,9 +69,9 @@ public struct SyncUpload: Codable, Sendable, Equatable, FetchableRecord, Persist
     }
 }
 
-/// Where a recording is on its way to the server.
+/// Where an item of evidence is on its way to the server.
 public enum UploadState: String, Codable, Sendable, CaseIterable {
-    /// Collected, not yet in a batch.
+    /// Stored, not yet in a batch.
     case pending
     /// In a batch the server has not receipted yet.
     case batched
@@ -83,11 +83,49 @@ public enum UploadState: String, Codable, Sendable, CaseIterable {
     case refused
 }
 
+/// What an item of evidence is.
+public enum EvidenceKind: String, Codable, Sendable, CaseIterable {
+    case recording, printout, fingerprint
+}
+
+/// One item of evidence in the sync queue, whatever made it (a trigger queues every recording,
+/// printout and fingerprint as it is stored).
+public struct SyncItem: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "syncItem"
+    public var id: Int64
+    public var kind: EvidenceKind
+    /// The row of `recording`, `printedDocument` or `fingerprintCapture`.
+    public var sourceId: Int64
+    public var sha256: String
+    public var size: Int64
+    public var important: Bool
+    public var takenAt: Date?
+    public var state: UploadState
+    public var batchId: Int64?
+    public var attempts: Int
+    public var lastError: String?
+    public var updatedAt: Date
+}
+
+/// An item of a batch with the record it stands for and its custody so far.
+public struct SyncEntry: Sendable {
+    public enum Source: Sendable {
+        case recording(Recording)
+        case printout(PrintedDocument)
+        case fingerprint(FingerprintCapture)
+    }
+
+    public var item: SyncItem
+    public var source: Source
+    public var custody: [CustodyEvent]
+}
+
 /// What `status` says about sync: the share retained online (网上留存率) and what waits, and why.
 public struct SyncStatus: Sendable, Codable, Equatable {
     public struct Waiting: Sendable, Codable, Equatable {
-        public var recordingId: Int64
-        public var camera: String
+        public var kind: String
+        public var camera: String?
+        /// The recording's path on its camera, or the printout's or fingerprint's document.
         public var source: String
         public var sha256: String
         public var state: String
@@ -96,6 +134,7 @@ public struct SyncStatus: Sendable, Codable, Equatable {
 
     public var server: String?
     public var gatewayName: String?
+    /// Items of evidence stored: recordings, printouts and fingerprints.
     public var collected: Int
     public var pending: Int
     public var uploading: Int
@@ -104,10 +143,27 @@ public struct SyncStatus: Sendable, Codable, Equatable {
     public var refused: Int
     /// receipted / collected, 0…1 (1 when nothing was collected).
     public var retainedOnline: Double
+    /// Items and receipted items by kind ("recording", "printout", "fingerprint").
+    public var collectedByKind: [String: Int]
+    public var receiptedByKind: [String: Int]
     public var lastReceiptAt: Date?
-    /// Items that wait with a reason (refused, or a failed attempt), oldest first.
+    /// Items that wait with a reason (refused, or a failed attempt), refused first.
     public var waiting: [Waiting]
 }
+
+/// How a person recognises an item: the recording's path, or the printout's or fingerprint's document.
+private let itemLabelSQL = """
+    CASE syncItem.kind
+        WHEN 'recording' THEN recording.sourceName
+        WHEN 'printout' THEN 'printout ' || printedDocument.documentNumber || ' (' || printedDocument.template || ')'
+        ELSE 'fingerprint of ' || fingerprintCapture.person || ' on ' || fingerprintCapture.documentNumber
+    END
+    """
+private let itemSourcesSQL = """
+    LEFT JOIN recording ON syncItem.kind = 'recording' AND recording.id = syncItem.sourceId
+    LEFT JOIN printedDocument ON syncItem.kind = 'printout' AND printedDocument.id = syncItem.sourceId
+    LEFT JOIN fingerprintCapture ON syncItem.kind = 'fingerprint' AND fingerprintCapture.id = syncItem.sourceId
+    """
 
 extension EvidenceStore {
     public func enrolment() throws -> SyncEnrolment? {
@@ -125,52 +181,54 @@ extension EvidenceStore {
         }
     }
 
-    /// The recordings of a batch, in the order they were batched.
-    public func recordings(inBatch batchId: Int64) throws -> [Recording] {
+    /// The items of a batch, in the order they were batched, with their records and custody.
+    public func entries(inBatch batchId: Int64) throws -> [SyncEntry] {
         try database.read { db in
-            try Recording.fetchAll(db, sql: """
-                SELECT recording.* FROM syncBatchItem JOIN recording ON recording.id = syncBatchItem.recordingId
+            let items = try SyncItem.fetchAll(db, sql: """
+                SELECT syncItem.* FROM syncBatchItem JOIN syncItem ON syncItem.id = syncBatchItem.itemId
                 WHERE syncBatchItem.batchId = ? ORDER BY syncBatchItem.rowid
                 """, arguments: [batchId])
-        }
-    }
-
-    /// Upload states of the recordings of a batch.
-    public func uploadStates(inBatch batchId: Int64) throws -> [Int64: UploadState] {
-        try database.read { db in
-            var states: [Int64: UploadState] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT uploadQueue.recordingId, uploadQueue.state FROM uploadQueue
-                JOIN syncBatchItem ON syncBatchItem.recordingId = uploadQueue.recordingId AND syncBatchItem.batchId = ?
-                """, arguments: [batchId]) {
-                states[row["recordingId"]] = UploadState(rawValue: row["state"]) ?? .pending
+            return try items.compactMap { item -> SyncEntry? in
+                switch item.kind {
+                case .recording:
+                    guard let recording = try Recording.fetchOne(db, key: item.sourceId) else { return nil }
+                    return SyncEntry(item: item, source: .recording(recording),
+                                     custody: try CustodyEvent.filter(Column("recordingId") == item.sourceId).order(Column("seq")).fetchAll(db))
+                case .printout, .fingerprint:
+                    let source: SyncEntry.Source
+                    if item.kind == .printout {
+                        guard let document = try PrintedDocument.fetchOne(db, key: item.sourceId) else { return nil }
+                        source = .printout(document)
+                    } else {
+                        guard let capture = try FingerprintCapture.fetchOne(db, key: item.sourceId) else { return nil }
+                        source = .fingerprint(capture)
+                    }
+                    // Paperwork's events name its blob, not a recording.
+                    let custody = try CustodyEvent.filter(Column("recordingId") == nil && Column("sha256") == item.sha256)
+                        .order(Column("seq")).fetchAll(db)
+                    return SyncEntry(item: item, source: source, custody: custody)
+                }
             }
-            return states
         }
     }
 
-    /// Starts a batch of up to `limit` waiting recordings: important ones first, then oldest.
+    /// Starts a batch of up to `limit` waiting items: important ones first, then oldest.
     /// Returns nil when nothing waits.
-    public func prepareBatch(limit: Int, includeRefused: Bool = false, at date: Date = Date()) throws -> (SyncBatch, [Recording])? {
+    public func prepareBatch(limit: Int, at date: Date = Date()) throws -> SyncBatch? {
         try database.write { db in
-            let states = includeRefused ? "'pending', 'refused'" : "'pending'"
-            let recordings = try Recording.fetchAll(db, sql: """
-                SELECT recording.* FROM uploadQueue JOIN recording ON recording.id = uploadQueue.recordingId
-                WHERE uploadQueue.state IN (\(states))
-                ORDER BY recording.important DESC, COALESCE(recording.correctedStartedAt, recording.mediaCreatedAt, recording.collectedAt),
-                         recording.id
-                LIMIT ?
+            let ids = try Int64.fetchAll(db, sql: """
+                SELECT id FROM syncItem WHERE state = 'pending' ORDER BY important DESC, takenAt, id LIMIT ?
                 """, arguments: [limit])
-            guard !recordings.isEmpty else { return nil }
+            guard !ids.isEmpty else { return nil }
             var batch = SyncBatch(batchKey: UUID().uuidString.lowercased(), state: "prepared", createdAt: date)
             try batch.insert(db)
-            for recording in recordings {
-                try db.execute(sql: "INSERT INTO syncBatchItem (batchId, recordingId, sha256) VALUES (?, ?, ?)",
-                               arguments: [batch.id, recording.id, recording.sha256])
-                try db.execute(sql: "UPDATE uploadQueue SET state = 'batched', batchId = ?, lastError = NULL, updatedAt = ? WHERE recordingId = ?",
-                               arguments: [batch.id, date, recording.id])
+            for id in ids {
+                try db.execute(sql: "INSERT INTO syncBatchItem (batchId, itemId, sha256) SELECT ?, id, sha256 FROM syncItem WHERE id = ?",
+                               arguments: [batch.id, id])
+                try db.execute(sql: "UPDATE syncItem SET state = 'batched', batchId = ?, lastError = NULL, updatedAt = ? WHERE id = ?",
+                               arguments: [batch.id, date, id])
             }
-            return (batch, recordings)
+            return batch
         }
     }
 
@@ -193,33 +251,32 @@ extension EvidenceStore {
         try database.write { db in _ = try SyncUpload.deleteOne(db, key: sha256) }
     }
 
-    /// The server holds the blob (sent now, or already held): each of the batch's recordings with
+    /// The server holds the blob (sent now, or already held): each of the batch's items with
     /// this hash gets an `uploaded` event, once.
     public func markUploaded(batchId: Int64, sha256: String, server: String, serverBatchId: String, sentBytes: Int64,
                              alreadyHeld: Bool, at date: Date = Date()) throws {
         try database.write { db in
             var chain = try CustodyChain.Appender(db)
-            for recording in try recordingsWaiting(db, batchId: batchId, sha256: sha256, states: ["batched"]) {
-                try db.execute(sql: "UPDATE uploadQueue SET state = 'uploaded', lastError = NULL, updatedAt = ? WHERE recordingId = ?",
-                               arguments: [date, recording.id])
-                try chain.append(kind: .uploaded, at: date, camera: recording.cameraSerial, recordingId: recording.id,
-                                 sha256: sha256, details: ["server": server, "batch": serverBatchId, "sentBytes": String(sentBytes),
-                                                           "alreadyHeld": alreadyHeld ? "true" : "false"])
+            for item in try items(db, batchId: batchId, sha256: sha256, state: .batched) {
+                try db.execute(sql: "UPDATE syncItem SET state = 'uploaded', lastError = NULL, updatedAt = ? WHERE id = ?",
+                               arguments: [date, item.id])
+                try append(&chain, db, .uploaded, for: item, at: date,
+                           details: ["server": server, "batch": serverBatchId, "sentBytes": String(sentBytes),
+                                     "alreadyHeld": alreadyHeld ? "true" : "false"])
             }
             _ = try SyncUpload.deleteOne(db, key: sha256)
         }
     }
 
-    /// The server refused the blob's bytes: the recordings wait, named with the reason, and the
+    /// The server refused the blob's bytes: the items wait, named with the reason, and the
     /// refusal is a custody event.
     public func markRefused(batchId: Int64, sha256: String, reason: String, at date: Date = Date()) throws {
         try database.write { db in
             var chain = try CustodyChain.Appender(db)
-            for recording in try recordingsWaiting(db, batchId: batchId, sha256: sha256, states: ["batched"]) {
-                try db.execute(sql: "UPDATE uploadQueue SET state = 'refused', lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE recordingId = ?",
-                               arguments: [reason, date, recording.id])
-                try chain.append(kind: .uploadRefused, at: date, camera: recording.cameraSerial, recordingId: recording.id,
-                                 sha256: sha256, details: ["reason": reason])
+            for item in try items(db, batchId: batchId, sha256: sha256, state: .batched) {
+                try db.execute(sql: "UPDATE syncItem SET state = 'refused', lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE id = ?",
+                               arguments: [reason, date, item.id])
+                try append(&chain, db, .uploadRefused, for: item, at: date, details: ["reason": reason])
             }
             _ = try SyncUpload.deleteOne(db, key: sha256)
         }
@@ -232,22 +289,19 @@ extension EvidenceStore {
         try database.write { db in
             var chain = try CustodyChain.Appender(db)
             let receiptHash = SHA256.hash(data: payload).hexString
-            for row in try Row.fetchAll(db, sql: """
-                SELECT recording.id, recording.cameraSerial, recording.sha256, uploadQueue.state FROM syncBatchItem
-                JOIN recording ON recording.id = syncBatchItem.recordingId
-                JOIN uploadQueue ON uploadQueue.recordingId = recording.id
+            let items = try SyncItem.fetchAll(db, sql: """
+                SELECT syncItem.* FROM syncBatchItem JOIN syncItem ON syncItem.id = syncBatchItem.itemId
                 WHERE syncBatchItem.batchId = ? ORDER BY syncBatchItem.rowid
-                """, arguments: [batchId]) {
-                let id: Int64 = row["id"], sha: String = row["sha256"], state: String = row["state"]
-                guard state != UploadState.receipted.rawValue else { continue }
-                if receiptedHashes.contains(sha) {
-                    try db.execute(sql: "UPDATE uploadQueue SET state = 'receipted', lastError = NULL, updatedAt = ? WHERE recordingId = ?",
-                                   arguments: [date, id])
-                    try chain.append(kind: .receipted, at: date, camera: row["cameraSerial"], recordingId: id, sha256: sha,
-                                     details: ["batch": serverBatchId, "serverTime": serverTime, "receiptSha256": receiptHash])
-                } else if state != UploadState.refused.rawValue {
-                    try db.execute(sql: "UPDATE uploadQueue SET state = 'pending', batchId = NULL, updatedAt = ? WHERE recordingId = ?",
-                                   arguments: [date, id])
+                """, arguments: [batchId])
+            for item in items where item.state != .receipted {
+                if receiptedHashes.contains(item.sha256) {
+                    try db.execute(sql: "UPDATE syncItem SET state = 'receipted', lastError = NULL, updatedAt = ? WHERE id = ?",
+                                   arguments: [date, item.id])
+                    try append(&chain, db, .receipted, for: item, at: date,
+                               details: ["batch": serverBatchId, "serverTime": serverTime, "receiptSha256": receiptHash])
+                } else if item.state != .refused {
+                    try db.execute(sql: "UPDATE syncItem SET state = 'pending', batchId = NULL, updatedAt = ? WHERE id = ?",
+                                   arguments: [date, item.id])
                 }
             }
             try db.execute(sql: """
@@ -257,14 +311,14 @@ extension EvidenceStore {
         }
     }
 
-    /// Notes why the recordings of a batch (or every waiting one) did not go up this time.
+    /// Notes why the items of a batch (or every waiting one) did not go up this time.
     public func noteWaiting(batchId: Int64?, reason: String, at date: Date = Date()) throws {
         try database.write { db in
             if let batchId {
-                try db.execute(sql: "UPDATE uploadQueue SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE batchId = ? AND state IN ('batched', 'uploaded')",
+                try db.execute(sql: "UPDATE syncItem SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE batchId = ? AND state IN ('batched', 'uploaded')",
                                arguments: [reason, date, batchId])
             } else {
-                try db.execute(sql: "UPDATE uploadQueue SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE state IN ('pending', 'batched', 'uploaded')",
+                try db.execute(sql: "UPDATE syncItem SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE state IN ('pending', 'batched', 'uploaded')",
                                arguments: [reason, date])
             }
         }
@@ -274,8 +328,8 @@ extension EvidenceStore {
     public func receiptedRecordingIds(camera: String) throws -> Set<Int64> {
         try database.read { db in
             Set(try Int64.fetchAll(db, sql: """
-                SELECT recording.id FROM recording JOIN uploadQueue ON uploadQueue.recordingId = recording.id
-                WHERE recording.cameraSerial = ? AND uploadQueue.state = 'receipted'
+                SELECT recording.id FROM recording JOIN syncItem ON syncItem.kind = 'recording' AND syncItem.sourceId = recording.id
+                WHERE recording.cameraSerial = ? AND syncItem.state = 'receipted'
                 """, arguments: [camera]))
         }
     }
@@ -283,18 +337,23 @@ extension EvidenceStore {
     public func syncStatus(waitingLimit: Int = 100) throws -> SyncStatus {
         try database.read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM uploadQueue GROUP BY state") {
-                counts[row["state"]] = row["n"]
+            var collectedByKind: [String: Int] = [:], receiptedByKind: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, state, COUNT(*) AS n FROM syncItem GROUP BY kind, state") {
+                let kind: String = row["kind"], state: String = row["state"], n: Int = row["n"]
+                counts[state, default: 0] += n
+                collectedByKind[kind, default: 0] += n
+                if state == UploadState.receipted.rawValue { receiptedByKind[kind, default: 0] += n }
             }
             let collected = counts.values.reduce(0, +)
             let receipted = counts[UploadState.receipted.rawValue] ?? 0
             let waiting = try Row.fetchAll(db, sql: """
-                SELECT recording.id, recording.cameraSerial, recording.sourceName, recording.sha256, uploadQueue.state, uploadQueue.lastError
-                FROM uploadQueue JOIN recording ON recording.id = uploadQueue.recordingId
-                WHERE uploadQueue.state != 'receipted' AND uploadQueue.lastError IS NOT NULL
-                ORDER BY uploadQueue.state = 'refused' DESC, recording.id LIMIT ?
+                SELECT syncItem.kind, syncItem.sha256, syncItem.state, syncItem.lastError, recording.cameraSerial,
+                       \(itemLabelSQL) AS label
+                FROM syncItem \(itemSourcesSQL)
+                WHERE syncItem.state != 'receipted' AND syncItem.lastError IS NOT NULL
+                ORDER BY syncItem.state = 'refused' DESC, syncItem.id LIMIT ?
                 """, arguments: [waitingLimit]).map {
-                SyncStatus.Waiting(recordingId: $0["id"], camera: $0["cameraSerial"], source: $0["sourceName"], sha256: $0["sha256"],
+                SyncStatus.Waiting(kind: $0["kind"], camera: $0["cameraSerial"], source: $0["label"] ?? "?", sha256: $0["sha256"],
                                    state: $0["state"], reason: $0["lastError"])
             }
             let enrolment = try SyncEnrolment.fetchOne(db)
@@ -304,26 +363,16 @@ extension EvidenceStore {
                 uploaded: counts[UploadState.uploaded.rawValue] ?? 0, receipted: receipted,
                 refused: counts[UploadState.refused.rawValue] ?? 0,
                 retainedOnline: collected == 0 ? 1 : Double(receipted) / Double(collected),
+                collectedByKind: collectedByKind, receiptedByKind: receiptedByKind,
                 lastReceiptAt: try Date.fetchOne(db, sql: "SELECT MAX(committedAt) FROM syncBatch"), waiting: waiting)
         }
     }
 
-    private func recordingsWaiting(_ db: Database, batchId: Int64, sha256: String, states: [String]) throws -> [Recording] {
-        try Recording.fetchAll(db, sql: """
-            SELECT recording.* FROM syncBatchItem JOIN recording ON recording.id = syncBatchItem.recordingId
-            JOIN uploadQueue ON uploadQueue.recordingId = recording.id
-            WHERE syncBatchItem.batchId = ? AND syncBatchItem.sha256 = ? AND uploadQueue.state IN (\(states.map { "'\($0)'" }.joined(separator: ", ")))
-            """, arguments: [batchId, sha256])
-    }
-}
-
-extension EvidenceStore {
     /// Items and bytes not yet receipted (refused ones excepted): what a sync has ahead of it.
     public func syncBacklog() throws -> (items: Int, bytes: Int64) {
         try database.read { db in
             let row = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*) AS n, COALESCE(SUM(recording.size), 0) AS bytes FROM uploadQueue
-                JOIN recording ON recording.id = uploadQueue.recordingId WHERE uploadQueue.state IN ('pending', 'batched', 'uploaded')
+                SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM syncItem WHERE state IN ('pending', 'batched', 'uploaded')
                 """)!
             return (row["n"], row["bytes"])
         }
@@ -332,17 +381,36 @@ extension EvidenceStore {
     /// Puts refused items back in the queue (after their stored copy was restored).
     public func requeueRefused(at date: Date = Date()) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE uploadQueue SET state = 'pending', batchId = NULL, updatedAt = ? WHERE state = 'refused'",
+            try db.execute(sql: "UPDATE syncItem SET state = 'pending', batchId = NULL, updatedAt = ? WHERE state = 'refused'",
                            arguments: [date])
         }
     }
-}
 
-extension EvidenceStore {
     /// Every receipt kept, oldest first.
     public func receipts() throws -> [SyncBatch] {
         try database.read { db in
             try SyncBatch.filter(Column("state") == "committed").order(Column("id")).fetchAll(db)
+        }
+    }
+
+    private func items(_ db: Database, batchId: Int64, sha256: String, state: UploadState) throws -> [SyncItem] {
+        try SyncItem.fetchAll(db, sql: """
+            SELECT syncItem.* FROM syncBatchItem JOIN syncItem ON syncItem.id = syncBatchItem.itemId
+            WHERE syncBatchItem.batchId = ? AND syncBatchItem.sha256 = ? AND syncItem.state = ?
+            """, arguments: [batchId, sha256, state.rawValue])
+    }
+
+    /// A sync event in an item's custody: a recording's names its camera and row; paperwork's name
+    /// its blob and what it is.
+    private func append(_ chain: inout CustodyChain.Appender, _ db: Database, _ kind: CustodyKind, for item: SyncItem, at date: Date,
+                        details: [String: String]) throws {
+        if item.kind == .recording {
+            let camera = try String.fetchOne(db, sql: "SELECT cameraSerial FROM recording WHERE id = ?", arguments: [item.sourceId])
+            try chain.append(kind: kind, at: date, camera: camera, recordingId: item.sourceId, sha256: item.sha256, details: details)
+        } else {
+            var details = details
+            details["item"] = "\(item.kind.rawValue) \(item.sourceId)"
+            try chain.append(kind: kind, at: date, sha256: item.sha256, details: details)
         }
     }
 }

@@ -2,28 +2,51 @@ import Foundation
 import Store
 import SyncProtocol
 
-/// What the server is told of a recording: its blob, descriptive fields and its custody so far.
+/// What the server is told of an item: its blob, descriptive fields and its custody so far.
 enum ManifestBuilder {
-    static func item(for recording: Recording, custody: [CustodyEvent]) -> ManifestItem {
-        var metadata: [String: String] = [
-            "camera": recording.cameraSerial,
-            "source": recording.sourceName,
-            "mediaType": recording.mediaType,
-            "important": recording.important ? "true" : "false",
-            "collectedAt": recording.collectedAt.formatted(WireCoding.timestampFormat),
-        ]
+    static func item(for entry: SyncEntry) -> ManifestItem {
+        var metadata: [String: String] = [:]
         func put(_ key: String, _ value: String?) { if let value, !value.isEmpty { metadata[key] = value } }
-        put("container", recording.container)
-        put("durationSeconds", recording.durationSeconds.map { String(format: "%.3f", $0) })
-        put("officer", recording.officerNumber)
-        put("cameraStartedAt", recording.cameraStartedAt)
-        put("startedAt", recording.correctedStartedAt?.formatted(WireCoding.timestampFormat))
-        put("clockDriftSeconds", recording.clockDriftSeconds.map { String(Int($0.rounded())) })
-        put("sequence", recording.sequence.map(String.init))
-        put("flags", recording.flags)
+        func time(_ date: Date?) -> String? { date?.formatted(WireCoding.timestampFormat) }
+        switch entry.source {
+        case .recording(let recording):
+            put("camera", recording.cameraSerial)
+            put("source", recording.sourceName)
+            put("mediaType", recording.mediaType)
+            put("important", recording.important ? "true" : "false")
+            put("collectedAt", time(recording.collectedAt))
+            put("container", recording.container)
+            put("durationSeconds", recording.durationSeconds.map { String(format: "%.3f", $0) })
+            put("officer", recording.officerNumber)
+            put("cameraStartedAt", recording.cameraStartedAt)
+            put("startedAt", time(recording.correctedStartedAt))
+            put("clockDriftSeconds", recording.clockDriftSeconds.map { String(Int($0.rounded())) })
+            put("sequence", recording.sequence.map(String.init))
+            put("flags", recording.flags)
+        case .printout(let document):
+            put("case", document.caseNumber)
+            put("document", document.documentNumber)
+            put("template", document.template)
+            put("printer", document.printerName)
+            put("copies", String(document.copies))
+            put("verificationId", document.verificationId)
+            put("contentSha256", document.contentSha256)
+            put("printedAt", time(document.printedAt))
+            put("data", document.data)
+        case .fingerprint(let capture):
+            put("case", capture.caseNumber)
+            put("document", capture.documentNumber)
+            put("person", capture.person)
+            put("role", capture.role)
+            put("reader", capture.reader)
+            put("format", capture.format)
+            put("width", String(capture.width))
+            put("height", String(capture.height))
+            put("capturedAt", time(capture.capturedAt))
+        }
         return ManifestItem(
-            sha256: recording.sha256, size: recording.size, kind: "recording", metadata: metadata,
-            custody: custody.map {
+            sha256: entry.item.sha256, size: entry.item.size, kind: entry.item.kind.rawValue, metadata: metadata,
+            custody: entry.custody.map {
                 CustodyRecord(seq: $0.seq, at: $0.at, kind: $0.kind, cameraSerial: $0.cameraSerial, recordingId: $0.recordingId,
                               sha256: $0.sha256, details: $0.details, previousHash: $0.previousHash, hash: $0.hash)
             })

@@ -96,7 +96,7 @@ public struct SyncClient: Sendable {
             for batch in try storeCall({ try store.unfinishedBatches() }) {
                 try await session.finish(batch, summary: &summary)
             }
-            while let (batch, _) = try storeCall({ try store.prepareBatch(limit: options.batchSize) }) {
+            while let batch = try storeCall({ try store.prepareBatch(limit: options.batchSize) }) {
                 try await session.finish(batch, summary: &summary)
             }
         } catch where error.isTransient {
@@ -128,13 +128,11 @@ struct BatchSession {
     /// uploads what the server lacks, commits, and keeps the verified receipt.
     func finish(_ batch: SyncBatch, summary: inout SyncSummary) async throws(SyncError) {
         guard let batchId = batch.id else { return }
-        let recordings = try storeCall { try store.recordings(inBatch: batchId) }
-        guard !recordings.isEmpty else { return }
+        let entries = try storeCall { try store.entries(inBatch: batchId) }
+        guard !entries.isEmpty else { return }
         let manifest = BatchManifest(
             batchKey: batch.batchKey, gatewayId: enrolment.gatewayId, createdAt: batch.createdAt.formatted(WireCoding.timestampFormat),
-            items: try recordings.map { recording throws(SyncError) in
-                ManifestItem(recording, custody: try storeCall { try store.custodyEvents(recordingId: recording.id) })
-            })
+            items: entries.map(ManifestBuilder.item(for:)))
         let envelope: SignedEnvelope
         do {
             envelope = try SignedEnvelope.seal(manifest, with: gatewayKey)
@@ -144,49 +142,49 @@ struct BatchSession {
         let manifestBody = try ServerConnection.json(envelope)
         let answer = try await connection.send(.POST, "/v1/batches", headers: [("Content-Type", "application/json")],
                                                body: { .bytes(manifestBody) })
-        try answer.expect([200, 201], doing: "sending the manifest of \(recordings.count) item(s)")
+        try answer.expect([200, 201], doing: "sending the manifest of \(entries.count) item(s)")
         let created = try answer.decode(BatchCreated.self)
         try storeCall { try store.markOpened(batchId: batchId, serverBatchId: created.batchId) }
         summary.batches += 1
 
+        // One upload per blob, however many items share it.
         let missing = Set(created.missing)
-        let states = try storeCall { try store.uploadStates(inBatch: batchId) }
         var seen: Set<String> = []
-        for recording in recordings where seen.insert(recording.sha256).inserted {
-            let sameBlob = recordings.filter { $0.sha256 == recording.sha256 }
-            guard sameBlob.contains(where: { states[$0.id ?? -1] == .batched }) else {
+        for entry in entries where seen.insert(entry.item.sha256).inserted {
+            let sha256 = entry.item.sha256, size = entry.item.size
+            let sameBlob = entries.filter { $0.item.sha256 == sha256 }
+            guard sameBlob.contains(where: { $0.item.state == .batched }) else {
                 tracker.finished(items: sameBlob.count, bytes: 0)
                 continue
             }
-            if missing.contains(recording.sha256) {
-                let tracker = tracker, sha256 = recording.sha256
+            if missing.contains(sha256) {
+                let tracker = tracker
                 let uploader = TusUploader(connection: connection, store: store, chunkSize: options.chunkSize,
                                            limiter: tracker.limiter(rate: options.limitRate),
                                            progress: { acknowledged in tracker.blob(sha256, acknowledged: acknowledged) })
-                switch try await uploader.upload(sha256: recording.sha256, length: recording.size, batchId: created.batchId) {
+                switch try await uploader.upload(sha256: sha256, length: size, batchId: created.batchId) {
                 case .completed(let sent):
                     summary.uploaded += 1
                     summary.sentBytes += sent
                     try storeCall {
-                        try store.markUploaded(batchId: batchId, sha256: recording.sha256, server: enrolment.serverURL,
+                        try store.markUploaded(batchId: batchId, sha256: sha256, server: enrolment.serverURL,
                                                serverBatchId: created.batchId, sentBytes: sent, alreadyHeld: false)
                     }
                 case .refused(let reason):
-                    try storeCall { try store.markRefused(batchId: batchId, sha256: recording.sha256, reason: reason) }
+                    try storeCall { try store.markRefused(batchId: batchId, sha256: sha256, reason: reason) }
                 }
             } else {
                 summary.alreadyHeld += 1
                 try storeCall {
-                    try store.markUploaded(batchId: batchId, sha256: recording.sha256, server: enrolment.serverURL,
+                    try store.markUploaded(batchId: batchId, sha256: sha256, server: enrolment.serverURL,
                                            serverBatchId: created.batchId, sentBytes: 0, alreadyHeld: true)
                 }
             }
-            tracker.finished(items: sameBlob.count, bytes: recording.size, sha256: recording.sha256)
+            tracker.finished(items: sameBlob.count, bytes: size, sha256: sha256)
         }
 
-        let refused = try storeCall { try store.uploadStates(inBatch: batchId) }
-            .filter { $0.value == .refused }.keys
-        let withdraw = Array(Set(recordings.filter { refused.contains($0.id ?? -1) }.map(\.sha256))).sorted()
+        let refused = try storeCall { try store.entries(inBatch: batchId) }.filter { $0.item.state == .refused }
+        let withdraw = Array(Set(refused.map(\.item.sha256))).sorted()
         let commitBody = try ServerConnection.json(CommitRequest(withdraw: withdraw))
         let commitStarted = ContinuousClock.now
         let committed = try await connection.send(.POST, "/v1/batches/\(created.batchId)/commit",
@@ -219,7 +217,7 @@ struct BatchSession {
         }
         let commitTime = ContinuousClock.now - commitStarted
         summary.commitSeconds.append(Double(commitTime.components.seconds) + Double(commitTime.components.attoseconds) / 1e18)
-        summary.receipted += recordings.filter { receipted.contains($0.sha256) }.count
+        summary.receipted += entries.filter { receipted.contains($0.item.sha256) && $0.item.state != .refused }.count
         summary.receipts.append(created.batchId)
     }
 }
@@ -227,12 +225,6 @@ struct BatchSession {
 /// `POST /v1/batches/{id}/commit`: what the gateway could not deliver.
 struct CommitRequest: Codable, Sendable {
     var withdraw: [String]
-}
-
-extension ManifestItem {
-    init(_ recording: Recording, custody: [CustodyEvent]) {
-        self = ManifestBuilder.item(for: recording, custody: custody)
-    }
 }
 
 /// Counts items and bytes across batches for the progress bar.

@@ -19,11 +19,11 @@ struct StatusCommand: ParsableCommand {
         print("Recordings: \(status.recordings) (\(formatBytes(status.bytes))), flagged: \(status.flagged), store: \(formatBytes(status.storeBytes))")
         if let sync = status.sync {
             print("Sync: \(sync.pending) pending, \(sync.uploading) uploading, \(sync.uploaded) uploaded, \(sync.receipted) receipted, \(sync.refused) refused")
-            print("Retained online (网上留存率): \(sync.receipted)/\(sync.collected) = \(percent(sync.retainedOnline))"
+            print("Retained online (网上留存率): \(sync.receipted)/\(sync.collected) = \(percent(sync.retainedOnline)) (\(kindCounts(sync)))"
                 + (sync.server.map { ", server \($0) as \(sync.gatewayName ?? "?")" } ?? ", not enrolled with a server")
                 + (sync.lastReceiptAt.map { ", last receipt \($0.formatted(.iso8601))" } ?? ""))
             for waiting in sync.waiting {
-                print("  \(waiting.state): \(waiting.camera) \(waiting.source) (\(waiting.sha256.prefix(12))): \(waiting.reason)")
+                print("  \(waiting.state): \(waiting.camera.map { $0 + " " } ?? "")\(waiting.source) (\(waiting.sha256.prefix(12))): \(waiting.reason)")
             }
         }
         for (title, groups) in [("CAMERA", status.byCamera), ("OFFICER", status.byOfficer)] where !groups.isEmpty {

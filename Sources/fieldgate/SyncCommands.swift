@@ -152,7 +152,8 @@ struct SyncCommand: AsyncParsableCommand {
         var lines = ["Synced with \(summary.server): \(summary.batches) batch(es), \(summary.receipted) item(s) receipted, "
             + "\(summary.uploaded) uploaded, \(summary.alreadyHeld) already held by the server; "
             + "\(formatBytes(summary.sentBytes)) sent in \(String(format: "%.1f", summary.seconds)) s"]
-        lines.append("Retained online (网上留存率): \(status.receipted)/\(status.collected) = \(percent(status.retainedOnline))")
+        lines.append("Retained online (网上留存率): \(status.receipted)/\(status.collected) = \(percent(status.retainedOnline))"
+            + " (" + kindCounts(status) + ")")
         for waiting in summary.waiting.prefix(50) {
             // A reason every item shares (the server unreachable) is said once, below.
             let reason = waiting.reason == summary.stoppedBecause ? "" : ": " + waiting.reason
@@ -191,4 +192,13 @@ struct ReceiptsCommand: ParsableCommand {
         }
         if receipts.contains(where: { !$0.verified }) { throw ExitCode(1) }
     }
+}
+
+/// "12/12 recordings, 1/1 printouts, 1/1 fingerprints".
+func kindCounts(_ status: SyncStatus) -> String {
+    let names = ["recording": "recordings", "printout": "printouts", "fingerprint": "fingerprints"]
+    return ["recording", "printout", "fingerprint"].compactMap { kind in
+        guard let collected = status.collectedByKind[kind] else { return nil }
+        return "\(status.receiptedByKind[kind] ?? 0)/\(collected) \(names[kind] ?? kind)"
+    }.joined(separator: ", ")
 }

@@ -289,4 +289,51 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try syncStatus().receipted, count)
     }
+
+    func testPrintoutsAndFingerprintsGoUpWithTheRecordings() throws {
+        try enroll()
+        let recordings = try collectSample()
+        let store = try EvidenceStore(home: home)
+        let printout = try store.recordPrinted(
+            PrintedDocument(documentNumber: "杭城管停〔2026〕000123号", caseNumber: "杭城管简〔2026〕0002号", template: "parking-notice",
+                            printerName: "PRN0001", copies: 1, verificationId: "v", contentSha256: String(repeating: "c", count: 64),
+                            data: "{}"),
+            bytes: Array("\u{1B}@违法停车告知单".utf8))
+        let fingerprint = try store.recordFingerprint(
+            FingerprintCapture(caseNumber: "杭城管简〔2026〕0002号", documentNumber: "杭城管停〔2026〕000123号", person: "王某某",
+                               role: "party", reader: "virtual_image", format: "pgm", width: 2, height: 2),
+            image: Array("P5\n2 2\n255\n".utf8) + [0, 255, 255, 0])
+
+        let result = try fieldgate(["sync", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let status = try syncStatus()
+        XCTAssertEqual(status.receipted, recordings + 2)
+        XCTAssertEqual(status.receiptedByKind["printout"], 1)
+        XCTAssertEqual(status.receiptedByKind["fingerprint"], 1)
+        XCTAssertEqual(status.retainedOnline, 1)
+
+        // The server holds the printout with its case, document and custody.
+        let credential = try XCTUnwrap(try store.enrolment()?.credential)
+        let fetched = try runBinary(URL(fileURLWithPath: "/usr/bin/curl"),
+                                    ["-sS", "--fail", "-H", "Authorization: Bearer \(credential)", server.url + "/v1/evidence/" + printout.sha256])
+        XCTAssertEqual(fetched.status, 0, fetched.stderr)
+        let evidence = try JSONDecoder().decode(EvidenceRecordView.self, from: Data(fetched.stdout.utf8))
+        XCTAssertEqual(evidence.entries.first?.kind, "printout")
+        XCTAssertEqual(evidence.entries.first?.metadata["case"], "杭城管简〔2026〕0002号")
+        XCTAssertEqual(evidence.entries.first?.custody.map(\.kind), ["printed"], "the custody as the manifest carried it")
+        let kinds = try store.custodyEvents().filter { $0.sha256 == fingerprint.sha256 }.map(\.kind)
+        XCTAssertEqual(kinds, ["fingerprint-captured", "uploaded", "receipted"])
+        XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
+    }
+}
+
+/// The parts of `GET /v1/evidence/{sha256}` the tests read.
+struct EvidenceRecordView: Decodable {
+    struct Entry: Decodable {
+        struct Event: Decodable { var kind: String }
+        var kind: String
+        var metadata: [String: String]
+        var custody: [Event]
+    }
+    var entries: [Entry]
 }
