@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
@@ -50,7 +51,8 @@ let package = Package(
                                                .product(name: "GRDB", package: "GRDB.swift"),
                                                .product(name: "Crypto", package: "swift-crypto"),
                                                .product(name: "Prometheus", package: "swift-prometheus"),
-                                               .product(name: "Metrics", package: "swift-metrics")],
+                                               .product(name: "Metrics", package: "swift-metrics"),
+                                               .product(name: "Logging", package: "swift-log")],
                 resources: [.copy("openapi.yaml")]),
         .target(name: "Print", dependencies: ["USB", "TextCodecs", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Fingerprint", dependencies: ["CFPrint"]),

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTLS
+import Logging
 
 /// How to run an ``EvidenceServer``.
 public struct ServerConfiguration: Sendable {
@@ -15,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// The largest blob a tus upload may announce, in bytes.
     public var maxUploadSize: Int64
+    /// What the server logs (to stderr): `.info` by default; an embedding program may want less.
+    public var logLevel: Logger.Level = .info
 
     /// 64 GiB: more than any body-camera recording.
     public static let defaultMaxUploadSize: Int64 = 64 << 30
@@ -58,6 +61,8 @@ public final class EvidenceServer: Sendable {
     /// - Parameter onReady: called once listening, with the bound port (the real one when the
     ///   configuration asked for port 0).
     public func run(handlingShutdownSignals: Bool = false, onReady: @escaping @Sendable (Int) async -> Void) async throws {
+        var logger = Logger(label: "fieldgate-server")
+        logger.logLevel = configuration.logLevel
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())
@@ -70,7 +75,8 @@ public final class EvidenceServer: Sendable {
             router: router,
             server: try tlsConfiguration.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldgate-server"),
-            onServerRunning: { channel in await onReady(channel.localAddress?.port ?? 0) }
+            onServerRunning: { channel in await onReady(channel.localAddress?.port ?? 0) },
+            logger: logger
         )
         if handlingShutdownSignals {
             try await application.runService()

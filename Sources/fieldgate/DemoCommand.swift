@@ -81,10 +81,12 @@ struct DemoCommand: AsyncParsableCommand {
 
         section("9. The central evidence server (fieldgate-server, embedded for the demo on 127.0.0.1)")
         let serverData = scratch.appendingPathComponent("server")
-        let server = try EvidenceServer(configuration: ServerConfiguration(dataDirectory: serverData, port: 0))
+        var serverConfiguration = ServerConfiguration(dataDirectory: serverData, port: 0)
+        serverConfiguration.logLevel = .warning
+        let server = try EvidenceServer(configuration: serverConfiguration)
         let ready = AsyncStream<Int>.makeStream()
-        let serving = Task { try await server.run { port in ready.continuation.yield(port) } }
-        defer { serving.cancel() }
+        // It serves until the demo's process ends.
+        Task { try await server.run { port in ready.continuation.yield(port) } }
         var readyPorts = ready.stream.makeAsyncIterator()
         guard let port = await readyPorts.next() else { throw ExitCode.failure }
         let url = "http://127.0.0.1:\(port)"
