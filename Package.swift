@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "Drive", dependencies: ["USB", "Devices", "TextCodecs"]),
         .target(name: "Evidence", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CFileSystem"),
+        .target(name: "CMemory"),
         .target(name: "Store", dependencies: ["Evidence", "CFileSystem", .product(name: "GRDB", package: "GRDB.swift"),
                                               .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Collect", dependencies: ["Evidence", "Store", "Drive"]),
@@ -61,7 +62,7 @@ let package = Package(
             name: "fieldgate",
             dependencies: [
                 "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "Server", "Print", "Fingerprint",
-                "USBEmulation",
+                "USBEmulation", "CMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

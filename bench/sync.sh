@@ -27,7 +27,7 @@ bytes=$(du -sb "$work/volume" | cut -f1)
 timer=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o 'http://[^ ]*' "$work/server.out" | head -1)
-server_pid=$(pgrep -P "$timer" fieldgate-server)
+server_pid=$(pgrep -P "$timer")
 
 token=$("$bin/fieldgate-server" gateways add bench --data "$work/server" | tail -1)
 export FIELDGATE_HOME="$work/gateway"

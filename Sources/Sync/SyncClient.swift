@@ -10,7 +10,7 @@ public struct SyncOptions: Sendable {
     /// Items per manifest.
     public var batchSize = 100
     /// Bytes per PATCH; each carries its own checksum and is held in memory once.
-    public var chunkSize = 8 << 20
+    public var chunkSize = 4 << 20
     /// Bytes per second for all uploads together; nil for no limit.
     public var limitRate: Int64?
     public var retry = RetryPolicy()

@@ -41,9 +41,13 @@ struct TusUploader: Sendable {
         var checksumFailures = 0
         var transientFailures = 0
         progress(offset)
+        // One buffer for every chunk: the HTTP client has let go of it once the answer is in, so
+        // it is refilled in place rather than a new chunk-sized block being allocated each time
+        // (freed large blocks linger in the allocator's per-thread arenas).
+        var chunk = ByteBufferAllocator().buffer(capacity: Int(min(Int64(chunkSize), length)))
         while offset < length || length == 0 {
             let count = Int(min(Int64(chunkSize), length - offset))
-            let chunk = try readChunk(descriptor, path: path, offset: offset, count: count)
+            try readChunk(descriptor, path: path, offset: offset, count: count, into: &chunk)
             let checksum = "sha256 " + chunk.withUnsafeReadableBytes { Data(SHA256.hash(data: $0)).base64EncodedString() }
             let answer: ServerAnswer
             do {
@@ -135,8 +139,8 @@ struct TusUploader: Sendable {
         return .stream(ThrottledBytes(buffer: chunk, limiter: limiter), length: .known(Int64(chunk.readableBytes)))
     }
 
-    private func readChunk(_ descriptor: Int32, path: String, offset: Int64, count: Int) throws(SyncError) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: count)
+    private func readChunk(_ descriptor: Int32, path: String, offset: Int64, count: Int, into buffer: inout ByteBuffer) throws(SyncError) {
+        buffer.clear()
         var done = 0
         while done < count {
             let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { pointer in
@@ -147,7 +151,6 @@ struct TusUploader: Sendable {
             }
             done += got
         }
-        return buffer
     }
 
     private func stored(_ sha256: String) throws(SyncError) -> SyncUpload? {
