@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/var/tmp/fieldgate-sync-bench}
-chunk=${2:-8M}
+chunk=${2:-4M}
 command -v /usr/bin/time >/dev/null || { echo "install GNU time (apt-get install time)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "install curl" >&2; exit 1; }
 swift build -c release --product fieldgate >&2
