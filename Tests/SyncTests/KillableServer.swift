@@ -75,12 +75,12 @@ final class KillableServer: @unchecked Sendable {
     }
 
     func runServerCommand(_ arguments: [String]) throws -> CommandResult {
-        try runBinary(builtBinary("fieldgate-server"), arguments)
+        try runProgram(builtBinary("fieldgate-server").path, arguments)
     }
 
     /// The value of a counter at /metrics.
     func metric(_ name: String) throws -> Double {
-        let fetched = try runBinary(URL(fileURLWithPath: "/usr/bin/curl"),
+        let fetched = try runProgram("/usr/bin/curl",
                                     ["-sS", "--fail"] + (tls.map { ["--cacert", $0.certificate] } ?? []) + [url + "/metrics"])
         guard fetched.status == 0 else { throw XCTSkipFailure("GET /metrics: \(fetched.stderr)") }
         let text = fetched.stdout
@@ -95,39 +95,4 @@ final class KillableServer: @unchecked Sendable {
 struct XCTSkipFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A binary built beside the test bundle.
-func builtBinary(_ name: String) -> URL {
-    let buildFolder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    let beside = buildFolder.appendingPathComponent(name)
-    if FileManager.default.fileExists(atPath: beside.path) { return beside }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
-}
-
-/// Runs a program to its end and collects its output.
-func runBinary(_ binary: URL, _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.merge(environment) { $1 }
-    process.environment = env
-    let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("fg-out-\(UUID().uuidString)")
-    let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("fg-err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(at: outFile)
-        try? FileManager.default.removeItem(at: errFile)
-    }
-    process.standardOutput = try FileHandle(forWritingTo: outFile)
-    process.standardError = try FileHandle(forWritingTo: errFile)
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
 }

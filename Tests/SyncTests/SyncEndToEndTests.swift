@@ -26,13 +26,15 @@ final class SyncEndToEndTests: XCTestCase {
     // MARK: Helpers
 
     func fieldgate(_ arguments: [String], timeout: TimeInterval = 120) throws -> CommandResult {
-        try runBinary(builtBinary("fieldgate"), arguments + ["--home", home.path], timeout: timeout)
+        try runProgram(builtBinary("fieldgate").path, arguments + ["--home", home.path], timeout: timeout)
     }
 
     /// Enrols the gateway under `name`.
     @discardableResult
     func enroll(_ name: String = "team-1", serverURL: String? = nil) throws -> CommandResult {
         let token = try server.addGateway(name)
+        // Hex only: a token starting with "-" would be taken for an option on the command line.
+        XCTAssertTrue(token.utf8.count == 64 && token.allSatisfy(\.isHexDigit), token)
         let result = try fieldgate(["enroll", "--server", serverURL ?? server.url, "--token", token])
         XCTAssertEqual(result.status, 0, result.stderr)
         return result
@@ -267,7 +269,7 @@ final class SyncEndToEndTests: XCTestCase {
     func testSyncOverHTTPSWithTheBureausOwnCertificateAuthority() throws {
         server.stop()
         let certificate = work.appendingPathComponent("server.pem").path, key = work.appendingPathComponent("server.key").path
-        let openssl = try runBinary(URL(fileURLWithPath: "/usr/bin/openssl"), [
+        let openssl = try runProgram("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate])
         XCTAssertEqual(openssl.status, 0, openssl.stderr)
@@ -314,7 +316,7 @@ final class SyncEndToEndTests: XCTestCase {
 
         // The server holds the printout with its case, document and custody.
         let credential = try XCTUnwrap(try store.enrolment()?.credential)
-        let fetched = try runBinary(URL(fileURLWithPath: "/usr/bin/curl"),
+        let fetched = try runProgram("/usr/bin/curl",
                                     ["-sS", "--fail", "-H", "Authorization: Bearer \(credential)", server.url + "/v1/evidence/" + printout.sha256])
         XCTAssertEqual(fetched.status, 0, fetched.stderr)
         let evidence = try JSONDecoder().decode(EvidenceRecordView.self, from: Data(fetched.stdout.utf8))

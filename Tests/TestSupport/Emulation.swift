@@ -50,38 +50,7 @@ public struct CommandResult: Sendable {
 /// Runs the built `fieldgate` binary (it sits beside the test bundle) and waits for it.
 public func runFieldgate(_ arguments: [String], environment: [String: String] = [:],
                          timeout: TimeInterval = 60) throws -> CommandResult {
-    let process = Process()
-    let buildFolder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    var binary = buildFolder.appendingPathComponent("fieldgate")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-        binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldgate")
-    }
-    process.executableURL = binary
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.merge(environment) { $1 }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    // Read while it runs so a full pipe cannot stall it.
-    let outData = LockedData(), errData = LockedData()
-    let readers = DispatchGroup()
-    for (pipe, sink) in [(out, outData), (err, errData)] {
-        readers.enter()
-        DispatchQueue.global().async {
-            sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
-            readers.leave()
-        }
-    }
-    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    readers.wait()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
-                         stderr: String(decoding: errData.get(), as: UTF8.self))
+    try runProgram(builtBinary("fieldgate").path, arguments, environment: environment, timeout: timeout)
 }
 
 final class LockedData: @unchecked Sendable {

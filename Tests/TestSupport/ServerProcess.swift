@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// A built binary beside the test bundle.
-func builtBinary(_ name: String) -> URL {
+public func builtBinary(_ name: String) -> URL {
     let buildFolder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     let binary = buildFolder.appendingPathComponent(name)
     if FileManager.default.fileExists(atPath: binary.path) { return binary }
@@ -10,10 +10,14 @@ func builtBinary(_ name: String) -> URL {
 }
 
 /// Runs a program to its end (or `timeout`), reading its output while it runs.
-public func runProgram(_ path: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> CommandResult {
+public func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:],
+                       timeout: TimeInterval = 120) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -3,12 +3,11 @@ import Foundation
 
 /// Secrets a gateway holds (enrolment token, credential) and the hashes the server keeps of them.
 enum Credentials {
-    /// 32 random bytes, URL-safe base64 without padding, so they paste and fit a header.
+    /// 32 random bytes in lower-case hex: fits a header, pastes whole, and never starts with "-",
+    /// which a command line would take for an option (`fieldgate enroll --token …`).
     static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
     }
 
     /// Lower-case hex SHA-256 of a secret's UTF-8 bytes: all the server stores of it.
