@@ -53,6 +53,13 @@ public struct BlobStore: Sendable {
     }
 
     /// Drops a staged copy that will not be kept.
+    /// The error for a failed create or write: a full disk (or quota) is its own case, since
+    /// collection stops on it rather than skipping the file; on a full disk even creating the
+    /// temporary file can fail.
+    static func writeError(_ path: String) -> StoreError {
+        errno == ENOSPC || errno == EDQUOT ? .diskFull(path) : .io(path, errnoText())
+    }
+
     public func discard(_ staged: Staged) { unlink(staged.temporaryPath) }
 
     /// Copies an open source file into a durable temporary file, hashing it on the way.
@@ -67,7 +74,7 @@ public struct BlobStore: Sendable {
         guard (before.st_mode & S_IFMT) == S_IFREG else { throw StoreError.notARegularFile(name) }
         let temporaryPath = temporary.appendingPathComponent("stage-\(UUID().uuidString)").path
         let output = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard output >= 0 else { throw StoreError.io(temporaryPath, errnoText()) }
+        guard output >= 0 else { throw Self.writeError(temporaryPath) }
         var keep = false
         defer {
             close(output)
@@ -86,7 +93,7 @@ public struct BlobStore: Sendable {
         let changed = after.st_size != before.st_size || total != Int64(after.st_size)
             || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec
         if fdatasync(output) != 0 {
-            throw errno == ENOSPC ? StoreError.diskFull(temporaryPath) : StoreError.io(temporaryPath, errnoText())
+            throw Self.writeError(temporaryPath)
         }
         keep = true
         return Staged(sha256: hasher.finalize().hexString, size: total, changedWhileCopying: changed, temporaryPath: temporaryPath)
@@ -97,7 +104,7 @@ public struct BlobStore: Sendable {
     public func stage(bytes: [UInt8]) throws(StoreError) -> Staged {
         let temporaryPath = temporary.appendingPathComponent("stage-\(UUID().uuidString)").path
         let output = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard output >= 0 else { throw StoreError.io(temporaryPath, errnoText()) }
+        guard output >= 0 else { throw Self.writeError(temporaryPath) }
         var keep = false
         defer {
             close(output)
@@ -109,7 +116,7 @@ public struct BlobStore: Sendable {
         }
         if let failure { throw failure }
         if fdatasync(output) != 0 {
-            throw errno == ENOSPC ? StoreError.diskFull(temporaryPath) : StoreError.io(temporaryPath, errnoText())
+            throw Self.writeError(temporaryPath)
         }
         keep = true
         return Staged(sha256: SHA256.hash(data: bytes).hexString, size: Int64(bytes.count), changedWhileCopying: false,
@@ -127,7 +134,7 @@ public struct BlobStore: Sendable {
             let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw errno == ENOSPC || errno == EDQUOT ? StoreError.diskFull(path) : StoreError.io(path, errnoText())
+                throw Self.writeError(path)
             }
             offset += written
         }
