@@ -80,7 +80,8 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Upload collected evidence to the central server in verified batches, and keep its receipts.",
         discussion: """
-            Important recordings go first, then the oldest. Each batch's manifest (hashes, \
+            Every item of evidence goes: recordings, printouts and fingerprints. Important \
+            recordings go first, then the oldest. Each batch's manifest (hashes, \
             metadata, custody events) is signed with the gateway's key; the server answers which \
             blobs it lacks, and only those are uploaded (tus, in checksummed chunks). A killed \
             sync, a dropped connection or a restarted server resumes where it stopped, never \
