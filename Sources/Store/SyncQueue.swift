@@ -232,6 +232,16 @@ extension EvidenceStore {
         }
     }
 
+    /// The blobs of a batch whose items are in `state` (e.g. refused: withdrawn at commit).
+    public func hashes(inBatch batchId: Int64, state: UploadState) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT DISTINCT syncItem.sha256 FROM syncBatchItem JOIN syncItem ON syncItem.id = syncBatchItem.itemId
+                WHERE syncBatchItem.batchId = ? AND syncItem.state = ? ORDER BY syncItem.sha256
+                """, arguments: [batchId, state.rawValue])
+        }
+    }
+
     public func markOpened(batchId: Int64, serverBatchId: String) throws {
         try database.write { db in
             try db.execute(sql: "UPDATE syncBatch SET serverBatchId = ?, state = 'open' WHERE id = ? AND state = 'prepared'",

@@ -183,8 +183,7 @@ struct BatchSession {
             tracker.finished(items: sameBlob.count, bytes: size, sha256: sha256)
         }
 
-        let refused = try storeCall { try store.entries(inBatch: batchId) }.filter { $0.item.state == .refused }
-        let withdraw = Array(Set(refused.map(\.item.sha256))).sorted()
+        let withdraw = try storeCall { try store.hashes(inBatch: batchId, state: .refused) }
         let commitBody = try ServerConnection.json(CommitRequest(withdraw: withdraw))
         let commitStarted = ContinuousClock.now
         let committed = try await connection.send(.POST, "/v1/batches/\(created.batchId)/commit",
