@@ -139,7 +139,7 @@ public final class EvidenceStore: Sendable {
     /// `verified` events (and `flagged` when flagged), in one transaction. A recording that is
     /// already stored (same camera, path and hash) is returned as it was, not added again.
     public func commit(_ recordings: [Recording], at date: Date = Date()) throws -> [(recording: Recording, isNew: Bool)] {
-        try database.write { db in
+        try writeEvidence { db in
             var results: [(Recording, Bool)] = []
             var chain = try CustodyChain.Appender(db)
             let existing = try db.cachedStatement(sql: "SELECT * FROM recording WHERE cameraSerial = ? AND sourcePath = ? AND sha256 = ?")
@@ -163,6 +163,16 @@ public final class EvidenceStore: Sendable {
                 results.append((recording, true))
             }
             return results
+        }
+    }
+
+    /// A write that stores evidence: a full disk met by SQLite (the WAL cannot grow) is the same
+    /// `diskFull` as one met writing a blob, so the caller stops the same way.
+    func writeEvidence<T>(_ updates: (Database) throws -> T) throws -> T {
+        do {
+            return try database.write(updates)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreError.diskFull(home.appendingPathComponent("fieldgate.sqlite").path)
         }
     }
 

@@ -142,7 +142,7 @@ extension EvidenceStore {
         var document = document
         document.sha256 = staged.sha256
         document.size = staged.size
-        return try database.write { db in
+        return try writeEvidence { db in
             try document.insert(db)
             try CustodyChain.append(db, kind: .printed, at: document.printedAt, sha256: staged.sha256, details: [
                 "case": document.caseNumber, "document": document.documentNumber, "template": document.template,
@@ -170,7 +170,7 @@ extension EvidenceStore {
         var capture = capture
         capture.sha256 = staged.sha256
         capture.size = staged.size
-        return try database.write { db in
+        return try writeEvidence { db in
             try capture.insert(db)
             try CustodyChain.append(db, kind: .fingerprintCaptured, at: capture.capturedAt, sha256: staged.sha256, details: [
                 "case": capture.caseNumber, "document": capture.documentNumber, "person": capture.person,

@@ -104,6 +104,23 @@ final class EvidenceStoreTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.blobs.temporary.path), [])
     }
 
+    func testADatabaseThatCannotGrowOnAFullDiskIsADiskFullToo() throws {
+        let disk = try SmallDisk(bytes: 1 << 20, test: self)
+        let store = try EvidenceStore(home: disk.folder.appendingPathComponent("home"))
+        let staged = try stage(store, Array("evidence".utf8))
+        try store.blobs.syncFolders([try store.blobs.place(staged)])
+        // Everything left on the disk taken, so SQLite cannot append to its WAL.
+        let filler = open(disk.folder.appendingPathComponent("filler").path, O_WRONLY | O_CREAT, 0o600)
+        let block = [UInt8](repeating: 1, count: 4096)
+        while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+        close(filler)
+        let rows = (0..<64).map { recording(staged.sha256, size: staged.size, path: "DCIM/\($0).MP4") }
+        XCTAssertThrowsError(try store.commit(rows)) { error in
+            guard case StoreError.diskFull = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try store.recordings().count, 0, "nothing half-committed")
+    }
+
     func testStatusAndLedgerFilters() throws {
         let store = try makeStore()
         try store.save(officers: [Officer(number: "010203", name: "张伟", certificateNumber: "1", certificateStatus: .valid)])
