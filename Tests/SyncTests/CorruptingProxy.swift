@@ -36,7 +36,9 @@ final class CorruptingProxy: @unchecked Sendable {
 
     func stop() {
         guard stoppedOutput == nil else { return }
-        process.terminate()
+        // SIGKILL: a child can inherit SIGTERM blocked from the test process's thread that
+        // started it, and then never end on terminate().
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         stoppedOutput = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }

@@ -56,9 +56,14 @@ final class KillableServer: @unchecked Sendable {
         self.process = nil
     }
 
+    /// SIGTERM (a clean shutdown), then SIGKILL if the server has not ended within 10 s (a child
+    /// may inherit SIGTERM blocked from the thread that started it).
     func stop() {
         guard let process, process.isRunning else { return }
         process.terminate()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         self.process = nil
     }

@@ -6,8 +6,12 @@ Usage: corrupting_proxy.py TARGET_PORT  (prints "port N" once listening, "corrup
 """
 import http.client
 import http.server
+import signal
 import sys
 import threading
+
+# A test process may start us with signals blocked (inherited from the spawning thread).
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 TARGET = int(sys.argv[1])
 lock = threading.Lock()
