@@ -30,10 +30,8 @@ public struct Enroller: Sendable {
         guard WireCoding.publicKey(base64: response.serverPublicKey) != nil else {
             throw .untrustedServer("the server's public key \(response.serverPublicKey) is not an Ed25519 key")
         }
-        var base = serverURL
-        while base.hasSuffix("/") { base.removeLast() }
         let enrolment = SyncEnrolment(
-            serverURL: base, gatewayId: response.gatewayId, gatewayName: response.gatewayName, credential: response.credential,
+            serverURL: connection.root, gatewayId: response.gatewayId, gatewayName: response.gatewayName, credential: response.credential,
             serverPublicKey: response.serverPublicKey, gatewayPrivateKey: key.rawRepresentation, caCertificatePEM: caCertificatePEM,
             enrolledAt: Date())
         do {

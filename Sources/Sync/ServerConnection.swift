@@ -77,9 +77,14 @@ struct ServerConnection: Sendable {
     /// `path` resolved against the server URL (absolute URLs, as a tus Location may be, kept).
     func url(_ path: String) -> String {
         if path.hasPrefix("http://") || path.hasPrefix("https://") { return path }
+        return root + (path.hasPrefix("/") ? path : "/" + path)
+    }
+
+    /// The server URL without trailing slashes, as paths are appended to it and as it is kept.
+    var root: String {
         var base = baseURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
-        return base + (path.hasPrefix("/") ? path : "/" + path)
+        return base
     }
 
     /// Sends one request once; connection failures are `.unreachable`.
