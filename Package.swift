@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "fieldgate", targets: ["fieldgate"]),
         .executable(name: "fieldgate-server", targets: ["fieldgate-server"]),
+        .executable(name: "fieldgate-lab", targets: ["fieldgate-lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,18 +59,26 @@ let package = Package(
         .target(name: "Print", dependencies: ["USB", "TextCodecs", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Fingerprint", dependencies: ["CFPrint"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
+        .target(name: "Console", dependencies: ["TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "Server", "Print", "Fingerprint",
-                "USBEmulation", "CMemory",
+                "Console", "USB", "Devices", "Scan", "Drive", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
+                "CMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(
             name: "fieldgate-server",
-            dependencies: ["Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Console", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The demo and emulated devices: the only executable that links USBEmulation (umockdev)
+        // and embeds the server. It runs the `fieldgate` built beside it, hence that dependency.
+        .executableTarget(
+            name: "fieldgate-lab",
+            dependencies: ["fieldgate", "fieldgate-server", "Console", "Devices", "Print", "Server", "USBEmulation",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["USBEmulation"], path: "Tests/TestSupport"),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),

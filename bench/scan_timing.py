@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times `fieldgate scan` on the bus it finds (run it under `fieldgate emulate`), against
+"""Times `fieldgate scan` on the bus it finds (run it under `fieldgate-lab emulate`), against
 `lsusb -v`, which also opens every device and reads its strings, in the same run."""
 import json, shutil, statistics, subprocess, sys, time
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Server
 
@@ -7,6 +8,7 @@ struct FieldGateServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldgate-server",
         abstract: "The central evidence server: gateways enrol, upload evidence over tus and get signed receipts.",
+        version: fieldgateVersion,
         subcommands: [ServeCommand.self, GatewaysCommand.self]
     )
 }
@@ -24,13 +26,4 @@ struct DataOptions: ParsableArguments {
         }
         return URL(fileURLWithPath: "/var/lib/fieldgate-server")
     }
-}
-
-/// Writes a line and flushes at once, so a process reading the pipe sees it now.
-func emitLine(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
-}
-
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

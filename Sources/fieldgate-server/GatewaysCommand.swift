@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Server
 
@@ -55,15 +56,11 @@ struct GatewaysCommand: AsyncParsableCommand {
                 print("no gateways yet: add one with `fieldgate-server gateways add NAME`")
                 return
             }
-            let table = [["NAME", "ID", "STATE", "ENROLLED", "LAST SEEN"]] + gateways.map { gateway in
-                [gateway.name, gateway.id, gateway.state.rawValue, Self.format(gateway.enrolledAt), Self.format(gateway.lastSeenAt)]
+            var table = TextTable("NAME", "ID", "STATE", "ENROLLED", "LAST SEEN")
+            for gateway in gateways {
+                table.add([gateway.name, gateway.id, gateway.state.rawValue, Self.format(gateway.enrolledAt), Self.format(gateway.lastSeenAt)])
             }
-            let widths = (0..<5).map { column in table.map { $0[column].count }.max() ?? 0 }
-            for row in table {
-                print(row.enumerated().map { index, cell in
-                    index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-                }.joined(separator: "  "))
-            }
+            print(table.render())
         }
 
         struct Row: Encodable {

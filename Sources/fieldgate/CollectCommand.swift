@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collect
+import Console
 import Devices
 import Drive
 import Foundation

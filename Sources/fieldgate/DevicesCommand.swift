@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Devices
 import Foundation
 
@@ -6,7 +7,7 @@ struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
         abstract: "Show and check the device catalog (the profiles in devices/).",
-        subcommands: [List.self, Check.self],
+        subcommands: [List.self, Check.self, UdevRule.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
@@ -60,6 +61,23 @@ struct DevicesCommand: ParsableCommand {
                 print("\(loaded.profiles.count) profile(s) valid, \(loaded.errors.count) error(s), in \(loaded.folders.count) folder(s).")
             }
             if !loaded.errors.isEmpty { throw ExitCode.failure }
+        }
+    }
+
+    struct UdevRule: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "udev-rule",
+            abstract: "Print the udev rule that gives the group fieldgate access to every catalogued USB device.",
+            discussion: """
+                One line per USB id of the catalog (installed, $FIELDGATE_DEVICES, --devices), in load \
+                order. After adding a model: fieldgate devices udev-rule > devices/udev/70-fieldgate.rules
+                """)
+
+        @OptionGroup var catalog: CatalogOptions
+
+        func run() throws {
+            let loaded = catalog.load()
+            print(UdevRules.render(loaded.effectiveProfiles), terminator: "")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 
 @main
 struct FieldGate: AsyncParsableCommand {
@@ -11,12 +12,16 @@ struct FieldGate: AsyncParsableCommand {
             evidence store, and syncs it to the central server (fieldgate-server) in batches that \
             the server receipts.
 
-            Start with `fieldgate demo`: it runs the whole job on emulated devices.
+            To try it without hardware, `fieldgate-lab demo` (from the source checkout) runs the whole job on emulated devices.
             """,
-        version: "0.1.0",
-        subcommands: [ScanCommand.self, WatchCommand.self, CollectCommand.self, EnrollCommand.self, SyncCommand.self, ReceiptsCommand.self,
-                      StatusCommand.self, ListCommand.self, AuditCommand.self, CameraCommand.self, OfficersCommand.self, CasesCommand.self,
-                      PrintCommand.self, PrintersCommand.self, FingerprintCommand.self, DevicesCommand.self,
-                      EmulateCommand.self, DemoCommand.self]
+        version: fieldgateVersion,
+        groupedSubcommands: [
+            CommandGroup(name: "Evidence", subcommands: [CollectCommand.self, ListCommand.self, StatusCommand.self]),
+            CommandGroup(name: "Devices", subcommands: [ScanCommand.self, WatchCommand.self, CameraCommand.self]),
+            CommandGroup(name: "Paperwork", subcommands: [PrintCommand.self, PrintersCommand.self, FingerprintCommand.self,
+                                                          OfficersCommand.self, CasesCommand.self]),
+            CommandGroup(name: "Server link", subcommands: [EnrollCommand.self, SyncCommand.self, ReceiptsCommand.self]),
+            CommandGroup(name: "Diagnostics", subcommands: [AuditCommand.self, DevicesCommand.self]),
+        ]
     )
 }

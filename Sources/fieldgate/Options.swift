@@ -1,7 +1,8 @@
 import ArgumentParser
+import Console
 import Devices
-import Store
 import Foundation
+import Store
 
 /// Where device profiles come from; shared by every command that reads the catalog.
 struct CatalogOptions: ParsableArguments {
@@ -16,6 +17,9 @@ struct CatalogOptions: ParsableArguments {
     /// Loads the catalog; a bad profile is reported on stderr but does not stop the others.
     func load(reportErrors: Bool = true) -> DeviceCatalog {
         let catalog = DeviceCatalog.load(folders: allFolders)
+        if catalog.folders.isEmpty {
+            printError("warning: no device catalog found (looked in /usr/share/fieldgate/devices and for a fieldgate checkout above the working directory): install the fieldgate package, or name a folder with --devices or $FIELDGATE_DEVICES")
+        }
         if reportErrors {
             for error in catalog.errors {
                 printError("warning: skipped profile: \(error) (check with `fieldgate devices check`)")
@@ -29,21 +33,6 @@ struct CatalogOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table, for scripts.")
     var json = false
-}
-
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
-}
-
-func jsonString<Value: Encodable>(_ value: Value, pretty: Bool = true) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
-/// Writes a line and flushes at once, so a pipe reader sees each event as it happens.
-func emitLine(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Where the evidence store and the gateway's config live; shared by every command that uses them.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Devices
 import Foundation
 import Print

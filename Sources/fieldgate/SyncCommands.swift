@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import CMemory
+import Console
 import Foundation
 import Store
 import Sync

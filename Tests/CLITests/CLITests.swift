@@ -127,7 +127,7 @@ final class CLITests: XCTestCase {
     }
 
     func testEmulateRequiresACommand() throws {
-        let result = try runFieldgate(["emulate"])
+        let result = try runFieldgateLab(["emulate"])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("name the command to run"), result.stderr)
     }

@@ -48,9 +48,16 @@ public struct CommandResult: Sendable {
 }
 
 /// Runs the built `fieldgate` binary (it sits beside the test bundle) and waits for it.
-public func runFieldgate(_ arguments: [String], environment: [String: String] = [:],
+public func runFieldgate(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL? = nil,
                          timeout: TimeInterval = 60) throws -> CommandResult {
-    try runProgram(builtBinary("fieldgate").path, arguments, environment: environment, timeout: timeout)
+    try runProgram(builtBinary("fieldgate").path, arguments, environment: environment, workingDirectory: workingDirectory,
+                   timeout: timeout)
+}
+
+/// Runs the built `fieldgate-lab` binary (demo and emulated devices) and waits for it.
+public func runFieldgateLab(_ arguments: [String], environment: [String: String] = [:],
+                            timeout: TimeInterval = 60) throws -> CommandResult {
+    try runProgram(builtBinary("fieldgate-lab").path, arguments, environment: environment, timeout: timeout)
 }
 
 final class LockedData: @unchecked Sendable {

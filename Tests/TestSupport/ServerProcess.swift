@@ -11,10 +11,11 @@ public func builtBinary(_ name: String) -> URL {
 
 /// Runs a program to its end (or `timeout`), reading its output while it runs.
 public func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:],
-                       timeout: TimeInterval = 120) throws -> CommandResult {
+                       workingDirectory: URL? = nil, timeout: TimeInterval = 120) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
+    if let workingDirectory { process.currentDirectoryURL = workingDirectory }
     if !environment.isEmpty {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     }

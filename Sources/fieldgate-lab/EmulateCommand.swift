@@ -16,9 +16,9 @@ struct EmulateCommand: AsyncParsableCommand {
             MP4, JPEG and WAV files named by the GA/T 947 rule, plus odd files), seen once the \
             camera is switched to mass storage; its password is the profile's factory password.
 
-            Example: fieldgate emulate --cameras 2 --printers 1 -- fieldgate scan --json
-            Example: fieldgate emulate --cameras 1 --plug-after 1 --unplug-after 2 -- fieldgate watch --count 2
-            Example: FIELDGATE_HOME=/tmp/fg fieldgate emulate --cameras 2 -- fieldgate collect --all
+            Example: fieldgate-lab emulate --cameras 2 --printers 1 -- fieldgate scan --json
+            Example: fieldgate-lab emulate --cameras 1 --plug-after 1 --unplug-after 2 -- fieldgate watch --count 2
+            Example: FIELDGATE_HOME=/tmp/fg fieldgate-lab emulate --cameras 2 -- fieldgate collect --all
             """)
 
     @Option(help: "GA/T 947 body cameras in control mode (serials A000001, A000002, …).")
@@ -115,21 +115,19 @@ enum EmulationLauncher {
         guard let wrapper = findExecutable("umockdev-wrapper") else {
             throw ValidationError("emulated devices need umockdev: install it with `sudo apt-get install umockdev libumockdev-dev`")
         }
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let arguments = [wrapper, me] + CommandLine.arguments.dropFirst()
+        let arguments = [wrapper, ownPath()] + CommandLine.arguments.dropFirst()
         let cArguments = arguments.map { strdup($0) } + [nil]
         execv(wrapper, cArguments)
         throw ValidationError("cannot run \(wrapper): \(String(cString: strerror(errno)))")
     }
 
-    /// Starts `command`; a bare `fieldgate` means this very binary.
+    /// Starts `command`; `fieldgate` and `fieldgate-lab` are the programs built beside this one
+    /// (the same build or the same installed folder), else whatever PATH finds.
     static func start(_ command: [String]) throws -> Process {
         let process = Process()
         var arguments = command
         let name = arguments.removeFirst()
-        if name == "fieldgate" {
-            process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        } else if let path = name.contains("/") ? name : findExecutable(name) {
+        if let path = name.contains("/") ? name : sibling(name) ?? findExecutable(name) {
             process.executableURL = URL(fileURLWithPath: path)
         } else {
             throw ValidationError("command not found: \(name)")
@@ -137,6 +135,17 @@ enum EmulationLauncher {
         process.arguments = arguments
         try process.run()
         return process
+    }
+
+    /// `name` in this executable's own folder, if it is there.
+    static func sibling(_ name: String) -> String? {
+        guard ["fieldgate", "fieldgate-lab", "fieldgate-server"].contains(name) else { return nil }
+        let candidate = URL(fileURLWithPath: ownPath()).deletingLastPathComponent().appendingPathComponent(name).path
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
+    }
+
+    static func ownPath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     static func wait(for process: Process) async -> Int32 {

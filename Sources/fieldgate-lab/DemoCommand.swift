@@ -1,4 +1,6 @@
 import ArgumentParser
+import Console
+import Devices
 import Foundation
 import Print
 import Server
@@ -32,8 +34,10 @@ struct DemoCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let storeHome = home.map { URL(fileURLWithPath: $0) } ?? scratch.appendingPathComponent("home")
         setenv("FIELDGATE_HOME", storeHome.path, 1)
-        let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("seeds")
+        guard let seedFolder = DataLocations.folder(named: "seeds") else {
+            throw ValidationError("the demo's seed data (seeds/) was not found: run it from the fieldgate checkout")
+        }
+        let seeds = URL(fileURLWithPath: seedFolder)
 
         section("1. The unit's officers and today's cases are loaded, and camera A123456 is registered as the unit's own")
         try await runChild(["fieldgate", "officers", "import", seeds.appendingPathComponent("officers.csv").path])

@@ -1,15 +1,15 @@
 import TextCodecs
 
 /// A plain text table whose columns line up with Chinese text (two columns per CJK character).
-struct TextTable {
-    var headers: [String]
-    var rows: [[String]] = []
+public struct TextTable {
+    public var headers: [String]
+    public var rows: [[String]] = []
 
-    init(_ headers: String...) { self.headers = headers }
+    public init(_ headers: String...) { self.headers = headers }
 
-    mutating func add(_ row: [String?]) { rows.append(row.map { sanitized($0 ?? "-") }) }
+    public mutating func add(_ row: [String?]) { rows.append(row.map { sanitized($0 ?? "-") }) }
 
-    func render() -> String {
+    public func render() -> String {
         var widths = headers.map(\.displayWidth)
         for row in rows {
             for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.displayWidth) }
@@ -25,7 +25,7 @@ struct TextTable {
 
 /// Device-supplied text may hold control characters; show them escaped rather than let them
 /// move the cursor or ring the terminal.
-func sanitized(_ text: String) -> String {
+public func sanitized(_ text: String) -> String {
     var result = ""
     for scalar in text.unicodeScalars {
         if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
