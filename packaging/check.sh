@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the Debian packages, installs them with apt-get (so their dependencies resolve),
+# checks the installed programs from outside the checkout, then removes them and checks that
+# nothing is left behind. Run as root (CI does). Usage: bash packaging/check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+bash packaging/deb.sh "$out"
+fail() { echo "packaging check: $*" >&2; exit 1; }
+
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$out"/fieldgate_*.deb "$out"/fieldgate-server_*.deb >/dev/null
+elsewhere=$(mktemp -d)
+(
+  cd "$elsewhere"
+  unset FIELDGATE_DEVICES
+  installed=$(command -v fieldgate)
+  [ "$installed" = /usr/bin/fieldgate ] || fail "fieldgate is not /usr/bin/fieldgate but $installed"
+  echo "installed: $(fieldgate --version), size $(stat -c %s /usr/bin/fieldgate) bytes"
+  links=$(ldd /usr/bin/fieldgate)
+  for library in libumockdev libswiftCore libFoundation; do
+    ! grep -q "$library" <<<"$links" || fail "the installed fieldgate links $library"
+  done
+  ! grep -q -a "Hummingbird" /usr/bin/fieldgate || fail "the installed fieldgate carries Hummingbird (the server)"
+  ! grep -q -a "USBEmulation" /usr/bin/fieldgate || fail "the installed fieldgate carries the device emulation"
+  ! grep -q -a "/work/\|\.build/" <<<"$(strings /usr/bin/fieldgate | grep -E '/(Sources|devices|seeds)/' || true)" \
+    || fail "the installed fieldgate has build paths compiled in"
+  fieldgate devices check | tee /dev/stderr | grep -q "in 1 folder(s)" || fail "devices check did not read one folder"
+  fieldgate devices list --json | grep -q '"/usr/share/fieldgate/devices/' || fail "the catalog is not read from /usr/share/fieldgate"
+  scan=$(fieldgate scan --json)
+  [ "$(tr -d '[:space:]' <<<"$scan")" = "[]" ] || fail "scan --json with no devices printed $scan"
+  fieldgate devices udev-rule | cmp - /lib/udev/rules.d/70-fieldgate.rules || fail "the installed udev rule is not the catalog's"
+  getent group fieldgate >/dev/null || fail "the package made no fieldgate group"
+  man -w fieldgate >/dev/null || fail "no man page for fieldgate"
+  [ -s /usr/share/bash-completion/completions/fieldgate ] || fail "no bash completion"
+  fieldgate-server --version >/dev/null
+  ! ldd /usr/bin/fieldgate-server | grep -q libswiftCore || fail "fieldgate-server links libswiftCore"
+  [ -f /lib/systemd/system/fieldgate-server.service ] || fail "no fieldgate-server.service"
+  getent passwd fieldgate-server >/dev/null || fail "the package made no fieldgate-server user"
+)
+DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq fieldgate fieldgate-server >/dev/null
+for path in /usr/bin/fieldgate /usr/bin/fieldgate-server /usr/share/fieldgate /lib/udev/rules.d/70-fieldgate.rules \
+            /usr/share/man/man1/fieldgate.1.gz /lib/systemd/system/fieldgate-server.service; do
+  [ ! -e "$path" ] || fail "$path is still there after apt-get remove"
+done
+rm -rf "$elsewhere"
+echo "packaging check: both packages built, installed, ran from outside the checkout and removed cleanly"
