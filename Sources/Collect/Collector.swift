@@ -51,10 +51,12 @@ public struct CollectSummary: Sendable, Encodable {
     public var megabytesPerSecond: Double { seconds > 0 ? Double(bytes) / 1_000_000 / seconds : 0 }
     /// Set when the collection stopped early (disk full, camera gone); what was committed stays.
     public var stoppedBecause: String?
+    /// Set when the camera could not be collected at all (e.g. it refused the password).
+    public var error: String?
 
     enum CodingKeys: String, CodingKey {
         case camera, source, files, new, alreadyCollected, flagged, failed, skipped, wiped, notWiped, bytes, seconds
-        case megabytesPerSecond, stoppedBecause
+        case megabytesPerSecond, stoppedBecause, error
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -73,6 +75,7 @@ public struct CollectSummary: Sendable, Encodable {
         try container.encode((seconds * 1000).rounded() / 1000, forKey: .seconds)
         try container.encode((megabytesPerSecond * 10).rounded() / 10, forKey: .megabytesPerSecond)
         try container.encode(stoppedBecause, forKey: .stoppedBecause)
+        try container.encode(error, forKey: .error)
     }
 
     public init(camera: String, source: String) {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Collect
 import Console
 import Devices
-import Drive
+import Drivers
 import Foundation
 import Store
 import USB
@@ -22,10 +22,10 @@ struct CameraCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let station = try makeStation(store: store, catalog: catalog)
-            let info = try station.inspect(try findCamera(serial, station.finder))
+            let docking = try makeCollection(store: store, catalog: catalog).docking
+            let info = try docking.inspect(try docking.camera(serial: serial))
             if output.json { return print(try jsonString(info)) }
-            print("Camera \(info.serial): \(info.vendor ?? "?") \(info.model ?? "?") (driver \(info.driver))")
+            print("Camera \(info.serial): \(info.vendor ?? "?") \(info.model ?? "?") (driver \(info.driver.rawValue))")
             if let idCode = info.idCode { print("ID code:     \(idCode)") }
             if let record = info.record {
                 print("Officer:     \(record.officerNumber) \(record.officerName)")
@@ -49,22 +49,7 @@ struct CameraCommand: AsyncParsableCommand {
         @OptionGroup var catalog: CatalogOptions
 
         func run() throws {
-            let station = try makeStation(store: store, catalog: catalog)
-            guard let known = try station.store.officer(number: officer) else {
-                throw ValidationError("officer \(officer) is not known: import officers first (`fieldgate officers import FILE.csv`)")
-            }
-            let docked = try findCamera(serial, station.finder)
-            guard docked.match.driver == .gat947, docked.match.mode == .control else {
-                throw ValidationError("camera \(serial) cannot be assigned: it is not a GA/T 947 camera in control mode")
-            }
-            let camera = try station.connect(docked)
-            var record = try camera.record()
-            let previous = record.officerNumber
-            record.officerNumber = known.number
-            record.officerName = known.name
-            if let unit = known.unit { record.unitName = unit }
-            try camera.write(record)
-            try station.store.appendEvent(.assigned, camera: serial, details: ["officer": known.number, "previousOfficer": previous])
+            let (known, previous) = try makeCollection(store: store, catalog: catalog).assign(officer: officer, to: serial)
             print("Camera \(serial) is now assigned to \(known.number) \(known.name) (was \(previous)).")
         }
     }
@@ -84,15 +69,10 @@ struct CameraCommand: AsyncParsableCommand {
     }
 }
 
-private func makeStation(store: StoreOptions, catalog: CatalogOptions) throws -> DockingStation {
+private func makeCollection(store: StoreOptions, catalog: CatalogOptions) throws -> CameraCollection {
     let evidence = try store.openStore()
-    return DockingStation(finder: CameraFinder(context: try USBContext(), catalog: catalog.load()), config: try store.loadConfig(),
-                          store: evidence, mountRoot: evidence.home.appendingPathComponent("mnt"))
-}
-
-private func findCamera(_ serial: String, _ finder: CameraFinder) throws -> CameraFinder.DockedCamera {
-    guard let docked = try finder.dockedCameras().first(where: { $0.serial == serial }) else {
-        throw CameraError.notFound(serial: serial)
-    }
-    return docked
+    let config = try store.loadConfig()
+    let docking = Docking(finder: CameraFinder(context: try USBContext(), catalog: catalog.load()), config: config,
+                          events: evidence, mountRoot: evidence.home.appendingPathComponent("mnt"))
+    return CameraCollection(docking: docking, collector: Collector(store: evidence, freePolicy: config.freePolicy), store: evidence)
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Collect
 import Console
 import Devices
-import Drive
+import Drivers
 import Foundation
 import Store
 import USB
@@ -17,8 +17,11 @@ struct CollectCommand: AsyncParsableCommand {
             clock drift recorded and corrected, then switched to mass storage. Files that break the \
             naming rule, belong to unknown officers or unregistered cameras are collected and flagged.
 
-            Exit status: 0 every file collected (flagged ones included); 2 some files could not be \
-            collected now (each is named; collect again later); 1 error.
+            With --all (the default), a camera that cannot be collected (wrong or missing password, \
+            unplugged, volume not mounted) is named and the others are still collected.
+
+            Exit status: 0 every file collected (flagged ones included); 2 some files or cameras could \
+            not be collected now (each is named; collect again later); 1 error.
             """)
 
     @Option(help: "Collect only the docked camera with this serial (or, with --from, the camera the folder belongs to).")
@@ -49,8 +52,9 @@ struct CollectCommand: AsyncParsableCommand {
                                          mayFree: false))
         } else {
             let finder = CameraFinder(context: try USBContext(), catalog: catalog.load())
-            let station = DockingStation(finder: finder, config: config, store: evidence,
-                                         mountRoot: evidence.home.appendingPathComponent("mnt"))
+            let docking = Docking(finder: finder, config: config, events: evidence,
+                                  mountRoot: evidence.home.appendingPathComponent("mnt"))
+            let collection = CameraCollection(docking: docking, collector: collector, store: evidence)
             var cameras = try finder.dockedCameras()
             if let camera {
                 cameras = cameras.filter { $0.serial == camera }
@@ -61,11 +65,15 @@ struct CollectCommand: AsyncParsableCommand {
             }
             for docked in cameras {
                 if !output.json { printError("Docking \(docked.serial) (\(docked.match.model ?? "camera"), \(docked.match.mode.rawValue) mode)…") }
-                let (context, info, root) = try await station.prepare(docked)
-                if !output.json, let drift = info.clockDriftSeconds {
-                    printError("  officer \(info.record?.officerNumber ?? "?") \(info.record?.officerName ?? ""), clock drift \(Int(drift)) s\(info.clockCorrected ? " (corrected)" : ""), battery \(info.battery.map { "\($0)%" } ?? "?"), volume \(root)")
+                do {
+                    summaries.append(try await collect(collection, docked))
+                } catch where camera == nil {
+                    // Collecting every camera: this one's failure is its own; the next bay goes on.
+                    printError("error: \(error)")
+                    var failed = CollectSummary(camera: docked.serial, source: "")
+                    failed.error = "\(error)"
+                    summaries.append(failed)
                 }
-                summaries.append(try collect(collector, root: root, context: context, mayFree: true))
             }
         }
         if output.json {
@@ -73,7 +81,7 @@ struct CollectCommand: AsyncParsableCommand {
         } else {
             for summary in summaries { print(Self.describe(summary)) }
         }
-        if summaries.contains(where: { !$0.failed.isEmpty }) { throw ExitCode(2) }
+        if summaries.contains(where: { !$0.failed.isEmpty || $0.error != nil }) { throw ExitCode(2) }
     }
 
     private func collect(_ collector: Collector, root: String, context: CameraContext, mayFree: Bool) throws -> CollectSummary {
@@ -82,7 +90,19 @@ struct CollectCommand: AsyncParsableCommand {
         return try collector.collect(root: root, camera: context, mayFree: mayFree) { progress in bar.update(progress) }
     }
 
+    private func collect(_ collection: CameraCollection, _ docked: CameraFinder.DockedCamera) async throws -> CollectSummary {
+        let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
+        defer { bar.finish() }
+        let json = output.json
+        return try await collection.collect(docked, docked: { info in
+            if !json, let drift = info.clockDriftSeconds {
+                printError("  officer \(info.record?.officerNumber ?? "?") \(info.record?.officerName ?? ""), clock drift \(Int(drift)) s\(info.clockCorrected ? " (corrected)" : ""), battery \(info.battery.map { "\($0)%" } ?? "?"), volume \(info.volume ?? "?")")
+            }
+        }, progress: { progress in bar.update(progress) })
+    }
+
     static func describe(_ summary: CollectSummary) -> String {
+        if let error = summary.error { return "\(summary.camera): not collected: \(error)" }
         var lines = ["\(summary.camera) from \(summary.source): \(summary.new) new, \(summary.alreadyCollected) already collected, "
             + "\(summary.flagged) flagged, \(summary.failed.count) not collected; "
             + "\(formatBytes(summary.bytes)) in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.1f", summary.megabytesPerSecond)) MB/s)"]

@@ -65,10 +65,24 @@ final class CollectCLITests: XCTestCase {
         chmod(config.path, 0o600)
         let camera = EmulatedModels.gat947Camera(serial: "A777777", volume: try volume("A777777"))
         try camera.dock(on: testbed)
-        let result = try runFieldgate(["collect", "--all"], environment: ["FIELDGATE_HOME": home.path])
-        XCTAssertEqual(result.status, 1)
+        let other = EmulatedModels.gat947Camera(serial: "A787878", volume: try volume("A787878"))
+        try other.dock(on: testbed)
+        // Every camera: the refused one is named, the other is still collected, exit 2.
+        let result = try runFieldgate(["collect", "--all", "--json"], environment: ["FIELDGATE_HOME": home.path])
+        XCTAssertEqual(result.status, 2, result.stderr)
         XCTAssertTrue(result.stderr.contains("camera A777777 refused the password"), result.stderr)
         XCTAssertEqual(camera.requestLog, [.auth], "nothing but AUTH reached the camera")
+        let summaries = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        let refused = try XCTUnwrap(summaries.first { $0["camera"] as? String == "A777777" })
+        XCTAssertTrue((refused["error"] as? String)?.contains("refused the password") == true, "\(refused)")
+        let collected = try XCTUnwrap(summaries.first { $0["camera"] as? String == "A787878" })
+        XCTAssertEqual(collected["new"] as? Int, 7)
+        XCTAssertTrue(collected["error"] is NSNull)
+
+        // One camera asked for by serial: its failure is the command's, exit 1.
+        let one = try runFieldgate(["collect", "--camera", "A777777"], environment: ["FIELDGATE_HOME": home.path])
+        XCTAssertEqual(one.status, 1)
+        XCTAssertTrue(one.stderr.contains("camera A777777 refused the password"), one.stderr)
 
         chmod(config.path, 0o644)
         let exposed = try runFieldgate(["collect", "--all"], environment: ["FIELDGATE_HOME": home.path])

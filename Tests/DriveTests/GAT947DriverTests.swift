@@ -1,5 +1,5 @@
 import Devices
-import Drive
+import Drivers
 import Foundation
 import TestSupport
 import USB

@@ -2,46 +2,6 @@ import Foundation
 import TextCodecs
 import USB
 
-/// The officer record a GA/T 947 camera carries (ZFY_INFO).
-public struct CameraRecord: Sendable, Equatable, Codable {
-    public var serial: String
-    public var officerNumber: String
-    public var officerName: String
-    public var unitNumber: String
-    public var unitName: String
-
-    public init(serial: String, officerNumber: String, officerName: String, unitNumber: String, unitName: String) {
-        self.serial = serial
-        self.officerNumber = officerNumber
-        self.officerName = officerName
-        self.unitNumber = unitNumber
-        self.unitName = unitName
-    }
-}
-
-/// A camera's answer that the gateway cannot use, or a refusal, named by camera and request.
-public enum CameraError: Error, Sendable, Equatable, CustomStringConvertible {
-    case wrongPassword(serial: String)
-    case refused(serial: String, request: String)
-    case malformed(serial: String, field: String, reason: String)
-    case storageModeTimeout(serial: String, seconds: Double)
-    case notFound(serial: String)
-    case usb(serial: String, USBError)
-
-    public var description: String {
-        switch self {
-        case .wrongPassword(let serial):
-            "camera \(serial) refused the password: set the right one in the config file (passwords.serials.\"\(serial)\"); the camera was left untouched"
-        case .refused(let serial, let request): "camera \(serial) refused \(request)"
-        case .malformed(let serial, let field, let reason): "camera \(serial) sent a malformed \(field): \(reason)"
-        case .storageModeTimeout(let serial, let seconds):
-            "camera \(serial) did not come back in mass-storage mode within \(Int(seconds)) s: re-dock it, or raise storage_timeout_seconds in the config file"
-        case .notFound(let serial): "no docked camera with serial \(serial) (see `fieldgate scan`)"
-        case .usb(let serial, let error): "camera \(serial): \(error)"
-        }
-    }
-}
-
 /// Speaks the GA/T 947 USB binding (shared/protocols/gat947-usb.md) to a camera in control mode.
 public final class GAT947Camera: @unchecked Sendable {
     enum Request: UInt8 {
