@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "USBTests", dependencies: ["USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "USBEmulation", "TestSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "USBEmulation"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DriveTests", dependencies: ["Drivers", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "TestSupport",
