@@ -58,13 +58,16 @@ let package = Package(
                 resources: [.copy("openapi.yaml")]),
         .target(name: "Print", dependencies: ["USB", "TextCodecs", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Fingerprint", dependencies: ["CFPrint"]),
+        // Paperwork on the spot: the print job and printer resolution, fingerprint captures,
+        // both recorded in the store.
+        .target(name: "Paperwork", dependencies: ["Devices", "Fingerprint", "Print", "Store", "USB"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
         .target(name: "Console", dependencies: ["TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
             dependencies: [
                 "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
-                "CMemory",
+                "Paperwork", "CMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -97,6 +100,7 @@ let package = Package(
                                                       "TestSupport"],
                     exclude: ["corrupting_proxy.py"]),
         .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
+        .testTarget(name: "PaperworkTests", dependencies: ["Paperwork", "Print", "Fingerprint", "Store", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport", "Print"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,12 @@ public struct FingerprintReaderInfo: Sendable, Equatable, Codable {
     public var driver: String
     public var name: String
     public var deviceId: String
+
+    public init(driver: String, name: String, deviceId: String) {
+        self.driver = driver
+        self.name = name
+        self.deviceId = deviceId
+    }
 }
 
 /// A captured fingerprint: 8-bit grey, one byte per pixel, row by row.
@@ -16,6 +22,13 @@ public struct FingerprintImage: Sendable, Equatable {
     public var height: Int
     public var pixels: [UInt8]
     public var reader: FingerprintReaderInfo
+
+    public init(width: Int, height: Int, pixels: [UInt8], reader: FingerprintReaderInfo) {
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+        self.reader = reader
+    }
 
     /// The image as binary PGM (P5): lossless, and readable by any image tool.
     public var pgm: [UInt8] { Array("P5\n\(width) \(height)\n255\n".utf8) + pixels }
@@ -114,4 +127,20 @@ private final class Cancellable: @unchecked Sendable {
     deinit { g_object_unref(UnsafeMutableRawPointer(raw)) }
     func cancel() { g_cancellable_cancel(raw) }
     var isCancelled: Bool { g_cancellable_is_cancelled(raw) != 0 }
+}
+
+/// Something that captures one fingerprint image: the paperwork asks readers only through this.
+public protocol FingerprintScanner: Sendable {
+    func capture(timeoutSeconds: Int) throws(FingerprintError) -> FingerprintImage
+}
+
+/// A reader libfprint drives: the one with `deviceId`, or the only one attached.
+public struct LibfprintScanner: FingerprintScanner {
+    public var deviceId: String?
+
+    public init(deviceId: String? = nil) { self.deviceId = deviceId }
+
+    public func capture(timeoutSeconds: Int) throws(FingerprintError) -> FingerprintImage {
+        try FingerprintReaders.capture(deviceId: deviceId, timeoutSeconds: timeoutSeconds)
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Console
 import Fingerprint
 import Foundation
+import Paperwork
 import Store
 
 struct FingerprintCommand: ParsableCommand {
@@ -28,7 +29,7 @@ struct FingerprintCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The name of the person pressing the finger.", valueName: "name"))
         var person: String
         @Option(help: "The person's role on the document: party (当事人) or witness (见证人).")
-        var role = "party"
+        var role = SignatoryRole.party
         @Option(help: ArgumentHelp("Seconds to wait for a finger.", valueName: "seconds"))
         var timeout = 30
         @Option(help: ArgumentHelp("A reader's libfprint device id, when several are attached (see `fieldgate scan --json`).", valueName: "id"))
@@ -38,29 +39,21 @@ struct FingerprintCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard ["party", "witness"].contains(role) else { throw ValidationError("--role must be party or witness") }
             guard (1...300).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 300 seconds") }
             if person.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--person cannot be empty") }
         }
 
         func run() throws {
             let evidence = try store.openStore()
-            guard try evidence.enforcementCase(number: `case`) != nil else {
-                throw CommandError("case \(`case`) is not in the store: import it first (`fieldgate cases import FILE.csv`); nothing was captured")
+            let job = FingerprintJob(caseNumber: `case`, documentNumber: document, person: person, role: role)
+            let json = output.json
+            let capture = try job.run(store: evidence, scanner: LibfprintScanner(deviceId: reader), timeoutSeconds: timeout) {
+                if !json { printError("Waiting up to \(timeout) s for \(person)'s finger on the reader…") }
             }
-            guard !(try evidence.printedDocuments(caseNumber: `case`, documentNumber: document)).isEmpty else {
-                throw CommandError("document \(document) has not been printed for case \(`case`): print it first (`fieldgate print`); nothing was captured")
-            }
-            if !output.json { printError("Waiting up to \(timeout) s for \(person)'s finger on the reader…") }
-            let image = try FingerprintReaders.capture(deviceId: reader, timeoutSeconds: timeout)
-            let capture = try evidence.recordFingerprint(FingerprintCapture(
-                caseNumber: `case`, documentNumber: document, person: person, role: role,
-                reader: "\(image.reader.driver): \(image.reader.name)", format: "pgm", width: image.width, height: image.height),
-                image: image.pgm)
             if output.json {
                 print(try jsonString(Row(capture)))
             } else {
-                print("Captured \(person)'s fingerprint (\(role)) for document \(document), case \(`case`): \(capture.width)×\(capture.height) PGM, \(capture.size) bytes.")
+                print("Captured \(person)'s fingerprint (\(role.rawValue)) for document \(document), case \(`case`): \(capture.width)×\(capture.height) PGM, \(capture.size) bytes.")
                 print("Kept as evidence: blob \(capture.sha256), custody event `fingerprint-captured`.")
             }
         }
@@ -85,3 +78,5 @@ struct FingerprintCommand: ParsableCommand {
         }
     }
 }
+
+extension SignatoryRole: ExpressibleByArgument {}

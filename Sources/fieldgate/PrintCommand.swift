@@ -2,6 +2,7 @@ import ArgumentParser
 import Console
 import Devices
 import Foundation
+import Paperwork
 import Print
 import Store
 import USB
@@ -46,7 +47,7 @@ struct PrintCommand: ParsableCommand {
     var preview: String?
 
     @Option(help: ArgumentHelp("Paper width in mm (58 or 80), overriding the printer's.", valueName: "mm"))
-    var paper: Int?
+    var paper: PaperWidth?
 
     @Option(help: ArgumentHelp("Seconds to wait for the printer to take more bytes before giving up.", valueName: "seconds"))
     var timeout = 5
@@ -57,44 +58,22 @@ struct PrintCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...5).contains(copies) else { throw ValidationError("--copies must be between 1 and 5") }
-        if let paper, PaperWidth(rawValue: paper) == nil { throw ValidationError("--paper must be 58 or 80") }
         guard (1...120).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 120 seconds") }
     }
 
     func run() throws {
-        let library = TemplateLibrary(catalogFolders: catalog.allFolders)
-        let template = try library.template(named: self.template)
-        guard let input = FileManager.default.contents(atPath: data) else {
-            throw CommandError("\(data): cannot be read; give the document's data as a JSON file (see seeds/documents/\(template.name).json)")
-        }
-        let document = try Document(template: template, data: input, source: data)
+        let template = try TemplateLibrary(catalogFolders: catalog.allFolders).template(named: self.template)
+        let job = PrintJob(template: template, data: try PrintJob.dataFile(data, template: template), dataPath: data,
+                           copies: copies, paper: paper, timeoutMilliseconds: timeout * 1000)
         let evidence = try store.openStore()
-        guard try evidence.enforcementCase(number: document.caseNumber) != nil else {
-            throw CommandError("case \(document.caseNumber) (caseNumber in \(data)) is not in the store: import it first (`fieldgate cases import FILE.csv`); nothing was printed")
-        }
-        let target = try PrinterTarget.resolve(printer, store: evidence, catalog: catalog.load(reportErrors: false))
-        let paperWidth = paper.flatMap(PaperWidth.init) ?? target.paper
-        let lines = DocumentLayout.lines(of: document, paper: paperWidth)
-        let copy = try ESCPOS.encode(lines: lines, qrCode: document.verificationId,
-                                     caption: DocumentLayout.wrap(document.verificationId, columns: paperWidth.columns))
-        let bytes = Array([[UInt8]](repeating: copy, count: copies).joined())
-        if let preview {
-            let text = try DecodedPrintout(bytes: copy).text(columns: paperWidth.columns)
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: preview))
-            } catch {
-                throw CommandError("\(preview): cannot write the preview: \(error.localizedDescription)")
-            }
-        }
-        try target.send(bytes, timeoutMilliseconds: timeout * 1000)
-        let record = try evidence.recordPrinted(PrintedDocument(
-            documentNumber: document.documentNumber, caseNumber: document.caseNumber, template: template.name,
-            printerName: target.name, copies: copies, verificationId: document.verificationId,
-            contentSha256: document.contentSha256, data: document.json), bytes: bytes)
+        let resolver = PrinterResolver(store: evidence, catalog: catalog.load(reportErrors: false))
+        let printed = try job.run(store: evidence, printer: { try resolver.resolve(printer) },
+                                  preview: preview.map { URL(fileURLWithPath: $0) })
+        let record = printed.record
         if output.json {
-            print(try jsonString(PrintedRow(record, paper: paperWidth.rawValue)))
+            print(try jsonString(PrintedRow(record, paper: printed.paper.rawValue)))
         } else {
-            print("Printed \(template.title) \(record.documentNumber) (case \(record.caseNumber)) on \(target.name), \(copies) cop\(copies == 1 ? "y" : "ies"), \(record.size) bytes, \(paperWidth.rawValue) mm paper.")
+            print("Printed \(template.title) \(record.documentNumber) (case \(record.caseNumber)) on \(printed.printer), \(copies) cop\(copies == 1 ? "y" : "ies"), \(record.size) bytes, \(printed.paper.rawValue) mm paper.")
             print("Verification id (QR code): \(record.verificationId)")
             print("Kept as evidence: blob \(record.sha256), custody event `printed`.")
         }
@@ -121,47 +100,4 @@ struct PrintedRow: Encodable {
     }
 }
 
-/// A printer to send a job to: a registered one, or a USB printer attached now, named by its serial.
-struct PrinterTarget {
-    enum Carriage { case serial(SerialPrinter), usb(USBPrinter) }
-    var name: String
-    var carriage: Carriage
-    var paper: PaperWidth
-
-    func send(_ bytes: [UInt8], timeoutMilliseconds: Int) throws(PrintError) {
-        switch carriage {
-        case .serial(let printer): try printer.send(bytes, timeoutMilliseconds: Int32(timeoutMilliseconds))
-        case .usb(let printer): try printer.send(bytes, timeoutMilliseconds: UInt32(timeoutMilliseconds))
-        }
-    }
-
-    static func resolve(_ name: String, store: EvidenceStore, catalog: DeviceCatalog) throws -> PrinterTarget {
-        if let registered = try store.printer(named: name) {
-            let paper = PaperWidth(rawValue: registered.paperWidthMillimetres) ?? .mm58
-            switch registered.transport {
-            case .serial:
-                return PrinterTarget(name: name, carriage: .serial(SerialPrinter(name: name, path: registered.path ?? "")), paper: paper)
-            case .usb:
-                let serial = registered.usbSerial ?? ""
-                guard let found = try USBPrinter.attached(context: try USBContext()).first(where: { $0.serial == serial }) else {
-                    throw PrintError.absent(name, "no USB printer with serial \(serial) is attached (see `fieldgate scan`)")
-                }
-                return PrinterTarget(name: name, carriage: .usb(USBPrinter(name: name, device: found.device)), paper: paper)
-            }
-        }
-        let attached = try USBPrinter.attached(context: try USBContext())
-        if let found = attached.first(where: { $0.serial == name }) {
-            var paper = PaperWidth.mm58
-            if let descriptor = found.device.descriptor,
-               let match = catalog.match(vendorId: descriptor.vendorId, productId: descriptor.productId,
-                                         interfaceClasses: found.device.interfaceClasses),
-               let width = match.profile?.paperWidthMillimetres.flatMap(PaperWidth.init) {
-                paper = width
-            }
-            return PrinterTarget(name: name, carriage: .usb(USBPrinter(name: name, device: found.device)), paper: paper)
-        }
-        let usb = attached.compactMap(\.serial)
-        throw CommandError("no printer named \(name): register it (`fieldgate printers add \(name) --path /dev/rfcomm0` for a Bluetooth printer, `--usb SERIAL` for a USB one)"
-            + (usb.isEmpty ? "; no USB printer is attached now" : ", or name a USB printer attached now by its serial: \(usb.joined(separator: ", "))"))
-    }
-}
+extension PaperWidth: ExpressibleByArgument {}

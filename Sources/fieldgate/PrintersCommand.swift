@@ -28,7 +28,7 @@ struct PrintersCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The printer's model, as in a profile in devices/printers/ (sets the paper width).", valueName: "model"))
         var model: String?
         @Option(help: ArgumentHelp("Paper width in mm: 58 or 80 (default: the model's, else 58).", valueName: "mm"))
-        var paper: Int?
+        var paper: PaperWidth?
 
         @OptionGroup var catalog: CatalogOptions
         @OptionGroup var store: StoreOptions
@@ -36,12 +36,11 @@ struct PrintersCommand: ParsableCommand {
         func validate() throws {
             if (path == nil) == (usb == nil) { throw ValidationError("give either --path DEVICE or --usb SERIAL") }
             if let path, !path.hasPrefix("/") { throw ValidationError("--path must be an absolute device path, e.g. /dev/rfcomm0") }
-            if let paper, PaperWidth(rawValue: paper) == nil { throw ValidationError("--paper must be 58 or 80") }
             if name.isEmpty || name.contains(where: \.isWhitespace) { throw ValidationError("a printer's name cannot be empty or contain spaces") }
         }
 
         func run() throws {
-            var width = paper
+            var width = paper?.rawValue
             if let model {
                 let printers = catalog.load(reportErrors: false).profiles.filter { $0.kind == .printer }
                 guard let profile = printers.first(where: { $0.model.caseInsensitiveCompare(model) == .orderedSame }) else {
