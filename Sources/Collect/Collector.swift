@@ -177,6 +177,8 @@ public struct Collector: Sendable {
         }
         let filesStarted = Counter()
         var next = 0
+        // Why the collection stopped early, as a type: a full disk is the command's error, not just a line.
+        var stoppedBy: CollectError?
         batches: while next < files.count {
             var chunk: [VolumeEntry] = []
             var chunkBytes: Int64 = 0
@@ -220,11 +222,13 @@ public struct Collector: Sendable {
             do {
                 try settle()
             } catch {
+                stoppedBy = error
                 summary.stoppedBecause = error.description
                 break batches
             }
             startCommit()
             if let stop {
+                stoppedBy = stop
                 summary.stoppedBecause = stop.description  // what is durable is committed below; then stop cleanly
                 break batches
             }
@@ -232,6 +236,7 @@ public struct Collector: Sendable {
         do {
             try settle()
         } catch {
+            stoppedBy = stoppedBy ?? error
             summary.stoppedBecause = summary.stoppedBecause ?? error.description
         }
         summary.seconds = Date().timeIntervalSince(started)
@@ -243,7 +248,7 @@ public struct Collector: Sendable {
         collection.failedCount = summary.failed.count
         collection.bytes = summary.bytes
         try? store.finish(collection)
-        if let reason = summary.stoppedBecause, reason.contains("disk full") {
+        if case .store(.diskFull) = stoppedBy {
             throw CollectError.store(.diskFull(store.home.path))
         }
         return summary
