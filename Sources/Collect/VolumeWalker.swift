@@ -1,3 +1,4 @@
+import Common
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -133,7 +134,7 @@ public func displayName(_ bytes: [UInt8]) -> String {
         } else if lead == 0x5C {
             text += "\\\\"
         } else {
-            text += "\\x" + (lead < 16 ? "0" : "") + String(lead, radix: 16)
+            text += "\\x" + Hex.byte(lead)
         }
         index += length
     }

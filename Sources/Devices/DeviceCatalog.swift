@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// What the catalog says about one device on the bus.
@@ -127,10 +128,7 @@ public struct DeviceCatalog: Sendable {
 
 /// USB ids as the catalog and `scan --json` print them: four lower-case hex digits.
 public enum USBIdFormat {
-    public static func id(_ value: UInt16) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 4 - digits.count) + digits
-    }
+    public static func id(_ value: UInt16) -> String { Hex.word(value) }
 
     public static func pair(_ vendorId: UInt16, _ productId: UInt16) -> String { id(vendorId) + ":" + id(productId) }
 }

@@ -1,3 +1,4 @@
+import Common
 import Crypto
 import Foundation
 
@@ -114,7 +115,7 @@ public struct Document: Sendable, Equatable {
 
     /// SHA-256 of `content`, lower-case hex.
     public var contentSha256: String {
-        SHA256.hash(data: Data(content.utf8)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        SHA256.hash(data: Data(content.utf8)).hexString
     }
 
     /// What the QR code carries: the document number, then the first 16 hex digits of the

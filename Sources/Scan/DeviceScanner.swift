@@ -1,3 +1,4 @@
+import Common
 import Devices
 import Foundation
 import USB
@@ -30,7 +31,7 @@ public struct DeviceScanner: Sendable {
         var scanned = ScannedDevice(
             bus: Int(device.bus), address: Int(device.address), port: device.portPath, speed: device.speed.rawValue,
             vendorId: "????", productId: "????", kind: "unknown", state: .notOpened,
-            interfaceClasses: device.interfaceClasses.map { $0 < 0x10 ? "0" + String($0, radix: 16) : String($0, radix: 16) })
+            interfaceClasses: device.interfaceClasses.map(Hex.byte))
         guard let descriptor = device.descriptor else {
             scanned.state = .error
             scanned.hint = "malformed device descriptor (\(device.descriptorError?.description ?? "unreadable")); the device may be faulty"

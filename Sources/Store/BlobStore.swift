@@ -1,4 +1,5 @@
 import CFileSystem
+import Common
 import Crypto
 import Foundation
 #if canImport(Glibc)
@@ -204,7 +205,3 @@ extension BlobStore {
     }
 }
 
-extension Digest {
-    /// Lower-case hex, as blob names and custody hashes are written.
-    var hexString: String { map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined() }
-}

@@ -1,3 +1,4 @@
+import Common
 import Crypto
 import Foundation
 import GRDB

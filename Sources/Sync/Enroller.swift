@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Common
 import Crypto
 import Foundation
 import NIOCore
@@ -47,6 +48,6 @@ extension SyncEnrolment {
     /// A short fingerprint of the pinned server key, for people to compare.
     public var serverKeyFingerprint: String {
         let raw = Data(base64Encoded: serverPublicKey) ?? Data()
-        return "sha256:" + SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined().prefix(16)
+        return "sha256:" + SHA256.hash(data: raw).hexString.prefix(16)
     }
 }

@@ -1,4 +1,5 @@
 import CLibUSB
+import Common
 
 /// An open device. Requests are synchronous with a timeout; libusb makes them safe to issue
 /// from any thread, including while another thread handles hotplug events. One handle is
@@ -53,7 +54,7 @@ public final class USBDeviceHandle: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: length)
         let count = try check(
             libusb_control_transfer(raw, requestType, request, value, index, &buffer, UInt16(length), timeout),
-            "control request 0x\(hex(request)) to \(device.busAddress)")
+            "control request 0x\(Hex.byte(request)) to \(device.busAddress)")
         return Array(buffer.prefix(Int(count)))
     }
 
@@ -63,7 +64,7 @@ public final class USBDeviceHandle: @unchecked Sendable {
         var buffer = data
         try check(
             libusb_control_transfer(raw, requestType, request, value, index, &buffer, UInt16(data.count), timeout),
-            "control request 0x\(hex(request)) to \(device.busAddress)")
+            "control request 0x\(Hex.byte(request)) to \(device.busAddress)")
     }
 
     /// Sends `data` on bulk OUT `endpoint`; returns how many bytes the device took.
@@ -72,7 +73,7 @@ public final class USBDeviceHandle: @unchecked Sendable {
         var buffer = data
         var sent: Int32 = 0
         try check(libusb_bulk_transfer(raw, endpoint, &buffer, Int32(data.count), &sent, timeout),
-                  "bulk transfer to endpoint 0x\(hex(endpoint)) of \(device.busAddress)")
+                  "bulk transfer to endpoint 0x\(Hex.byte(endpoint)) of \(device.busAddress)")
         return Int(sent)
     }
 
@@ -81,7 +82,7 @@ public final class USBDeviceHandle: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: length)
         var received: Int32 = 0
         try check(libusb_bulk_transfer(raw, endpoint, &buffer, Int32(length), &received, timeout),
-                  "bulk transfer from endpoint 0x\(hex(endpoint)) of \(device.busAddress)")
+                  "bulk transfer from endpoint 0x\(Hex.byte(endpoint)) of \(device.busAddress)")
         return Array(buffer.prefix(Int(received)))
     }
 
@@ -99,7 +100,3 @@ public final class USBDeviceHandle: @unchecked Sendable {
     }
 }
 
-func hex(_ value: UInt8) -> String {
-    let digits = String(value, radix: 16)
-    return digits.count == 1 ? "0" + digits : digits
-}

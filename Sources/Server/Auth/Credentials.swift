@@ -1,3 +1,4 @@
+import Common
 import Crypto
 import Foundation
 
@@ -7,12 +8,12 @@ enum Credentials {
     /// which a command line would take for an option (`fieldgate enroll --token …`).
     static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+        return (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
     }
 
     /// Lower-case hex SHA-256 of a secret's UTF-8 bytes: all the server stores of it.
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(secret.utf8)).hexString
     }
 
     /// Compares two hashes without stopping at the first difference, so timing reveals nothing

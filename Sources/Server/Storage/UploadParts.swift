@@ -1,3 +1,4 @@
+import Common
 import Crypto
 import Foundation
 
@@ -60,7 +61,7 @@ struct UploadParts: Sendable {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             size += Int64(count)
         }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
+        return (hasher.finalize().hexString, size)
     }
 }
 
