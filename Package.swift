@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "CMemory"),
         .target(name: "Store", dependencies: ["Common", "Evidence", "CFileSystem", .product(name: "GRDB", package: "GRDB.swift"),
                                               .product(name: "Crypto", package: "swift-crypto")]),
+        // Officers and cases as the unit keeps them: CSV files checked line by line.
+        .target(name: "Roster", dependencies: ["Store"]),
         .target(name: "Collect", dependencies: ["Common", "Devices", "Evidence", "Store", "Drivers"]),
         .target(name: "SyncProtocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Sync", dependencies: ["Common", "SyncProtocol", "Store", "Evidence",
@@ -68,7 +70,7 @@ let package = Package(
             name: "fieldgate",
             dependencies: [
                 "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
-                "Paperwork", "CMemory",
+                "Paperwork", "Roster", "CMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -102,6 +104,7 @@ let package = Package(
                                                       "TestSupport"],
                     exclude: ["corrupting_proxy.py"]),
         .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
+        .testTarget(name: "RosterTests", dependencies: ["Roster", "Store"]),
         .testTarget(name: "PaperworkTests", dependencies: ["Paperwork", "Print", "Fingerprint", "Store", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport", "Print"]),
     ],

@@ -59,15 +59,19 @@ public struct Camera: Codable, Sendable, Equatable, FetchableRecord, Persistable
 }
 
 /// A case (案件) that evidence can be bound to.
+/// How a case is decided: 简易程序 on the spot, or 普通程序.
+public enum CaseProcedure: String, Codable, Sendable, CaseIterable {
+    case simple, general
+}
+
 public struct EnforcementCase: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "enforcementCase"
     public var number: String
     public var title: String
-    /// "simple" (简易程序) or "general" (普通程序).
-    public var procedure: String
+    public var procedure: CaseProcedure
     public var openedAt: String?
 
-    public init(number: String, title: String, procedure: String, openedAt: String? = nil) {
+    public init(number: String, title: String, procedure: CaseProcedure, openedAt: String? = nil) {
         self.number = number
         self.title = title
         self.procedure = procedure

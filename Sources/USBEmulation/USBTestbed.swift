@@ -182,23 +182,28 @@ public final class USBTestbed: @unchecked Sendable {
 
 
             """
-        var error: UnsafeMutablePointer<GError>?
-        if umockdev_testbed_add_from_string(raw, entries, &error) == 0 {
-            throw EmulationError.umockdev(takeMessage(error) ?? "cannot add a disk under \(device.sysPath)")
-        }
+        // The mount line goes in before the disk appears: a gateway that finds the disk at once
+        // must find it mounted too, as it would after the system's automounter.
         if mounted {
             let point = volume.path.replacingOccurrences(of: "\\", with: "\\134").replacingOccurrences(of: " ", with: "\\040")
             mounts[device] = "\(100 + minor) 1 8:\(minor + 1) / \(point) ro,nosuid,nodev,noexec,relatime - vfat /dev/\(partition) ro"
             writeMountTable()
+        }
+        var error: UnsafeMutablePointer<GError>?
+        if umockdev_testbed_add_from_string(raw, entries, &error) == 0 {
+            throw EmulationError.umockdev(takeMessage(error) ?? "cannot add a disk under \(device.sysPath)")
         }
     }
 
     private func bus(of device: PluggedDevice) -> UInt8 { device.bus }
     private func port(of device: PluggedDevice) -> String { String(device.sysPath.split(separator: "-").last ?? "1") }
 
+    /// Replaces the table in one rename, so a reader never sees it half written.
     private func writeMountTable() {
         let text = mounts.values.sorted().joined(separator: "\n") + (mounts.isEmpty ? "" : "\n")
-        _ = FileManager.default.createFile(atPath: mountTablePath, contents: Data(text.utf8))
+        let next = mountTablePath + ".next"
+        _ = FileManager.default.createFile(atPath: next, contents: Data(text.utf8))
+        rename(next, mountTablePath)
     }
 
     /// Makes the /dev node (an empty file, as umockdev's own `N:` lines make it) before the

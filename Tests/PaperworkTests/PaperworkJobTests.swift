@@ -41,7 +41,7 @@ final class PaperworkJobTests: XCTestCase {
 
     private func store(withCase: Bool = true) throws -> EvidenceStore {
         let store = try EvidenceStore(home: try temporaryFolder(self).appendingPathComponent("home"))
-        if withCase { try store.save(cases: [EnforcementCase(number: caseNumber, title: "违法停车", procedure: "simple")]) }
+        if withCase { try store.save(cases: [EnforcementCase(number: caseNumber, title: "违法停车", procedure: .simple)]) }
         return store
     }
 
