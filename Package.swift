@@ -63,6 +63,8 @@ let package = Package(
         .target(name: "Fingerprint", dependencies: ["CFPrint"]),
         // Paperwork on the spot: the print job and printer resolution, fingerprint captures,
         // both recorded in the store.
+        // One inventory: catalogued USB devices, registered serial printers, libfprint readers.
+        .target(name: "Inventory", dependencies: ["Devices", "Fingerprint", "Print", "Scan", "Store", "USB"]),
         .target(name: "Paperwork", dependencies: ["Devices", "Fingerprint", "Print", "Store", "USB"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
         .target(name: "Console", dependencies: ["TextCodecs"]),
@@ -70,7 +72,7 @@ let package = Package(
             name: "fieldgate",
             dependencies: [
                 "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
-                "Paperwork", "Roster", "CMemory",
+                "Inventory", "Paperwork", "Roster", "CMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -105,6 +107,7 @@ let package = Package(
                     exclude: ["corrupting_proxy.py"]),
         .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
         .testTarget(name: "RosterTests", dependencies: ["Roster", "Store"]),
+        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Devices", "Store", "TestSupport"]),
         .testTarget(name: "PaperworkTests", dependencies: ["Paperwork", "Print", "Fingerprint", "Store", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport", "Print"]),
     ],

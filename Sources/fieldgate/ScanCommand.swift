@@ -1,10 +1,9 @@
 import ArgumentParser
 import Console
 import Devices
-import Fingerprint
 import Foundation
-import Print
 import Scan
+import Inventory
 import Store
 import USB
 
@@ -30,33 +29,19 @@ struct ScanCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let profiles = catalog.load()
-        let scanner = DeviceScanner(context: try USBContext(), catalog: profiles)
-        let devices = try scanner.scan(includeUnknown: all)
-        let others = try registeredPrinters(profiles) + FingerprintReaders.list().map(OtherDevice.init)
+        let home = store.homeURL.appendingPathComponent("fieldgate.sqlite").path
+        let inventory = try DeviceInventory.take(context: try USBContext(), catalog: catalog.load(),
+                                                 store: FileManager.default.fileExists(atPath: home) ? try store.openStore() : nil,
+                                                 includeUnknown: all)
         if output.json {
-            print(try jsonString(devices.map(ScanEntry.usb) + others.map(ScanEntry.other)))
+            print(try jsonString(inventory.usb.map(ScanEntry.usb) + inventory.others.map(ScanEntry.other)))
             return
         }
-        guard !devices.isEmpty || !others.isEmpty else {
+        guard !inventory.isEmpty else {
             print(all ? "No USB devices found." : "No catalogued devices attached (use --all to list every USB device).")
             return
         }
-        print(Self.table(devices, others))
-    }
-
-    /// Printers registered by device path; read only when the store exists (scan never creates one).
-    private func registeredPrinters(_ profiles: DeviceCatalog) throws -> [OtherDevice] {
-        guard FileManager.default.fileExists(atPath: store.homeURL.appendingPathComponent("fieldgate.sqlite").path) else { return [] }
-        return try store.openStore().printers().filter { $0.transport == .serial }.map { printer in
-            let profile = profiles.profiles.first { $0.kind == .printer && $0.model == printer.model }
-            let present = SerialPrinter.isPresent(path: printer.path ?? "")
-            return OtherDevice(
-                kind: "printer", vendor: profile?.vendor, model: printer.model, driver: "escpos-serial", mode: "printer",
-                state: present ? "present" : "absent",
-                hint: present ? nil : "\(printer.path ?? "") is not there: switch the printer on and bind it (`sudo rfcomm bind …`)",
-                profile: profile?.path, name: printer.name, path: printer.path, deviceId: nil)
-        }
+        print(Self.table(inventory.usb, inventory.others))
     }
 
     static func table(_ devices: [ScannedDevice], _ others: [OtherDevice] = []) -> String {
@@ -66,40 +51,17 @@ struct ScanCommand: ParsableCommand {
                        device.model ?? device.product, device.mode, device.serial, device.state.rawValue])
         }
         for other in others {
-            table.add(["-", other.path ?? other.deviceId, other.kind, other.vendor, other.model ?? other.name, other.mode,
-                       nil, other.state])
+            table.add(["-", other.path ?? other.deviceId, other.kind.rawValue, other.vendor, other.model ?? other.name,
+                       other.mode?.rawValue, nil, other.state.rawValue])
         }
         var text = table.render()
         for device in devices {
             if let hint = device.hint { text += "\n\(device.busAddress): \(hint)" }
         }
         for other in others {
-            if let hint = other.hint { text += "\n\(other.name ?? other.kind): \(hint)" }
+            if let hint = other.hint { text += "\n\(other.name ?? other.kind.rawValue): \(hint)" }
         }
         return text
-    }
-}
-
-/// A device that is not found on the USB bus by the catalog: a printer registered by path,
-/// or a fingerprint reader libfprint sees.
-struct OtherDevice {
-    var kind: String
-    var vendor: String?
-    var model: String?
-    var driver: String
-    var mode: String?
-    var state: String
-    var hint: String?
-    var profile: String?
-    var name: String?
-    var path: String?
-    var deviceId: String?
-}
-
-extension OtherDevice {
-    init(_ reader: FingerprintReaderInfo) {
-        self.init(kind: "fingerprint-reader", vendor: nil, model: reader.name, driver: "libfprint", mode: "sensor",
-                  state: "ready", hint: nil, profile: nil, name: reader.driver, path: nil, deviceId: reader.deviceId)
     }
 }
 
