@@ -4,6 +4,7 @@
 # nothing is left behind. Run as root (CI does). Usage: bash packaging/check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+checkout=$(pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 bash packaging/deb.sh "$out"
@@ -23,8 +24,9 @@ elsewhere=$(mktemp -d)
   done
   ! grep -q -a "Hummingbird" /usr/bin/fieldgate || fail "the installed fieldgate carries Hummingbird (the server)"
   ! grep -q -a "USBEmulation" /usr/bin/fieldgate || fail "the installed fieldgate carries the device emulation"
-  ! grep -q -a "/work/\|\.build/" <<<"$(strings /usr/bin/fieldgate | grep -E '/(Sources|devices|seeds)/' || true)" \
-    || fail "the installed fieldgate has build paths compiled in"
+  # Data is found at run time: no path into the build's checkout may lead to the catalog or seeds.
+  ! strings /usr/bin/fieldgate | grep -qE "^$checkout/(devices|seeds)(/|\$)" \
+    || fail "the installed fieldgate has the checkout's data folders compiled in"
   fieldgate devices check | tee /dev/stderr | grep -q "in 1 folder(s)" || fail "devices check did not read one folder"
   fieldgate devices list --json | grep -q '"/usr/share/fieldgate/devices/' || fail "the catalog is not read from /usr/share/fieldgate"
   scan=$(fieldgate scan --json)
