@@ -139,8 +139,16 @@ final class SyncEndToEndTests: XCTestCase {
         while Date() < deadline, (try store.database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(offset) FROM syncUpload") } ?? 0) < 4 << 20 {
             Thread.sleep(forTimeInterval: 0.05)
         }
+        XCTAssertTrue(process.isRunning, "the sync finished before it could be killed")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the kill, not the end of the sync, stopped it")
+        // The store shows the upload in flight: its URL and an offset short of its length.
+        let inFlight = try store.database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM syncUpload WHERE offset >= ? AND offset < length", arguments: [4 << 20])
+        }
+        XCTAssertEqual(inFlight, 1, "one upload part-way, as the store keeps it")
+        XCTAssertEqual(try syncStatus().receipted, 0)
         let before = try server.metric("fieldgate_upload_bytes_received_total")
         XCTAssertGreaterThan(before, Double(4 << 20))
         XCTAssertLessThan(before, Double(size))
@@ -170,6 +178,10 @@ final class SyncEndToEndTests: XCTestCase {
         }
         let port = server.port
         server.kill()
+        // The server died under a sync still running, with part of the blob acknowledged.
+        XCTAssertTrue(process.isRunning, "the sync finished before the server was killed")
+        let acknowledged = try store.database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(offset) FROM syncUpload") } ?? 0
+        XCTAssertGreaterThanOrEqual(acknowledged, 2 << 20)
         Thread.sleep(forTimeInterval: 1)
         try server.start(port: port)
         let output = out.fileHandleForReading.readDataToEndOfFile()
@@ -177,6 +189,12 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0, String(decoding: output, as: UTF8.self))
         XCTAssertEqual(try syncStatus().receipted, count)
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
+        // The restarted server (its counters start at 0) got what was left from the acknowledged offset on,
+        // plus at most the chunk in flight when it died; not the blob again from its start.
+        let total = try store.recordings().reduce(0) { $0 + Double($1.size) }
+        let afterRestart = try server.metric("fieldgate_upload_bytes_received_total")
+        XCTAssertLessThanOrEqual(afterRestart, total - Double(acknowledged) + Double(1 << 20))
+        XCTAssertGreaterThan(afterRestart, 0)
     }
 
     func testACorruptedChunkIsRefusedWith460AndSentAgain() throws {
@@ -226,7 +244,7 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(revoke.status, 0, revoke.stderr)
         let result = try fieldgate(["sync"])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("refused this gateway"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("the server refused this gateway: gateway team-9 has been revoked"), result.stderr)
         XCTAssertEqual(try syncStatus().receipted, 0)
     }
 
@@ -240,8 +258,10 @@ final class SyncEndToEndTests: XCTestCase {
         try server.start(port: port)
         let result = try fieldgate(["sync"])
         XCTAssertEqual(result.status, 1, result.stdout)
-        XCTAssertTrue(result.stderr.contains("receipt"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("the server's answer cannot be trusted: the receipt for batch")
+                      && result.stderr.contains("nothing was marked as receipted"), result.stderr)
         XCTAssertEqual(try syncStatus().receipted, 0)
+        XCTAssertEqual(try EvidenceStore(home: home).custodyEvents().filter { $0.kind == "receipted" }.count, 0)
     }
 
     func testAnUnreachableServerLeavesEverythingWaitingWithAReason() throws {
@@ -260,7 +280,8 @@ final class SyncEndToEndTests: XCTestCase {
         _ = try server.addGateway("team-1")
         let result = try fieldgate(["enroll", "--server", server.url, "--token", "not-a-token"])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("refused"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("the server refused this gateway"), result.stderr)
+        XCTAssertNil(try EvidenceStore(home: home).enrolment(), "a refused token enrols nothing")
         let sync = try fieldgate(["sync"])
         XCTAssertEqual(sync.status, 1)
         XCTAssertTrue(sync.stderr.contains("not enrolled"), sync.stderr)
@@ -275,7 +296,11 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(openssl.status, 0, openssl.stderr)
         server = KillableServer(data: work.appendingPathComponent("tls-server"), tls: (certificate, key))
         try server.start(port: 0)
-        XCTAssertTrue(server.url.hasPrefix("https://"))
+        // The server speaks TLS with that certificate: trusted with the CA, refused without it.
+        let health = try runProgram("/usr/bin/curl", ["-sS", "--fail", "--cacert", certificate, server.url + "/healthz"])
+        XCTAssertEqual(health.stdout, #"{"status":"ok"}"#, health.stderr)
+        let untrustedCurl = try runProgram("/usr/bin/curl", ["-sS", "--fail", server.url + "/healthz"])
+        XCTAssertEqual(untrustedCurl.status, 60, "curl: peer certificate cannot be authenticated; \(untrustedCurl.stderr)")
 
         // Without the bureau's CA the certificate is not trusted, and nothing is enrolled.
         let token = try server.addGateway("team-tls")
@@ -290,6 +315,8 @@ final class SyncEndToEndTests: XCTestCase {
         let result = try fieldgate(["sync", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try syncStatus().receipted, count)
+        XCTAssertEqual(try EvidenceStore(home: home).enrolment()?.serverURL, server.url)
+        XCTAssertTrue(server.url.hasPrefix("https://127.0.0.1:"), server.url)
     }
 
     func testPrintoutsAndFingerprintsGoUpWithTheRecordings() throws {
