@@ -11,8 +11,9 @@ that can fail. Results go to bench/out/mutants.jsonl; the exit status is 1 if an
   python3 bench/mutants.py csv-defuse-none sync-order-no-important   # some
   python3 bench/mutants.py --list
 
-Needs the test command's environment (umockdev-wrapper, root for the collect-as-nobody test)
-and a clean build (`swift build --build-tests`); it rebuilds the unmutated tree at the end.
+It first runs the guarding tests on the unmutated tree (they must pass, or a kill would mean
+nothing). Needs the test command's environment (umockdev-wrapper, strace, root for the
+collect-as-nobody test); it rebuilds the unmutated tree at the end.
 """
 import json
 import os
@@ -74,8 +75,8 @@ MUTANTS = [
      "return min(cap, max(cap / 2, jitter(cap / 2 ... cap)))",
      "SyncEndToEndTests/testBackoff"),
     ("audit-ignores-missing-blob", "Sources/Store/Audit.swift",
-     "            case nil:\n                problems.append(.init(kind: \"missing-blob\", message: \"recording",
-     "            case nil:\n                _ = (kind: \"missing-blob\", message: \"recording",
+     r'problems.append(.init(kind: "missing-blob", message: "recording \(id) (\(recording.sourceName)): blob \(recording.sha256) is missing"))',
+     "break",
      "PromiseCLITests/testAuditVerifyNamesAMissingBlob"),
     ("collect-no-serial-mismatch", "Sources/Collect/Collector.swift",
      "if let name, name.cameraSerial != camera.serial { flags.append(\"serial-mismatch\") }",
@@ -105,6 +106,10 @@ MUTANTS = [
      "[SIGINT, SIGTERM].map",
      "[SIGINT].map",
      "PromiseCLITests/testWatchEndsCleanlyOnSIGTERM"),
+    ("tus-no-resume", "Sources/Sync/TusUploader.swift",
+     "if let known = try stored(sha256) {",
+     "if let known = try stored(sha256), known.length < 0 {",
+     "SyncEndToEndTests/testAKilledSyncResumes|SyncEndToEndTests/testAServerKilledAndRestarted"),
     ("escpos-full-cut", "Sources/Print/ESCPOS.swift",
      "bytes += [gs, 0x56, 66, 0]",
      "bytes += [gs, 0x56, 65, 0]",
@@ -177,6 +182,16 @@ def main():
 
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
+
+    # The guarding tests must pass on the unmutated tree, or a "kill" would mean nothing.
+    if build(os.path.join(logs, "baseline.build.log")) != 0:
+        print("error: the unmutated tree does not build; see bench/out/mutants/baseline.build.log", file=sys.stderr)
+        return 1
+    baseline, _ = test("|".join(sorted({m[4] for m in chosen})), os.path.join(logs, "baseline.test.log"))
+    if baseline != 0:
+        print("error: the guarding tests fail without any mutant; see bench/out/mutants/baseline.test.log", file=sys.stderr)
+        return 1
+    print(f"baseline: the guarding tests of {len(chosen)} mutant(s) pass unmutated", flush=True)
 
     results = []
     record = open(os.path.join(out, "mutants.jsonl"), "a")
