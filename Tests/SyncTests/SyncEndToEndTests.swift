@@ -322,16 +322,32 @@ final class SyncEndToEndTests: XCTestCase {
     func testPrintoutsAndFingerprintsGoUpWithTheRecordings() throws {
         try enroll()
         let recordings = try collectSample()
+        // Printed with `fieldgate print` on a pty printer and captured with `fingerprint capture` on
+        // libfprint's virtual reader, as an officer would on the spot.
+        let socket = work.appendingPathComponent("fp.sock").path
+        func officer(_ arguments: [String]) throws -> CommandResult {
+            let result = try runProgram(builtBinary("fieldgate").path, arguments + ["--home", home.path], environment: ["FP_VIRTUAL_IMAGE": socket])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result
+        }
+        _ = try officer(["cases", "import", repositoryRoot.appendingPathComponent("seeds/cases.csv").path])
+        let pty = try PseudoTerminal()
+        pty.startReading()
+        _ = try officer(["printers", "add", "bt1", "--path", pty.path])
+        let printed = try summary(try officer(["print", "--template", "parking-notice", "--printer", "bt1", "--json", "--data",
+                                               repositoryRoot.appendingPathComponent("seeds/documents/parking-notice.json").path]))
+        let printoutSha = try XCTUnwrap(printed["sha256"] as? String)
+        let image = VirtualFingerprint.image(seed: 11)
+        let pressed = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = VirtualFingerprint.press(.finger(image), socketPath: socket)
+            pressed.signal()
+        }
+        let captured = try summary(try officer(["fingerprint", "capture", "--case", "杭城管简〔2024〕0002号", "--document",
+                                                "杭城管停〔2024〕000123号", "--person", "王某某", "--json"]))
+        pressed.wait()
+        let fingerprintSha = try XCTUnwrap(captured["sha256"] as? String)
         let store = try EvidenceStore(home: home)
-        let printout = try store.recordPrinted(
-            PrintedDocument(documentNumber: "杭城管停〔2026〕000123号", caseNumber: "杭城管简〔2026〕0002号", template: "parking-notice",
-                            printerName: "PRN0001", copies: 1, verificationId: "v", contentSha256: String(repeating: "c", count: 64),
-                            data: "{}"),
-            bytes: Array("\u{1B}@违法停车告知单".utf8))
-        let fingerprint = try store.recordFingerprint(
-            FingerprintCapture(caseNumber: "杭城管简〔2026〕0002号", documentNumber: "杭城管停〔2026〕000123号", person: "王某某",
-                               role: "party", reader: "virtual_image", format: "pgm", width: 2, height: 2),
-            image: Array("P5\n2 2\n255\n".utf8) + [0, 255, 255, 0])
 
         let result = try fieldgate(["sync", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -344,14 +360,19 @@ final class SyncEndToEndTests: XCTestCase {
         // The server holds the printout with its case, document and custody.
         let credential = try XCTUnwrap(try store.enrolment()?.credential)
         let fetched = try runProgram("/usr/bin/curl",
-                                    ["-sS", "--fail", "-H", "Authorization: Bearer \(credential)", server.url + "/v1/evidence/" + printout.sha256])
+                                    ["-sS", "--fail", "-H", "Authorization: Bearer \(credential)", server.url + "/v1/evidence/" + printoutSha])
         XCTAssertEqual(fetched.status, 0, fetched.stderr)
         let evidence = try JSONDecoder().decode(EvidenceRecordView.self, from: Data(fetched.stdout.utf8))
         XCTAssertEqual(evidence.entries.first?.kind, "printout")
-        XCTAssertEqual(evidence.entries.first?.metadata["case"], "杭城管简〔2026〕0002号")
+        XCTAssertEqual(evidence.entries.first?.metadata["case"], "杭城管简〔2024〕0002号")
         XCTAssertEqual(evidence.entries.first?.custody.map(\.kind), ["printed"], "the custody as the manifest carried it")
-        let kinds = try store.custodyEvents().filter { $0.sha256 == fingerprint.sha256 }.map(\.kind)
+        let kinds = try store.custodyEvents().filter { $0.sha256 == fingerprintSha }.map(\.kind)
         XCTAssertEqual(kinds, ["fingerprint-captured", "uploaded", "receipted"])
+        // The server holds exactly the bytes the printer got and the image the finger pressed.
+        let held = { (sha: String) in try Data(contentsOf: self.server.data.appendingPathComponent("blobs/sha256/\(sha.prefix(2))/\(sha)")) }
+        let printoutBytes = [UInt8](try held(printoutSha))
+        XCTAssertEqual(printoutBytes, pty.waitForBytes(printoutBytes.count))
+        XCTAssertEqual([UInt8](try held(fingerprintSha)), VirtualFingerprint.pgm(image))
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
     }
 }
