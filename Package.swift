@@ -103,7 +103,7 @@ let package = Package(
                                                         .product(name: "HummingbirdTLS", package: "hummingbird")],
                     exclude: ["tuspy_upload.py"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
-                                                      "TestSupport"],
+                                                      "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
                     exclude: ["corrupting_proxy.py"]),
         .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
         .testTarget(name: "RosterTests", dependencies: ["Roster", "Store"]),

@@ -5,31 +5,35 @@ public actor RateLimiter {
     private let bytesPerSecond: Double
     private let burst: Double
     private var available: Double
-    private var refilled: ContinuousClock.Instant
+    private let clock: any SyncClock
+    private var refilled: Duration
 
-    public init(bytesPerSecond: Int64) {
+    public init(bytesPerSecond: Int64, clock: any SyncClock = SystemClock()) {
         self.bytesPerSecond = Double(max(1, bytesPerSecond))
         // A quarter second of credit: smooth enough, and small writes need not wait.
         burst = max(64 * 1024, self.bytesPerSecond / 4)
         available = burst
-        refilled = .now
+        self.clock = clock
+        refilled = clock.now()
     }
+
+    /// The bytes that may be sent at once, before the rate applies.
+    public nonisolated var burstBytes: Int { Int(burst) }
 
     /// Waits until `count` bytes may be sent.
     public func take(_ count: Int) async throws {
         refill()
         available -= Double(count)
         if available < 0 {
-            try await Task.sleep(for: .seconds(-available / bytesPerSecond))
+            try await clock.sleep(for: .seconds(-available / bytesPerSecond))
         }
     }
 
     private func refill() {
-        let now = ContinuousClock.now
+        let now = clock.now()
         let elapsed = now - refilled
         refilled = now
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        available = min(burst, available + seconds * bytesPerSecond)
+        available = min(burst, available + elapsed.inSeconds * bytesPerSecond)
     }
 
     /// Parses `10M`, `512k`, `1G` or a plain byte count (per second).

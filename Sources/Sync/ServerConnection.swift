@@ -133,7 +133,7 @@ struct ServerConnection: Sendable {
 
     func pause(beforeRetry retryNumber: Int) async throws(SyncError) {
         do {
-            try await Task.sleep(for: .seconds(retry.delay(beforeRetry: retryNumber)))
+            try await retry.pause(beforeRetry: retryNumber)
         } catch {
             throw .unreachable("cancelled")
         }

@@ -14,6 +14,8 @@ public struct SyncOptions: Sendable {
     /// Bytes per second for all uploads together; nil for no limit.
     public var limitRate: Int64?
     public var retry = RetryPolicy()
+    /// What the rate limit measures and waits on.
+    public var clock: any SyncClock = SystemClock()
     /// Try again items the server refused (after their stored copy was restored).
     public var retryRefused = false
 
@@ -160,7 +162,7 @@ struct BatchSession {
             if missing.contains(sha256) {
                 let tracker = tracker
                 let uploader = TusUploader(connection: connection, store: store, chunkSize: options.chunkSize,
-                                           limiter: tracker.limiter(rate: options.limitRate),
+                                           limiter: tracker.limiter(rate: options.limitRate, clock: options.clock),
                                            progress: { acknowledged in tracker.blob(sha256, acknowledged: acknowledged) })
                 switch try await uploader.upload(sha256: sha256, length: size, batchId: created.batchId) {
                 case .completed(let sent):
@@ -244,10 +246,10 @@ final class ProgressTracker: @unchecked Sendable {
     }
 
     /// One limiter for the whole sync, so `--limit-rate` bounds the sum of all uploads.
-    func limiter(rate: Int64?) -> RateLimiter? {
+    func limiter(rate: Int64?, clock: any SyncClock) -> RateLimiter? {
         guard let rate else { return nil }
         return lock.withLock {
-            if sharedLimiter == nil { sharedLimiter = RateLimiter(bytesPerSecond: rate) }
+            if sharedLimiter == nil { sharedLimiter = RateLimiter(bytesPerSecond: rate, clock: clock) }
             return sharedLimiter
         }
     }

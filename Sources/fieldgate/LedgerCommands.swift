@@ -137,13 +137,25 @@ struct LedgerRow: Encodable {
          source, collectedAt].map(Self.csvField).joined(separator: ",")
     }
 
-    /// Quotes a field when it holds a comma, quote or line break; a leading =, +, - or @ is
-    /// prefixed with ' so spreadsheets do not run it as a formula.
+    /// Quotes a field when it holds a comma, quote or line break. A cell a spreadsheet would
+    /// run as a formula (leading =, +, -, @, tab or carriage return) is prefixed with ', as
+    /// OWASP advises; a plain number such as a clock drift of -600 is data and stays as it is.
     static func csvField(_ text: String) -> String {
         var value = text
-        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
+        if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), !isPlainNumber(value) {
+            value = "'" + value
+        }
         guard value.contains(where: { ",\"\n\r".contains($0) }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// An optional sign, digits, and at most one decimal point with digits: `-600`, `+3.5`.
+    static func isPlainNumber(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if let sign = rest.first, sign == "-" || sign == "+" { rest = rest.dropFirst() }
+        let parts = rest.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        return parts.count == 1 || (!parts[1].isEmpty && parts[1].allSatisfy { $0.isASCII && $0.isNumber })
     }
 }
 

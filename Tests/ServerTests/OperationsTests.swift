@@ -114,7 +114,13 @@ final class OperationsTests: ServerTestCase {
     }
 
     func testTLSNeedsCertificateAndKey() throws {
-        XCTAssertThrowsError(try EvidenceServer(configuration: ServerConfiguration(dataDirectory: data, tlsCertificatePath: "/tmp/cert.pem")))
+        for (certificate, key) in [("/tmp/cert.pem", nil), (nil, "/tmp/key.pem")] as [(String?, String?)] {
+            XCTAssertThrowsError(try EvidenceServer(configuration: ServerConfiguration(
+                dataDirectory: data, tlsCertificatePath: certificate, tlsKeyPath: key))) { error in
+                XCTAssertTrue(error is ServerSetupError, "\(type(of: error)): \(error)")
+                XCTAssertTrue("\(error)".contains("--tls-cert") && "\(error)".contains("--tls-key"), "\(error)")
+            }
+        }
     }
 
     func testCommandLineAddsListsRevokesAndServes() async throws {
@@ -148,6 +154,16 @@ final class OperationsTests: ServerTestCase {
         XCTAssertTrue(listed.stdout.contains("\"state\" : \"active\""), listed.stdout)
         let revoked = try runFieldgateServer(["gateways", "revoke", "station-cli", "--data", folder.path])
         XCTAssertEqual(revoked.status, 0, revoked.stderr)
+        let afterRevoke = try runFieldgateServer(["gateways", "list", "--data", folder.path, "--json"])
+        XCTAssertTrue(afterRevoke.stdout.contains("\"state\" : \"revoked\""), afterRevoke.stdout)
+        // The running server refuses the revoked gateway's credential at its next request.
+        let enrolled = try WireCoding.decoder.decode(EnrollResponse.self, from: Data(try await response.body.collect(upTo: 1 << 16).readableBytesView))
+        var asRevoked = HTTPClientRequest(url: url + "/v1/batches/none")
+        asRevoked.headers.add(name: "Authorization", value: "Bearer \(enrolled.credential)")
+        let refused = try await HTTPClient.shared.execute(asRevoked, timeout: .seconds(30))
+        XCTAssertEqual(refused.status.code, 401)
+        let reason = String(decoding: try await refused.body.collect(upTo: 1 << 16).readableBytesView, as: UTF8.self)
+        XCTAssertTrue(reason.contains("station-cli has been revoked"), reason)
         let unknown = try runFieldgateServer(["gateways", "revoke", "nobody", "--data", folder.path])
         XCTAssertEqual(unknown.status, 1)
         XCTAssertEqual(server.terminate(), 0)

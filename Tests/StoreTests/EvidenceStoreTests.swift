@@ -86,8 +86,14 @@ final class EvidenceStoreTests: XCTestCase {
     func testCustodyEventsCannotBeChangedOrDeleted() throws {
         let store = try makeStore()
         try store.appendEvent(.registered, camera: "A123456")
-        XCTAssertThrowsError(try store.database.write { db in try db.execute(sql: "DELETE FROM custodyEvent") })
-        XCTAssertThrowsError(try store.database.write { db in try db.execute(sql: "UPDATE custodyEvent SET kind = 'x'") })
+        let before = try store.custodyEvents()
+        XCTAssertEqual(before.count, 1)
+        for sql in ["DELETE FROM custodyEvent", "UPDATE custodyEvent SET kind = 'x'"] {
+            XCTAssertThrowsError(try store.database.write { db in try db.execute(sql: sql) }, sql) { error in
+                XCTAssertEqual((error as? DatabaseError)?.message, "custody events are append-only", "\(error)")
+            }
+        }
+        XCTAssertEqual(try store.custodyEvents(), before, "the event is still there, unchanged")
     }
 
     func testAFullDiskIsAClearErrorAndLeavesNoTemporaryFile() throws {

@@ -40,7 +40,9 @@ final class PaperworkStoreTests: XCTestCase {
     func testPrintersAreRegisteredOnceByName() throws {
         let store = try EvidenceStore(home: try temporaryFolder(self).appendingPathComponent("home"))
         try store.add(Printer(name: "bt", transport: .serial, path: "/dev/rfcomm0", paperWidthMillimetres: 58))
-        XCTAssertThrowsError(try store.add(Printer(name: "bt", transport: .usb, usbSerial: "X", paperWidthMillimetres: 80)))
+        XCTAssertThrowsError(try store.add(Printer(name: "bt", transport: .usb, usbSerial: "X", paperWidthMillimetres: 80))) { error in
+            XCTAssertEqual((error as? DatabaseError)?.resultCode, .SQLITE_CONSTRAINT, "\(error)")
+        }
         XCTAssertEqual(try store.printers().map(\.path), ["/dev/rfcomm0"])
         XCTAssertTrue(try store.removePrinter(named: "bt"))
         XCTAssertFalse(try store.removePrinter(named: "bt"))

@@ -139,8 +139,16 @@ final class SyncEndToEndTests: XCTestCase {
         while Date() < deadline, (try store.database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(offset) FROM syncUpload") } ?? 0) < 4 << 20 {
             Thread.sleep(forTimeInterval: 0.05)
         }
+        XCTAssertTrue(process.isRunning, "the sync finished before it could be killed")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the kill, not the end of the sync, stopped it")
+        // The store shows the upload in flight: its URL and an offset short of its length.
+        let inFlight = try store.database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM syncUpload WHERE offset >= ? AND offset < length", arguments: [4 << 20])
+        }
+        XCTAssertEqual(inFlight, 1, "one upload part-way, as the store keeps it")
+        XCTAssertEqual(try syncStatus().receipted, 0)
         let before = try server.metric("fieldgate_upload_bytes_received_total")
         XCTAssertGreaterThan(before, Double(4 << 20))
         XCTAssertLessThan(before, Double(size))
@@ -170,6 +178,10 @@ final class SyncEndToEndTests: XCTestCase {
         }
         let port = server.port
         server.kill()
+        // The server died under a sync still running, with part of the blob acknowledged.
+        XCTAssertTrue(process.isRunning, "the sync finished before the server was killed")
+        let acknowledged = try store.database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(offset) FROM syncUpload") } ?? 0
+        XCTAssertGreaterThanOrEqual(acknowledged, 2 << 20)
         Thread.sleep(forTimeInterval: 1)
         try server.start(port: port)
         let output = out.fileHandleForReading.readDataToEndOfFile()
@@ -177,6 +189,12 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0, String(decoding: output, as: UTF8.self))
         XCTAssertEqual(try syncStatus().receipted, count)
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
+        // The restarted server (its counters start at 0) got what was left from the acknowledged offset on,
+        // plus at most the chunk in flight when it died; not the blob again from its start.
+        let total = try store.recordings().reduce(0) { $0 + Double($1.size) }
+        let afterRestart = try server.metric("fieldgate_upload_bytes_received_total")
+        XCTAssertLessThanOrEqual(afterRestart, total - Double(acknowledged) + Double(1 << 20))
+        XCTAssertGreaterThan(afterRestart, 0)
     }
 
     func testACorruptedChunkIsRefusedWith460AndSentAgain() throws {
@@ -226,7 +244,7 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(revoke.status, 0, revoke.stderr)
         let result = try fieldgate(["sync"])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("refused this gateway"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("the server refused this gateway: gateway team-9 has been revoked"), result.stderr)
         XCTAssertEqual(try syncStatus().receipted, 0)
     }
 
@@ -240,8 +258,10 @@ final class SyncEndToEndTests: XCTestCase {
         try server.start(port: port)
         let result = try fieldgate(["sync"])
         XCTAssertEqual(result.status, 1, result.stdout)
-        XCTAssertTrue(result.stderr.contains("receipt"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("the server's answer cannot be trusted: the receipt for batch")
+                      && result.stderr.contains("nothing was marked as receipted"), result.stderr)
         XCTAssertEqual(try syncStatus().receipted, 0)
+        XCTAssertEqual(try EvidenceStore(home: home).custodyEvents().filter { $0.kind == "receipted" }.count, 0)
     }
 
     func testAnUnreachableServerLeavesEverythingWaitingWithAReason() throws {
@@ -260,7 +280,8 @@ final class SyncEndToEndTests: XCTestCase {
         _ = try server.addGateway("team-1")
         let result = try fieldgate(["enroll", "--server", server.url, "--token", "not-a-token"])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("refused"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("the server refused this gateway"), result.stderr)
+        XCTAssertNil(try EvidenceStore(home: home).enrolment(), "a refused token enrols nothing")
         let sync = try fieldgate(["sync"])
         XCTAssertEqual(sync.status, 1)
         XCTAssertTrue(sync.stderr.contains("not enrolled"), sync.stderr)
@@ -275,7 +296,11 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(openssl.status, 0, openssl.stderr)
         server = KillableServer(data: work.appendingPathComponent("tls-server"), tls: (certificate, key))
         try server.start(port: 0)
-        XCTAssertTrue(server.url.hasPrefix("https://"))
+        // The server speaks TLS with that certificate: trusted with the CA, refused without it.
+        let health = try runProgram("/usr/bin/curl", ["-sS", "--fail", "--cacert", certificate, server.url + "/healthz"])
+        XCTAssertEqual(health.stdout, #"{"status":"ok"}"#, health.stderr)
+        let untrustedCurl = try runProgram("/usr/bin/curl", ["-sS", "--fail", server.url + "/healthz"])
+        XCTAssertEqual(untrustedCurl.status, 60, "curl: peer certificate cannot be authenticated; \(untrustedCurl.stderr)")
 
         // Without the bureau's CA the certificate is not trusted, and nothing is enrolled.
         let token = try server.addGateway("team-tls")
@@ -290,21 +315,39 @@ final class SyncEndToEndTests: XCTestCase {
         let result = try fieldgate(["sync", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try syncStatus().receipted, count)
+        XCTAssertEqual(try EvidenceStore(home: home).enrolment()?.serverURL, server.url)
+        XCTAssertTrue(server.url.hasPrefix("https://127.0.0.1:"), server.url)
     }
 
     func testPrintoutsAndFingerprintsGoUpWithTheRecordings() throws {
         try enroll()
         let recordings = try collectSample()
+        // Printed with `fieldgate print` on a pty printer and captured with `fingerprint capture` on
+        // libfprint's virtual reader, as an officer would on the spot.
+        let socket = work.appendingPathComponent("fp.sock").path
+        func officer(_ arguments: [String]) throws -> CommandResult {
+            let result = try runProgram(builtBinary("fieldgate").path, arguments + ["--home", home.path], environment: ["FP_VIRTUAL_IMAGE": socket])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result
+        }
+        _ = try officer(["cases", "import", repositoryRoot.appendingPathComponent("seeds/cases.csv").path])
+        let pty = try PseudoTerminal()
+        pty.startReading()
+        _ = try officer(["printers", "add", "bt1", "--path", pty.path])
+        let printed = try summary(try officer(["print", "--template", "parking-notice", "--printer", "bt1", "--json", "--data",
+                                               repositoryRoot.appendingPathComponent("seeds/documents/parking-notice.json").path]))
+        let printoutSha = try XCTUnwrap(printed["sha256"] as? String)
+        let image = VirtualFingerprint.image(seed: 11)
+        let pressed = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = VirtualFingerprint.press(.finger(image), socketPath: socket)
+            pressed.signal()
+        }
+        let captured = try summary(try officer(["fingerprint", "capture", "--case", "杭城管简〔2024〕0002号", "--document",
+                                                "杭城管停〔2024〕000123号", "--person", "王某某", "--json"]))
+        pressed.wait()
+        let fingerprintSha = try XCTUnwrap(captured["sha256"] as? String)
         let store = try EvidenceStore(home: home)
-        let printout = try store.recordPrinted(
-            PrintedDocument(documentNumber: "杭城管停〔2026〕000123号", caseNumber: "杭城管简〔2026〕0002号", template: "parking-notice",
-                            printerName: "PRN0001", copies: 1, verificationId: "v", contentSha256: String(repeating: "c", count: 64),
-                            data: "{}"),
-            bytes: Array("\u{1B}@违法停车告知单".utf8))
-        let fingerprint = try store.recordFingerprint(
-            FingerprintCapture(caseNumber: "杭城管简〔2026〕0002号", documentNumber: "杭城管停〔2026〕000123号", person: "王某某",
-                               role: "party", reader: "virtual_image", format: "pgm", width: 2, height: 2),
-            image: Array("P5\n2 2\n255\n".utf8) + [0, 255, 255, 0])
 
         let result = try fieldgate(["sync", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -317,14 +360,19 @@ final class SyncEndToEndTests: XCTestCase {
         // The server holds the printout with its case, document and custody.
         let credential = try XCTUnwrap(try store.enrolment()?.credential)
         let fetched = try runProgram("/usr/bin/curl",
-                                    ["-sS", "--fail", "-H", "Authorization: Bearer \(credential)", server.url + "/v1/evidence/" + printout.sha256])
+                                    ["-sS", "--fail", "-H", "Authorization: Bearer \(credential)", server.url + "/v1/evidence/" + printoutSha])
         XCTAssertEqual(fetched.status, 0, fetched.stderr)
         let evidence = try JSONDecoder().decode(EvidenceRecordView.self, from: Data(fetched.stdout.utf8))
         XCTAssertEqual(evidence.entries.first?.kind, "printout")
-        XCTAssertEqual(evidence.entries.first?.metadata["case"], "杭城管简〔2026〕0002号")
+        XCTAssertEqual(evidence.entries.first?.metadata["case"], "杭城管简〔2024〕0002号")
         XCTAssertEqual(evidence.entries.first?.custody.map(\.kind), ["printed"], "the custody as the manifest carried it")
-        let kinds = try store.custodyEvents().filter { $0.sha256 == fingerprint.sha256 }.map(\.kind)
+        let kinds = try store.custodyEvents().filter { $0.sha256 == fingerprintSha }.map(\.kind)
         XCTAssertEqual(kinds, ["fingerprint-captured", "uploaded", "receipted"])
+        // The server holds exactly the bytes the printer got and the image the finger pressed.
+        let held = { (sha: String) in try Data(contentsOf: self.server.data.appendingPathComponent("blobs/sha256/\(sha.prefix(2))/\(sha)")) }
+        let printoutBytes = [UInt8](try held(printoutSha))
+        XCTAssertEqual(printoutBytes, pty.waitForBytes(printoutBytes.count))
+        XCTAssertEqual([UInt8](try held(fingerprintSha)), VirtualFingerprint.pgm(image))
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
     }
 }
