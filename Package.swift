@@ -46,7 +46,7 @@ let package = Package(
                                              .product(name: "NIOFoundationCompat", package: "swift-nio"),
                                              .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                              .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Server", dependencies: ["SyncProtocol",
+        .target(name: "Server", dependencies: ["SyncProtocol", "CFileSystem",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "HummingbirdTLS", package: "hummingbird"),
                                                .product(name: "GRDB", package: "GRDB.swift"),
