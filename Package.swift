@@ -49,6 +49,7 @@ let package = Package(
         .target(name: "Server", dependencies: ["SyncProtocol", "CFileSystem",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                                               .product(name: "NIOPosix", package: "swift-nio"),
                                                .product(name: "GRDB", package: "GRDB.swift"),
                                                .product(name: "Crypto", package: "swift-crypto"),
                                                .product(name: "Prometheus", package: "swift-prometheus"),

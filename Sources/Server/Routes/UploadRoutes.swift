@@ -182,7 +182,7 @@ struct UploadRoutes {
             if checksum != nil || writer.written == 0 {
                 writer.discard()
             } else {
-                try writer.sync()
+                try await writer.sync()
                 let offset = current.offset + writer.written
                 try await context.repository.updateUpload(id: current.id, offset: offset, state: .receiving, at: Date())
                 if let blobHasher { context.digests.keep(current.id, at: offset, blobHasher) }
@@ -201,7 +201,7 @@ struct UploadRoutes {
                               "chunk does not match its Upload-Checksum \(checksum.algorithm.rawValue); chunk discarded, offset stays \(current.offset)",
                               headers: [TusHeader.uploadOffset: String(current.offset)])
         }
-        try writer.sync()
+        try await writer.sync()
         var advanced = current
         advanced.offset = current.offset + writer.written
         try await context.repository.updateUpload(id: current.id, offset: advanced.offset, state: .receiving, at: Date())
@@ -220,7 +220,7 @@ struct UploadRoutes {
         if let digest = context.digests.take(upload.id, at: upload.length), upload.length > 0 {
             (sha256, size) = (digest.finalize().map { String(format: "%02x", $0) }.joined(), try context.parts.size(of: upload.id))
         } else {
-            (sha256, size) = try context.parts.sha256(of: upload.id)
+            (sha256, size) = try await BlockingIO.run { [parts = context.parts, id = upload.id] in try parts.sha256(of: id) }
         }
         context.digests.forget(upload.id)
         guard sha256 == upload.sha256, size == upload.length else {
@@ -228,7 +228,9 @@ struct UploadRoutes {
             context.parts.remove(upload.id)
             throw ServerError(.unprocessableContent, "content does not match sha256 \(upload.sha256) given in Upload-Metadata; upload discarded")
         }
-        try context.blobs.store(verifiedFile: context.parts.path(of: upload.id), sha256: sha256)
+        try await BlockingIO.run { [blobs = context.blobs, file = context.parts.path(of: upload.id)] in
+            try blobs.store(verifiedFile: file, sha256: sha256)
+        }
         try await context.repository.recordBlob(sha256: sha256, size: size, at: Date())
         try await context.repository.updateUpload(id: upload.id, offset: upload.length, state: .complete, at: Date())
         context.metrics.uploadsCompleted.increment()

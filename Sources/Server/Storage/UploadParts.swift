@@ -1,6 +1,7 @@
 import CFileSystem
 import Crypto
 import Foundation
+import NIOPosix
 
 /// The part files of tus uploads in progress: `<root>/<upload id>`, one per upload, written at
 /// the acknowledged offset and synced before an offset is acknowledged.
@@ -73,9 +74,10 @@ struct UploadParts: Sendable {
     }
 }
 
-/// Writes one chunk to a part file. Not shared between tasks: one PATCH owns it. The writes and
-/// the sync are plain blocking calls on the request's task: each covers one body buffer (tens
-/// of KiB) or one chunk's sync, and this module has no thread pool of its own to hand them to.
+/// Writes one chunk to a part file. Not shared between tasks: one PATCH owns it. The writes are
+/// plain calls on the request's task (each one body buffer, tens of KiB, into the page cache);
+/// the sync, which waits for the disk, runs on the blocking-I/O threads so that the other
+/// uploads' requests keep being served meanwhile.
 /// Every ``writebackStep`` bytes the kernel is told to start writing them out, so the sync that
 /// acknowledges the chunk waits only for the last few MiB instead of the whole chunk.
 final class PartWriter {
@@ -116,7 +118,17 @@ final class PartWriter {
     func discard() { _ = ftruncate(descriptor, off_t(start)) }
 
     /// Makes the chunk's bytes durable.
-    func sync() throws {
-        guard fdatasync(descriptor) == 0 else { throw FileError(path: path) }
+    func sync() async throws {
+        try await BlockingIO.run { [descriptor, path] in
+            guard fdatasync(descriptor) == 0 else { throw FileError(path: path) }
+        }
+    }
+}
+
+/// Calls that wait for the disk (syncs, whole-file reads), run on NIO's blocking-I/O thread
+/// pool rather than on the threads that serve requests.
+enum BlockingIO {
+    static func run<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await NIOThreadPool.singleton.runIfActive(body)
     }
 }
