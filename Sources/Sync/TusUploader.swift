@@ -298,7 +298,7 @@ struct FileChunkBytes: AsyncSequence, Sendable {
     let offset: Int64
     let count: Int
     let limiter: RateLimiter?
-    static let pieceSize = 256 * 1024
+    static let pieceSize = 1 << 20
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let file: OpenFile
