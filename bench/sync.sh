@@ -1,66 +1,178 @@
 #!/usr/bin/env bash
-# Sync benchmark. In one run, against the same fieldgate-server on loopback:
-#   fieldgate sync (signed manifest, tus in checksummed chunks, receipt)  vs  curl (tus creation +
-#   one PATCH per file, no checksums) sending the same bytes,
-# for about 2 GB in 9 files of 50 to 500 MB. Reports seconds, MB/s, the ratio to curl, and the
-# peak memory of the gateway (fieldgate sync) and of the server (GNU time).
-# Usage: bash bench/sync.sh [work-dir] [chunk-size]   (needs ~7 GB free; results in bench/out/sync.jsonl)
+# Sync benchmark: fieldgate sync against a fair curl baseline, in one run, same server build,
+# same files (same bytes), warm page cache for both.
+#
+#   loopback: six 100 MiB recordings (629 MB) straight to the server on 127.0.0.1.
+#   wan-40ms-100mbit, wan-100ms-20mbit: ~130 MB (recordings of 1 to 40 MiB) through
+#     bench/wan_proxy.py, a delaying, rate-capping TCP proxy on loopback (no netem here).
+#
+# fieldgate: `fieldgate sync` (signed manifest, tus with checksummed chunks, creation-with-upload
+# for small blobs, parallel uploads, verified receipt), with its defaults.
+# curl: per file a tus creation (POST) and one PATCH of the whole file, no checksums, hashes
+# computed before the timing starts, `-H 'Expect:'` (no 100-continue round trip: the best curl
+# can do). On loopback curl's default (it sends Expect: 100-continue, which the server answers)
+# is timed too. Each tool uploads to a fresh server data folder, fieldgate first.
+# WAN share of the link = (bytes / rate + 2 RTT) / seconds: the link's own limit (TCP handshake
+# and one request/answer round trip are the least any client needs) over the time taken.
+# Peak RSS (GNU time) of the gateway's `fieldgate sync` and of the server, over the whole case.
+#
+# Usage: bash bench/sync.sh [work-dir] [cases...]   cases: loopback wan-40 wan-100 (default all)
+# Needs ~2.5 GB free in work-dir, python3, curl, sqlite3, GNU time (Debian `time`).
+# Results (JSON lines) in bench/out/sync.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/var/tmp/fieldgate-sync-bench}
-chunk=${2:-4M}
-command -v /usr/bin/time >/dev/null || { echo "install GNU time (apt-get install time)" >&2; exit 1; }
-command -v curl >/dev/null || { echo "install curl" >&2; exit 1; }
-swift build -c release --product fieldgate >&2
-swift build -c release --product fieldgate-server >&2
-bin=$(swift build -c release --show-bin-path)
-rm -rf "$work"; mkdir -p "$work/volume/DCIM"
-mkdir -p bench/out; out=bench/out/sync.jsonl
+shift || true
+cases=("$@"); [ ${#cases[@]} -gt 0 ] || cases=(loopback wan-40 wan-100)
+for tool in /usr/bin/time curl sqlite3 python3; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
+swift build -c release --scratch-path .build-release --product fieldgate >&2
+swift build -c release --scratch-path .build-release --product fieldgate-server >&2
+bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+mkdir -p bench/out; out=$PWD/bench/out/sync.jsonl
+now() { date +%s.%N; }
+peak_kib() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
 
-i=0
-for size in 500 400 300 250 200 150 100 75 50; do
-  i=$((i+1)); head -c "$((size << 20))" /dev/urandom > "$work/volume/DCIM/A000001_010203_20261125$(printf '%06d' "$i")_$(printf '%04d' "$i").MP4"
-done
-bytes=$(du -sb "$work/volume" | cut -f1)
+server_pid=; timer_pid=; proxy_pid=
+stop_all() {
+  [ -n "$proxy_pid" ] && kill -TERM "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null || true
+  [ -n "$timer_pid" ] && wait "$timer_pid" 2>/dev/null || true
+  server_pid=; timer_pid=; proxy_pid=
+}
+trap stop_all EXIT
 
-/usr/bin/time -f '%M' -o "$work/server-rss" "$bin/fieldgate-server" serve --data "$work/server" --port 0 > "$work/server.out" 2> "$work/server.err" &
-timer=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o 'http://[^ ]*' "$work/server.out" | head -1)
-server_pid=$(pgrep -P "$timer")
+# start_server DATA: a server on a free port, under GNU time; sets $server_url, $server_pid.
+start_server() {
+  local data=$1
+  /usr/bin/time -v -o "$data.rss" "$bin/fieldgate-server" serve --data "$data" --port 0 > "$data.out" 2> "$data.err" &
+  timer_pid=$!
+  for _ in $(seq 200); do grep -q "listening on" "$data.out" 2>/dev/null && break; sleep 0.05; done
+  server_url=$(grep -o 'http://[^ ]*' "$data.out" | head -1)
+  server_pid=$(pgrep -P "$timer_pid")
+}
 
-token=$("$bin/fieldgate-server" gateways add bench --data "$work/server" | tail -1)
-export FIELDGATE_HOME="$work/gateway"
-"$bin/fieldgate" enroll --server "$url" --token "$token" > /dev/null
-"$bin/fieldgate" collect --from "$work/volume" --camera A000001 --json > /dev/null
-credential=$(sqlite3 "$FIELDGATE_HOME/fieldgate.sqlite" "SELECT credential FROM syncEnrolment")
-sync; sleep 5
+# start_proxy RTT_MS RATE_MBIT: the emulated WAN in front of $server_url; sets $link_url.
+start_proxy() {
+  python3 bench/wan_proxy.py --target "${server_url#http://}" --rtt-ms "$1" --rate-mbit "$2" > "$work/proxy.out" &
+  proxy_pid=$!
+  for _ in $(seq 100); do grep -q "listening on" "$work/proxy.out" 2>/dev/null && break; sleep 0.05; done
+  link_url="http://127.0.0.1:$(awk '{print $3}' "$work/proxy.out")"
+}
 
-start=$(date +%s.%N)
-/usr/bin/time -f '%M' -o "$work/gateway-rss" "$bin/fieldgate" sync --json --chunk-size "$chunk" > "$work/sync.json"
-t_fg=$(echo "$(date +%s.%N) - $start" | bc)
+# make_files SIZES_MIB...: recordings in $work/volume/DCIM.
+make_files() {
+  rm -rf "$work/volume"; mkdir -p "$work/volume/DCIM"
+  local i=0
+  for size in "$@"; do
+    i=$((i+1))
+    head -c "$((size << 20))" /dev/urandom > "$work/volume/DCIM/A000001_010203_20261125$(printf '%06d' "$i")_$(printf '%04d' "$i").MP4"
+  done
+  bytes=$(du -sb "$work/volume" | cut -f1)
+}
 
-sync; sleep 5
-# curl: the same bytes to the same server, one tus upload per file (creation, then one PATCH).
-start=$(date +%s.%N)
-for file in "$work"/volume/DCIM/*; do
-  size=$(stat -c %s "$file")
-  sha=$(sqlite3 "$FIELDGATE_HOME/fieldgate.sqlite" "SELECT sha256 FROM recording WHERE sourceName = 'DCIM/$(basename "$file")'")
-  meta="sha256 $(printf %s "$sha" | base64 -w0)"
-  location=$(curl -sS -o /dev/null -D - -X POST "$url/v1/uploads" -H "Authorization: Bearer $credential" -H "Tus-Resumable: 1.0.0" \
-    -H "Upload-Length: $size" -H "Upload-Metadata: $meta" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
-  curl -sS -f -o /dev/null -X PATCH -T "$file" "$url$location" -H "Authorization: Bearer $credential" -H "Tus-Resumable: 1.0.0" \
-    -H "Upload-Offset: 0" -H "Content-Type: application/offset+octet-stream"
-done
-t_curl=$(echo "$(date +%s.%N) - $start" | bc)
+# gateway URL: a fresh gateway enrolled with the server at URL, the volume collected.
+gateway() {
+  export FIELDGATE_HOME="$work/gateway"
+  rm -rf "$FIELDGATE_HOME"
+  local token; token=$("$bin/fieldgate-server" gateways add bench --data "$work/fg-server" | tail -1)
+  "$bin/fieldgate" enroll --server "$1" --token "$token" > /dev/null
+  "$bin/fieldgate" collect --from "$work/volume" --camera A000001 --json > /dev/null
+}
 
-kill -TERM "$server_pid"; wait "$timer" || true
-python3 - "$bytes" "$t_fg" "$t_curl" "$(tail -1 "$work/gateway-rss")" "$(tail -1 "$work/server-rss")" "$chunk" "$work/sync.json" <<'PY' | tee -a "$out"
+warm() { sync; find "$work/volume" "$FIELDGATE_HOME" -type f -exec cat {} + > /dev/null; sleep 2; }
+
+# time_fieldgate: seconds for `fieldgate sync` (sets $t_fg, $gw_rss).
+time_fieldgate() {
+  warm
+  local start; start=$(now)
+  /usr/bin/time -v -o "$work/gateway.rss" "$bin/fieldgate" sync --json > "$work/sync.json"
+  t_fg=$(echo "$(now) - $start" | bc)
+  gw_rss=$(peak_kib "$work/gateway.rss")
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["receipted"] == int(sys.argv[2]), s' "$work/sync.json" "$(ls "$work/volume/DCIM" | wc -l)"
+}
+
+# time_curl URL CREDENTIAL [curl options...]: seconds for curl to upload every file (sets $t_curl).
+time_curl() {
+  local url=$1 credential=$2; shift 2
+  # Hashes, sizes and metadata outside the timing.
+  local plan=(); local file
+  for file in "$work"/volume/DCIM/*; do
+    plan+=("$file|$(stat -c %s "$file")|sha256 $(sha256sum "$file" | cut -c1-64 | tr -d '\n' | base64 -w0)")
+  done
+  warm
+  local start; start=$(now)
+  local entry
+  for entry in "${plan[@]}"; do
+    IFS='|' read -r file size meta <<< "$entry"
+    location=$(curl -sS -o /dev/null -D - -X POST "$url/v1/uploads" -H "Authorization: Bearer $credential" -H "Tus-Resumable: 1.0.0" \
+      -H "Upload-Length: $size" -H "Upload-Metadata: $meta" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+    curl -sS -f -o /dev/null -X PATCH -T "$file" "$url$location" -H "Authorization: Bearer $credential" -H "Tus-Resumable: 1.0.0" \
+      -H "Upload-Offset: 0" -H "Content-Type: application/offset+octet-stream" "$@"
+  done
+  t_curl=$(echo "$(now) - $start" | bc)
+}
+
+# run_case NAME RTT_MS RATE_MBIT (0 0 for loopback)
+run_case() {
+  local name=$1 rtt=$2 rate=$3
+  rm -rf "$work/fg-server" "$work/curl-server"
+  # fieldgate, on its own server data folder.
+  start_server "$work/fg-server"
+  local url=$server_url
+  if [ "$rate" != 0 ]; then start_proxy "$rtt" "$rate"; url=$link_url; fi
+  gateway "$url"
+  time_fieldgate
+  stop_all
+  local srv_rss_fg; srv_rss_fg=$(peak_kib "$work/fg-server.rss")
+  # curl, on a fresh data folder of the same server build (so it must send every byte too).
+  start_server "$work/curl-server"
+  url=$server_url
+  if [ "$rate" != 0 ]; then start_proxy "$rtt" "$rate"; url=$link_url; fi
+  local token; token=$("$bin/fieldgate-server" gateways add curl --data "$work/curl-server" | tail -1)
+  local credential
+  credential=$(curl -sS -f -X POST "$server_url/v1/enroll" -H 'Content-Type: application/json' \
+    -d "{\"token\":\"$token\",\"publicKey\":\"$(head -c 32 /dev/urandom | base64 -w0)\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"])')
+  time_curl "$url" "$credential" -H 'Expect:'
+  local t_curl_fair=$t_curl t_curl_expect=0
+  stop_all
+  if [ "$rate" = 0 ]; then
+    # curl as it behaves by default (Expect: 100-continue on large bodies), on a third fresh folder.
+    rm -rf "$work/curl-server"
+    start_server "$work/curl-server"
+    token=$("$bin/fieldgate-server" gateways add curl --data "$work/curl-server" | tail -1)
+    credential=$(curl -sS -f -X POST "$server_url/v1/enroll" -H 'Content-Type: application/json' \
+      -d "{\"token\":\"$token\",\"publicKey\":\"$(head -c 32 /dev/urandom | base64 -w0)\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"])')
+    time_curl "$server_url" "$credential"
+    t_curl_expect=$t_curl
+    stop_all
+  fi
+  python3 - "$name" "$bytes" "$rtt" "$rate" "$t_fg" "$t_curl_fair" "$t_curl_expect" "$gw_rss" "$srv_rss_fg" \
+    "$(peak_kib "$work/curl-server.rss")" "$(ls "$work/volume/DCIM" | wc -l)" <<'PY' | tee -a "$out"
 import json, sys
-size, fg, curl, gw_rss, srv_rss, chunk, summary = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], json.load(open(sys.argv[7]))
-print(json.dumps({"case": "2GB-in-9-files", "bytes": size, "chunk": chunk, "receipted": summary["receipted"],
-    "fieldgate_s": round(fg, 2), "curl_s": round(curl, 2), "fieldgate_MB_per_s": round(size / 1e6 / fg, 1),
-    "curl_MB_per_s": round(size / 1e6 / curl, 1), "speed_vs_curl": round(curl / fg, 2),
-    "gateway_peak_rss_MB": round(gw_rss / 1024, 1), "server_peak_rss_MB": round(srv_rss / 1024, 1)}))
+name, size, rtt, rate, fg, curl, curl_expect, gw, srv, srv_curl, files = sys.argv[1:]
+size, rtt, rate, fg, curl, curl_expect = int(size), float(rtt), float(rate), float(fg), float(curl), float(curl_expect)
+row = {"case": name, "bytes": size, "files": int(files), "fieldgate_s": round(fg, 2), "curl_s": round(curl, 2),
+       "fieldgate_MB_per_s": round(size / 1e6 / fg, 1), "curl_MB_per_s": round(size / 1e6 / curl, 1),
+       "fieldgate_vs_curl": round(curl / fg, 2),
+       "gateway_peak_rss_MB": round(int(gw) / 1024, 1), "server_peak_rss_MB": round(int(srv) / 1024, 1),
+       "server_peak_rss_curl_MB": round(int(srv_curl) / 1024, 1)}
+if rate:
+    limit = size / (rate * 1e6 / 8) + 2 * rtt / 1000
+    row.update({"rtt_ms": rtt, "rate_mbit": rate, "link_limit_s": round(limit, 2),
+                "fieldgate_share_of_link": round(limit / fg, 3), "curl_share_of_link": round(limit / curl, 3)})
+else:
+    row.update({"curl_default_expect_s": round(curl_expect, 2)})
+print(json.dumps(row))
 PY
+}
+
+mkdir -p "$work"
+for case in "${cases[@]}"; do
+  case $case in
+    loopback) make_files 100 100 100 100 100 100; run_case loopback 0 0 ;;
+    wan-40) make_files 40 30 20 15 10 5 2 1 1 1; run_case wan-40ms-100mbit 40 100 ;;
+    wan-100) make_files 40 30 20 15 10 5 2 1 1 1; run_case wan-100ms-20mbit 100 20 ;;
+    *) echo "unknown case $case" >&2; exit 1 ;;
+  esac
+done
 rm -rf "$work"

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 
@@ -49,7 +50,7 @@ public final class EvidenceServer: Sendable {
         context = ServerContext(repository: repository, blobs: try FolderBlobStorage(root: folder.blobs),
                                 parts: try UploadParts(root: folder.uploads), signingKey: SigningKey(try folder.serverKey()),
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
-                                maxUploadSize: configuration.maxUploadSize, uploadsInProgress: UploadsInProgress())
+                                maxUploadSize: configuration.maxUploadSize, uploadLocks: InProcessUploadLocks(), digests: UploadDigests())
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
     }
 
@@ -63,7 +64,7 @@ public final class EvidenceServer: Sendable {
     public func run(handlingShutdownSignals: Bool = false, onReady: @escaping @Sendable (Int) async -> Void) async throws {
         var logger = Logger(label: "fieldgate-server")
         logger.logLevel = configuration.logLevel
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())
         OperationalRoutes(context: context).register(on: router)
@@ -71,9 +72,10 @@ public final class EvidenceServer: Sendable {
         BatchRoutes(context: context).register(on: router)
         UploadRoutes(context: context).register(on: router)
         EvidenceRoutes(context: context).register(on: router)
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])
         let application = Application(
             router: router,
-            server: try tlsConfiguration.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            server: try tlsConfiguration.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldgate-server"),
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? 0) },
             logger: logger

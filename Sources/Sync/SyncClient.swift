@@ -9,8 +9,15 @@ import SyncProtocol
 public struct SyncOptions: Sendable {
     /// Items per manifest.
     public var batchSize = 100
-    /// Bytes per PATCH; each carries its own checksum and is held in memory once.
-    public var chunkSize = 4 << 20
+    /// Bytes per PATCH; each carries its own checksum. Chunks stream from the stored copy, so
+    /// memory does not grow with their size; larger chunks cost fewer round trips and syncs,
+    /// smaller ones lose less when a connection drops mid-chunk.
+    public var chunkSize = SyncOptions.defaultChunkSize
+    public static let defaultChunkSize = 16 << 20
+    /// Blobs uploaded at once: one blob's round trips and the server's syncs leave the link
+    /// idle, which the others fill. Never two requests for one blob.
+    public var parallel = SyncOptions.defaultParallel
+    public static let defaultParallel = 4
     /// Bytes per second for all uploads together; nil for no limit.
     public var limitRate: Int64?
     public var retry = RetryPolicy()
@@ -149,9 +156,11 @@ struct BatchSession {
         try storeCall { try store.markOpened(batchId: batchId, serverBatchId: created.batchId) }
         summary.batches += 1
 
-        // One upload per blob, however many items share it.
+        // One upload per blob, however many items share it; up to `parallel` blobs at once, in
+        // the batch's order (important recordings first).
         let missing = Set(created.missing)
         var seen: Set<String> = []
+        var uploads: [PendingUpload] = []
         for entry in entries where seen.insert(entry.item.sha256).inserted {
             let sha256 = entry.item.sha256, size = entry.item.size
             let sameBlob = entries.filter { $0.item.sha256 == sha256 }
@@ -160,30 +169,17 @@ struct BatchSession {
                 continue
             }
             if missing.contains(sha256) {
-                let tracker = tracker
-                let uploader = TusUploader(connection: connection, store: store, chunkSize: options.chunkSize,
-                                           limiter: tracker.limiter(rate: options.limitRate, clock: options.clock),
-                                           progress: { acknowledged in tracker.blob(sha256, acknowledged: acknowledged) })
-                switch try await uploader.upload(sha256: sha256, length: size, batchId: created.batchId) {
-                case .completed(let sent):
-                    summary.uploaded += 1
-                    summary.sentBytes += sent
-                    try storeCall {
-                        try store.markUploaded(batchId: batchId, sha256: sha256, server: enrolment.serverURL,
-                                               serverBatchId: created.batchId, sentBytes: sent, alreadyHeld: false)
-                    }
-                case .refused(let reason):
-                    try storeCall { try store.markRefused(batchId: batchId, sha256: sha256, reason: reason) }
-                }
+                uploads.append(PendingUpload(sha256: sha256, size: size, items: sameBlob.count))
             } else {
                 summary.alreadyHeld += 1
                 try storeCall {
                     try store.markUploaded(batchId: batchId, sha256: sha256, server: enrolment.serverURL,
                                            serverBatchId: created.batchId, sentBytes: 0, alreadyHeld: true)
                 }
+                tracker.finished(items: sameBlob.count, bytes: size, sha256: sha256)
             }
-            tracker.finished(items: sameBlob.count, bytes: size, sha256: sha256)
         }
+        try await upload(uploads, batchId: batchId, serverBatchId: created.batchId, summary: &summary)
 
         let withdraw = try storeCall { try store.hashes(inBatch: batchId, state: .refused) }
         let commitBody = try ServerConnection.json(CommitRequest(withdraw: withdraw))
@@ -220,6 +216,67 @@ struct BatchSession {
         summary.commitSeconds.append(Double(commitTime.components.seconds) + Double(commitTime.components.attoseconds) / 1e18)
         summary.receipted += entries.filter { receipted.contains($0.item.sha256) && $0.item.state != .refused }.count
         summary.receipts.append(created.batchId)
+    }
+}
+
+/// A blob of a batch the server lacks.
+struct PendingUpload: Sendable {
+    var sha256: String
+    var size: Int64
+    /// Items of the batch with this blob.
+    var items: Int
+}
+
+extension BatchSession {
+    /// Uploads the blobs, at most `options.parallel` at once, recording each outcome as it
+    /// comes. The first failure stops the others (cancelled, resumed by the next sync) and is
+    /// thrown once every upload has ended.
+    func upload(_ uploads: [PendingUpload], batchId: Int64, serverBatchId: String, summary: inout SyncSummary) async throws(SyncError) {
+        let connection = connection, store = store, tracker = tracker, options = options
+        let limiter = tracker.limiter(rate: options.limitRate, clock: options.clock)
+        var failure: SyncError?
+        var pending = uploads[...]
+        await withTaskGroup(of: (PendingUpload, Result<UploadOutcome, SyncError>).self) { group in
+            func start(_ blob: PendingUpload) {
+                group.addTask {
+                    let uploader = TusUploader(connection: connection, store: store, chunkSize: options.chunkSize, limiter: limiter,
+                                               limitRate: options.limitRate,
+                                               progress: { acknowledged in tracker.blob(blob.sha256, acknowledged: acknowledged) })
+                    do throws(SyncError) {
+                        return (blob, .success(try await uploader.upload(sha256: blob.sha256, length: blob.size, batchId: serverBatchId)))
+                    } catch {
+                        return (blob, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<max(1, options.parallel) {
+                guard let blob = pending.popFirst() else { break }
+                start(blob)
+            }
+            while let (blob, result) = await group.next() {
+                do throws(SyncError) {
+                    switch try result.get() {
+                    case .completed(let sent):
+                        summary.uploaded += 1
+                        summary.sentBytes += sent
+                        try storeCall {
+                            try store.markUploaded(batchId: batchId, sha256: blob.sha256, server: enrolment.serverURL,
+                                                   serverBatchId: serverBatchId, sentBytes: sent, alreadyHeld: false)
+                        }
+                    case .refused(let reason):
+                        try storeCall { try store.markRefused(batchId: batchId, sha256: blob.sha256, reason: reason) }
+                    }
+                    tracker.finished(items: blob.items, bytes: blob.size, sha256: blob.sha256)
+                } catch {
+                    if failure == nil {
+                        failure = error
+                        group.cancelAll()
+                    }
+                }
+                if failure == nil, let next = pending.popFirst() { start(next) }
+            }
+        }
+        if let failure { throw failure }
     }
 }
 

@@ -14,14 +14,23 @@ enum UploadOutcome: Sendable, Equatable {
     case refused(String)
 }
 
-/// Uploads one blob with tus 1.0: creation, then PATCH chunks each with an `Upload-Checksum`.
+/// Uploads one blob with tus 1.0: creation, then PATCH chunks each with an `Upload-Checksum`;
+/// a blob no larger than one chunk goes in the creation request itself (creation-with-upload).
 /// The upload's URL and every acknowledged offset are kept in the store, so a killed process,
 /// a dropped connection or a restarted server resumes (HEAD) where the server says it stands.
+///
+/// A chunk is never held in memory whole: its checksum is computed by reading it from the
+/// stored copy, then its body is read again, piece by piece, as the connection takes it. The
+/// next chunk's checksum is computed while the current one is on the wire, so hashing costs
+/// no time on the link. One uploader sends one request at a time for its upload: tus offsets
+/// are sequential, and the server holds one writer per upload.
 struct TusUploader: Sendable {
     let connection: ServerConnection
     let store: EvidenceStore
     let chunkSize: Int
     let limiter: RateLimiter?
+    /// The rate `limiter` allows, for request timeouts.
+    let limitRate: Int64?
     /// Called with the bytes the server has acknowledged of this blob so far.
     let progress: @Sendable (Int64) -> Void
 
@@ -34,29 +43,42 @@ struct TusUploader: Sendable {
         guard descriptor >= 0 else {
             return .refused("the stored copy \(path) cannot be read: \(String(cString: strerror(errno))) (run `fieldgate audit verify`)")
         }
-        defer { close(descriptor) }
+        let file = OpenFile(descriptor: descriptor, path: path)
 
         var sent: Int64 = 0
+        if try stored(sha256) == nil, length <= Int64(chunkSize) {
+            switch try await createWithUpload(file, sha256: sha256, length: length, batchId: batchId) {
+            case .finished(let outcome):
+                return outcome
+            case .continueWithPatches(let alreadySent):
+                sent = alreadySent
+            }
+        }
         var (url, offset) = try await resume(sha256: sha256, length: length, batchId: batchId)
         var checksumFailures = 0
         var transientFailures = 0
+        var prepared: PreparedChunk?
         progress(offset)
-        // One buffer for every chunk: the HTTP client has let go of it once the answer is in, so
-        // it is refilled in place rather than a new chunk-sized block being allocated each time
-        // (freed large blocks linger in the allocator's per-thread arenas).
-        var chunk = ByteBufferAllocator().buffer(capacity: Int(min(Int64(chunkSize), length)))
         while offset < length || length == 0 {
             let count = Int(min(Int64(chunkSize), length - offset))
-            try readChunk(descriptor, path: path, offset: offset, count: count, into: &chunk)
-            let checksum = "sha256 " + chunk.withUnsafeReadableBytes { Data(SHA256.hash(data: $0)).base64EncodedString() }
+            let checksum: String
+            if let prepared, prepared.offset == offset, prepared.count == count {
+                checksum = prepared.checksum
+            } else {
+                checksum = try Self.checksum(of: file, offset: offset, count: count).get()
+            }
+            prepared = nil
+            // The next chunk's checksum, computed while this one is sent.
+            let nextOffset = offset + Int64(count)
+            let nextCount = Int(min(Int64(chunkSize), length - nextOffset))
+            async let upcoming = nextCount > 0 ? Self.checksum(of: file, offset: nextOffset, count: nextCount) : nil
+            let result = await sendChunk(file, url: url, offset: offset, count: count, checksum: checksum)
+            if case .success(let next)? = await upcoming { prepared = PreparedChunk(offset: nextOffset, count: nextCount, checksum: next) }
             let answer: ServerAnswer
-            do {
-                answer = try await connection.sendOnce(
-                    .PATCH, url,
-                    headers: [(Tus.Header.resumable, Tus.version), (Tus.Header.uploadOffset, String(offset)),
-                              (Tus.Header.uploadChecksum, checksum), ("Content-Type", Tus.offsetContentType)],
-                    body: body(chunk), timeout: .seconds(Int64(max(120, count / (256 * 1024)))))
-            } catch {
+            switch result {
+            case .success(let received):
+                answer = received
+            case .failure(let error):
                 guard error.isTransient, transientFailures + 1 < connection.retry.attempts else { throw error }
                 try await connection.pause(beforeRetry: transientFailures)
                 transientFailures += 1
@@ -107,6 +129,79 @@ struct TusUploader: Sendable {
         return .completed(sentBytes: sent)
     }
 
+    /// What became of a creation-with-upload.
+    private enum FirstRequest {
+        case finished(UploadOutcome)
+        /// The server kept less than the whole blob, or the request failed: carry on with HEAD
+        /// and PATCH (a new upload when the server's Location never arrived).
+        case continueWithPatches(sentBytes: Int64)
+    }
+
+    /// Creates the upload with the whole blob as its body: one request for a small blob.
+    private func createWithUpload(_ file: OpenFile, sha256: String, length: Int64, batchId: String) async throws(SyncError) -> FirstRequest {
+        let count = Int(length)
+        let checksum = try Self.checksum(of: file, offset: 0, count: count).get()
+        let answer: ServerAnswer
+        do {
+            answer = try await connection.sendOnce(
+                .POST, "/v1/uploads",
+                headers: [(Tus.Header.resumable, Tus.version), (Tus.Header.uploadLength, String(length)),
+                          (Tus.Header.uploadMetadata, metadata(sha256: sha256, batchId: batchId)),
+                          (Tus.Header.uploadChecksum, checksum), ("Content-Type", Tus.offsetContentType)],
+                body: body(file, offset: 0, count: count), timeout: timeout(count))
+        } catch {
+            guard error.isTransient else { throw error }
+            return .continueWithPatches(sentBytes: 0)
+        }
+        let location = answer.headers.first(name: "Location").flatMap { $0.isEmpty ? nil : connection.url($0) }
+        switch answer.status {
+        case 201:
+            guard let location, let offset = answer.headers.first(name: Tus.Header.uploadOffset).flatMap(Int64.init), offset <= length else {
+                throw .protocolViolation("POST /v1/uploads answered 201 without a Location or a valid Upload-Offset")
+            }
+            progress(offset)
+            if offset == length { return .finished(.completed(sentBytes: length)) }
+            try save(SyncUpload(sha256: sha256, url: location, offset: offset, length: length))
+            return .continueWithPatches(sentBytes: offset)
+        case Tus.checksumMismatchStatus:
+            // Damaged on the way: the upload exists, empty; its chunk goes again as a PATCH.
+            if let location { try save(SyncUpload(sha256: sha256, url: location, offset: 0, length: length)) }
+            return .continueWithPatches(sentBytes: 0)
+        case 422:
+            return .finished(.refused("the server refused the upload: \(answer.reason)"))
+        case 401:
+            throw .unauthorized(answer.reason)
+        case 429, 500...:
+            return .continueWithPatches(sentBytes: 0)
+        default:
+            throw .protocolViolation("creating the upload of \(sha256): \(answer.reason)")
+        }
+    }
+
+    /// Sends one PATCH; its failure is returned, not thrown, so the caller can first collect
+    /// the checksum computed meanwhile.
+    private func sendChunk(_ file: OpenFile, url: String, offset: Int64, count: Int, checksum: String) async -> Result<ServerAnswer, SyncError> {
+        do throws(SyncError) {
+            return .success(try await connection.sendOnce(
+                .PATCH, url,
+                headers: [(Tus.Header.resumable, Tus.version), (Tus.Header.uploadOffset, String(offset)),
+                          (Tus.Header.uploadChecksum, checksum), ("Content-Type", Tus.offsetContentType)],
+                body: body(file, offset: offset, count: count), timeout: timeout(count)))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Long enough for a chunk at the slowest rate expected: 256 KiB/s, or half the rate limit.
+    private func timeout(_ count: Int) -> TimeAmount {
+        let slowest = max(1, min(256 * 1024, (limitRate ?? Int64.max) / 2))
+        return .seconds(max(120, Int64(count) / slowest + 60))
+    }
+
+    private func metadata(sha256: String, batchId: String) -> String {
+        Tus.encodeMetadata(["sha256": sha256, "batch": batchId, "filetype": "application/octet-stream"])
+    }
+
     /// The upload's URL and the offset the server holds: asked with HEAD when an upload was
     /// started before, else a new upload is created.
     private func resume(sha256: String, length: Int64, batchId: String) async throws(SyncError) -> (String, Int64) {
@@ -121,10 +216,10 @@ struct TusUploader: Sendable {
             // Gone (expired, terminated, refused): start again.
             try remove(sha256)
         }
-        let metadata = Tus.encodeMetadata(["sha256": sha256, "batch": batchId, "filetype": "application/octet-stream"])
         let answer = try await connection.send(
             .POST, "/v1/uploads",
-            headers: [(Tus.Header.resumable, Tus.version), (Tus.Header.uploadLength, String(length)), (Tus.Header.uploadMetadata, metadata)])
+            headers: [(Tus.Header.resumable, Tus.version), (Tus.Header.uploadLength, String(length)),
+                      (Tus.Header.uploadMetadata, metadata(sha256: sha256, batchId: batchId))])
         try answer.expect([201], doing: "creating the upload of \(sha256)")
         guard let location = answer.headers.first(name: "Location"), !location.isEmpty else {
             throw .protocolViolation("POST /v1/uploads answered 201 without a Location")
@@ -134,24 +229,28 @@ struct TusUploader: Sendable {
         return (url, 0)
     }
 
-    private func body(_ chunk: ByteBuffer) -> HTTPClientRequest.Body {
-        guard let limiter else { return .bytes(chunk) }
-        return .stream(ThrottledBytes(buffer: chunk, limiter: limiter), length: .known(Int64(chunk.readableBytes)))
+    private func body(_ file: OpenFile, offset: Int64, count: Int) -> HTTPClientRequest.Body {
+        .stream(FileChunkBytes(file: file, offset: offset, count: count, limiter: limiter), length: .known(Int64(count)))
     }
 
-    private func readChunk(_ descriptor: Int32, path: String, offset: Int64, count: Int, into buffer: inout ByteBuffer) throws(SyncError) {
-        buffer.clear()
+    /// The `Upload-Checksum` of `count` bytes at `offset`, read from the stored copy in pieces.
+    static func checksum(of file: OpenFile, offset: Int64, count: Int) -> Result<String, SyncError> {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(max(count, 1), hashPieceSize), alignment: 16)
+        defer { buffer.deallocate() }
+        var hasher = SHA256()
         var done = 0
         while done < count {
-            let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { pointer in
-                max(0, pread(descriptor, pointer.baseAddress, count - done, off_t(offset) + off_t(done)))
-            }
-            guard got > 0 else {
-                throw .store("\(path): the stored copy is shorter than its recorded size (run `fieldgate audit verify`)")
-            }
+            let got = pread(file.descriptor, buffer.baseAddress, min(buffer.count, count - done), off_t(offset) + off_t(done))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { return .failure(file.shortRead()) }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             done += got
         }
+        return .success("sha256 " + Data(hasher.finalize()).base64EncodedString())
     }
+
+    /// Bytes read at a time to hash a chunk.
+    static let hashPieceSize = 1 << 20
 
     private func stored(_ sha256: String) throws(SyncError) -> SyncUpload? {
         do { return try store.upload(sha256: sha256) } catch { throw .store("\(error)") }
@@ -166,24 +265,70 @@ struct TusUploader: Sendable {
     }
 }
 
-/// A chunk handed to the HTTP client in 64 KiB pieces, each only when the rate limit allows.
-struct ThrottledBytes: AsyncSequence, Sendable {
+/// A checksum computed ahead for the chunk at `offset`.
+private struct PreparedChunk {
+    var offset: Int64
+    var count: Int
+    var checksum: String
+}
+
+/// The stored copy being uploaded, open while any request body still reads from it.
+final class OpenFile: Sendable {
+    let descriptor: Int32
+    let path: String
+
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    func shortRead() -> SyncError {
+        .store("\(path): the stored copy is shorter than its recorded size (run `fieldgate audit verify`)")
+    }
+}
+
+/// A chunk's body, read from the stored copy in pieces as the HTTP client asks for them (it
+/// asks only when the connection can take more), each piece only when the rate limit allows.
+/// Memory stays a few pieces per upload whatever the chunk size.
+struct FileChunkBytes: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
-    let buffer: ByteBuffer
-    let limiter: RateLimiter
-    static let pieceSize = 64 * 1024
+    let file: OpenFile
+    let offset: Int64
+    let count: Int
+    let limiter: RateLimiter?
+    static let pieceSize = 1 << 20
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var remaining: ByteBuffer
-        let limiter: RateLimiter
+        let file: OpenFile
+        var position: Int64
+        let end: Int64
+        let limiter: RateLimiter?
+        let allocator = ByteBufferAllocator()
 
         mutating func next() async throws -> ByteBuffer? {
-            guard remaining.readableBytes > 0 else { return nil }
-            let piece = remaining.readSlice(length: Swift.min(ThrottledBytes.pieceSize, remaining.readableBytes))!
-            try await limiter.take(piece.readableBytes)
+            guard position < end else { return nil }
+            let size = Int(Swift.min(Int64(FileChunkBytes.pieceSize), end - position))
+            if let limiter { try await limiter.take(size) }
+            var piece = allocator.buffer(capacity: size)
+            var done = 0
+            while done < size {
+                var got = 0
+                piece.writeWithUnsafeMutableBytes(minimumWritableBytes: size - done) { pointer in
+                    got = pread(file.descriptor, pointer.baseAddress, size - done, off_t(position) + off_t(done))
+                    return Swift.max(0, got)
+                }
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else { throw file.shortRead() }
+                done += got
+            }
+            position += Int64(size)
             return piece
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: buffer, limiter: limiter) }
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(file: file, position: offset, end: offset + Int64(count), limiter: limiter)
+    }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// `Upload-Metadata` and `Upload-Checksum`.
 public enum Tus {
     public static let version = "1.0.0"
-    public static let extensions = "creation,checksum,termination"
+    public static let extensions = "creation,creation-with-upload,checksum,termination"
     public static let checksumAlgorithms = "sha1,sha256"
     public static let offsetContentType = "application/offset+octet-stream"
     /// The status a tus server answers when a chunk's checksum does not match.

@@ -100,8 +100,13 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Items per batch (manifest and receipt).")
     var batchSize = 100
 
-    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Bytes per upload request, each with its own checksum (64k to 64M).", valueName: "size"))
-    var chunkSize = "4M"
+    @Option(name: .customLong("chunk-size"), help: ArgumentHelp(
+        "Bytes per upload request, each with its own checksum (64k to 256M); a blob no larger goes in one request. Larger: fewer round trips; smaller: less re-sent after a dropped connection.",
+        valueName: "size"))
+    var chunkSize = "16M"
+
+    @Option(help: ArgumentHelp("Blobs uploaded at once (1 to 16), each by one request at a time.", valueName: "n"))
+    var parallel = SyncOptions.defaultParallel
 
     @Option(help: "Tries for each request before the sync stops and leaves the rest for later.")
     var retries = 8
@@ -114,24 +119,26 @@ struct SyncCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let limitRate, RateLimiter.parseRate(limitRate) == nil { throw ValidationError("--limit-rate \(limitRate): give bytes per second, e.g. 10M or 512k") }
-        guard let chunk = RateLimiter.parseRate(chunkSize), chunk >= 64 << 10, chunk <= 64 << 20 else {
-            throw ValidationError("--chunk-size \(chunkSize): give 64k to 64M")
+        guard let chunk = RateLimiter.parseRate(chunkSize), chunk >= 64 << 10, chunk <= 256 << 20 else {
+            throw ValidationError("--chunk-size \(chunkSize): give 64k to 256M")
         }
+        if !(1...16).contains(parallel) { throw ValidationError("--parallel \(parallel): give 1 to 16") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if retries < 1 { throw ValidationError("--retries must be at least 1") }
     }
 
     func run() async throws {
-        // The HTTP client lets go of a sent chunk on its own threads, a little later; glibc would
-        // keep such freed chunk-sized blocks in per-thread arenas (and raise its mmap threshold
-        // past them). Mapping large blocks individually returns them at once, so the gateway
-        // stays about two chunks above its baseline whatever the file size.
+        // The HTTP client lets go of sent pieces on its own threads, a little later; glibc would
+        // keep such freed blocks in per-thread arenas (and raise its mmap threshold past large
+        // ones). Mapping large blocks individually returns them at once, so the gateway stays
+        // near its baseline whatever the file size and parallelism.
         _ = fieldgate_return_large_blocks(1 << 20, 2)
         let evidence = try store.openStore()
         var options = SyncOptions()
         options.batchSize = batchSize
         options.limitRate = limitRate.flatMap(RateLimiter.parseRate)
-        options.chunkSize = Int(RateLimiter.parseRate(chunkSize) ?? 4 << 20)
+        options.chunkSize = Int(RateLimiter.parseRate(chunkSize) ?? Int64(SyncOptions.defaultChunkSize))
+        options.parallel = parallel
         options.retry = RetryPolicy(attempts: retries)
         options.retryRefused = retryRefused
         let client = try HTTPClient.forSync(try evidence.enrolment())

@@ -9,7 +9,7 @@ final class TusTests: ServerTestCase {
         XCTAssertEqual(answer.status, 204)
         XCTAssertEqual(answer.header("Tus-Version"), "1.0.0")
         XCTAssertEqual(answer.header("Tus-Resumable"), "1.0.0")
-        XCTAssertEqual(answer.header("Tus-Extension"), "creation,checksum,termination")
+        XCTAssertEqual(answer.header("Tus-Extension"), "creation,creation-with-upload,checksum,termination")
         XCTAssertEqual(answer.header("Tus-Checksum-Algorithm"), "sha1,sha256")
         XCTAssertEqual(answer.header("Tus-Max-Size"), String(maxUploadSize))
     }
@@ -151,5 +151,89 @@ final class TusTests: ServerTestCase {
         let commit = try await send("POST", "/v1/batches/\(created.batchId)/commit", headers: gateway.bearer)
         XCTAssertEqual(commit.status, 200)
         XCTAssertNoThrow(try commit.decode(SignedEnvelope.self).open(Receipt.self, verifyingWith: gateway.serverPublicKey))
+    }
+
+    // MARK: creation-with-upload
+
+    private func createWithUpload(_ gateway: TestGateway, length: Int, sha256: String, body: Data,
+                                  checksum: String? = nil) async throws -> HTTPAnswer {
+        var headers = gateway.tus + [("Upload-Length", String(length)), ("Upload-Metadata", Tus.encodeMetadata(["sha256": sha256])),
+                                     ("Content-Type", "application/offset+octet-stream")]
+        if let checksum { headers.append(("Upload-Checksum", checksum)) }
+        return try await send("POST", "/v1/uploads", headers: headers, body: body)
+    }
+
+    func testCreationWithUploadStoresASmallBlobInOneRequest() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBlob(70_000)
+        let hash = Self.sha256(blob)
+        let created = try await createWithUpload(gateway, length: blob.count, sha256: hash, body: blob,
+                                                 checksum: "sha256 " + Tus.ChecksumAlgorithm.sha256.digest(blob))
+        XCTAssertEqual(created.status, 201, created.errorReason ?? "")
+        XCTAssertEqual(created.header("Upload-Offset"), String(blob.count))
+        XCTAssertEqual(try Data(contentsOf: blobPath(hash)), blob)
+        let batch = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
+        XCTAssertEqual(batch.missing, [])
+    }
+
+    func testCreationWithUploadKeepsAPartialFirstChunkAndThePatchesFinishIt() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBlob(90_000)
+        let hash = Self.sha256(blob)
+        let created = try await createWithUpload(gateway, length: blob.count, sha256: hash, body: blob.prefix(30_000))
+        XCTAssertEqual(created.status, 201, created.errorReason ?? "")
+        XCTAssertEqual(created.header("Upload-Offset"), "30000")
+        let location = try XCTUnwrap(created.header("Location"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(hash).path))
+        let rest = try await patch(gateway, location, offset: 30_000, Data(blob.suffix(from: 30_000)))
+        XCTAssertEqual(rest.status, 204, rest.errorReason ?? "")
+        XCTAssertEqual(try Data(contentsOf: blobPath(hash)), blob)
+    }
+
+    func testCreationWithUploadWithADamagedBodyIsRefused460AndTheUploadResumesAtItsLocation() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBlob(40_000)
+        var damaged = blob
+        damaged[100] ^= 0x01
+        let created = try await createWithUpload(gateway, length: blob.count, sha256: Self.sha256(blob), body: damaged,
+                                                 checksum: "sha256 " + Tus.ChecksumAlgorithm.sha256.digest(blob))
+        XCTAssertEqual(created.status, 460)
+        XCTAssertNotNil(created.errorReason)
+        let location = try XCTUnwrap(created.header("Location"))
+        let head = try await send("HEAD", location, headers: gateway.tus)
+        XCTAssertEqual(head.header("Upload-Offset"), "0")
+        let retry = try await patch(gateway, location, offset: 0, blob)
+        XCTAssertEqual(retry.status, 204, retry.errorReason ?? "")
+        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+    }
+
+    func testCreationWithUploadOfBytesThatDoNotMatchTheirHashIs422AndNothingIsStored() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBlob(20_000), other = Self.randomBlob(20_000)
+        let created = try await createWithUpload(gateway, length: other.count, sha256: Self.sha256(blob), body: other)
+        XCTAssertEqual(created.status, 422)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(blob)).path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(other)).path))
+        let batch = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
+        XCTAssertEqual(batch.missing, [Self.sha256(blob)])
+    }
+
+    func testBytesThatDoNotMatchAreFoundWhetherOrNotTheServerRestartedMidUpload() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBlob(60_000)
+        var wrong = blob
+        wrong[59_000] ^= 0x80
+        // Seen whole by this process: checked with the digest taken as the bytes arrived.
+        let seenWhole = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        let whole = try await patch(gateway, seenWhole, offset: 0, wrong)
+        XCTAssertEqual(whole.status, 422)
+        // Across a restart: the part file is read again.
+        let resumed = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        let first = try await patch(gateway, resumed, offset: 0, wrong.prefix(30_000))
+        XCTAssertEqual(first.status, 204)
+        try await restartServer()
+        let rest = try await patch(gateway, resumed, offset: 30_000, Data(wrong.suffix(from: 30_000)))
+        XCTAssertEqual(rest.status, 422)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(blob)).path))
     }
 }

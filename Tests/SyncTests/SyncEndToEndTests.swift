@@ -123,6 +123,37 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(try syncStatus().receipted, count)
     }
 
+    func testParallelUploadsOfLargeAndSmallBlobsArriveIntactAndOnce() throws {
+        try enroll()
+        // Two blobs of several chunks, two that fit one request (creation-with-upload), the samples.
+        let count = try collectSample(videos: 2, extra: [5 << 20, (3 << 20) + 17, 200_000, 1])
+        let result = try fieldgate(["sync", "--json", "--parallel", "3", "--chunk-size", "1M"])
+        XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
+        let summary = try summary(result)
+        XCTAssertEqual(summary["receipted"] as? Int, count)
+        XCTAssertEqual(summary["uploaded"] as? Int, count)
+        let store = try EvidenceStore(home: home)
+        let recordings = try store.recordings()
+        for recording in recordings {
+            let held = server.data.appendingPathComponent("blobs/sha256/\(recording.sha256.prefix(2))/\(recording.sha256)")
+            XCTAssertEqual(try Data(contentsOf: held), try Data(contentsOf: store.blobs.path(of: recording.sha256)), recording.sourceName)
+        }
+        // Every byte crossed once: no chunk was sent twice, no upload written by two requests.
+        let total = recordings.reduce(0) { $0 + Double($1.size) }
+        XCTAssertEqual(try server.metric("fieldgate_upload_bytes_received_total"), total)
+        XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
+    }
+
+    func testParallelOutOfRangeIsRefusedBeforeAnythingIsSent() throws {
+        try enroll()
+        _ = try collectSample(videos: 1)
+        let result = try fieldgate(["sync", "--parallel", "0"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("--parallel"), result.stderr)
+        XCTAssertEqual(try server.metric("fieldgate_upload_bytes_received_total"), 0)
+        XCTAssertEqual(try syncStatus().receipted, 0)
+    }
+
     func testAKilledSyncResumesWithoutResendingWhatArrived() throws {
         try enroll()
         let size = 24 << 20

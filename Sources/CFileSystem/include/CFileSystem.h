@@ -4,4 +4,8 @@
 /* syncfs(2) is a GNU extension the Swift Glibc module does not expose. */
 int fieldgate_syncfs(int descriptor);
 
+/* Starts writing a file range's dirty pages to disk without waiting (sync_file_range(2) with
+   SYNC_FILE_RANGE_WRITE, also a GNU extension), so a later fdatasync has little left to wait for. */
+int fieldgate_start_writeback(int descriptor, long long offset, long long length);
+
 #endif

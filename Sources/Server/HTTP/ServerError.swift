@@ -62,7 +62,11 @@ enum JSONBody {
     }
 
     /// Reads a whole request body of at most `limit` bytes; more is 413.
-    static func collect(_ request: Request, limit: Int, what: String) async throws -> ByteBuffer {
+    static func collect(_ request: Request, limit: Int, what: String, context: ServerRequestContext) async throws -> ByteBuffer {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw ServerError(.contentTooLarge, "\(what) is larger than \(limit) bytes")
+        }
+        await context.acceptBody()
         var body = ByteBuffer()
         for try await chunk in request.body {
             guard body.readableBytes + chunk.readableBytes <= limit else {

@@ -10,19 +10,19 @@ struct BatchRoutes {
     static let maxManifestSize = 32 << 20
     static let maxCommitBodySize = 1 << 20
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/batches") { request, _ in try await createBatch(request) }
+    func register(on router: Router<ServerRequestContext>) {
+        router.post("/v1/batches") { request, requestContext in try await createBatch(request, requestContext: requestContext) }
         router.get("/v1/batches/:batchId") { request, requestContext in
             try await showBatch(request, batchId: requestContext.parameters.require("batchId"))
         }
         router.post("/v1/batches/:batchId/commit") { request, requestContext in
-            try await commitBatch(request, batchId: requestContext.parameters.require("batchId"))
+            try await commitBatch(request, batchId: requestContext.parameters.require("batchId"), requestContext: requestContext)
         }
     }
 
-    func createBatch(_ request: Request) async throws -> Response {
+    func createBatch(_ request: Request, requestContext: ServerRequestContext) async throws -> Response {
         let gateway = try await context.authenticator.authenticate(request)
-        let body = try await JSONBody.collect(request, limit: Self.maxManifestSize, what: "the manifest")
+        let body = try await JSONBody.collect(request, limit: Self.maxManifestSize, what: "the manifest", context: requestContext)
         let envelope = try JSONBody.decode(SignedEnvelope.self, from: body, what: "the signed manifest")
         guard let publicKeyText = gateway.publicKey, let publicKey = WireCoding.publicKey(base64: publicKeyText) else {
             throw ServerError.unauthorized("gateway \(gateway.name) has no enrolled key: enrol it again")
@@ -94,9 +94,9 @@ struct BatchRoutes {
         var withdraw: [String]?
     }
 
-    func commitBatch(_ request: Request, batchId: String) async throws -> Response {
+    func commitBatch(_ request: Request, batchId: String, requestContext: ServerRequestContext) async throws -> Response {
         let gateway = try await context.authenticator.authenticate(request)
-        let body = try await JSONBody.collect(request, limit: Self.maxCommitBodySize, what: "the commit request")
+        let body = try await JSONBody.collect(request, limit: Self.maxCommitBodySize, what: "the commit request", context: requestContext)
         let batch = try await ownedBatch(batchId, of: gateway)
         if batch.state == .committed, let receipt = batch.receipt {
             return Self.receiptResponse(receipt)

@@ -6,12 +6,12 @@ import SyncProtocol
 struct EnrollRoutes {
     let context: ServerContext
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/enroll") { request, _ in try await enroll(request) }
+    func register(on router: Router<ServerRequestContext>) {
+        router.post("/v1/enroll") { request, requestContext in try await enroll(request, requestContext: requestContext) }
     }
 
-    func enroll(_ request: Request) async throws -> Response {
-        let body = try await JSONBody.collect(request, limit: 64 << 10, what: "the enrolment request")
+    func enroll(_ request: Request, requestContext: ServerRequestContext) async throws -> Response {
+        let body = try await JSONBody.collect(request, limit: 64 << 10, what: "the enrolment request", context: requestContext)
         let enrollment = try JSONBody.decode(EnrollRequest.self, from: body, what: "the enrolment request")
         guard WireCoding.publicKey(base64: enrollment.publicKey) != nil else {
             throw ServerError.badRequest("publicKey is not a base64 raw 32-byte Ed25519 public key")

@@ -5,7 +5,7 @@ import SyncProtocol
 struct EvidenceRoutes {
     let context: ServerContext
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServerRequestContext>) {
         router.get("/v1/evidence/:sha256") { request, requestContext in
             try await evidence(request, sha256: requestContext.parameters.require("sha256"))
         }

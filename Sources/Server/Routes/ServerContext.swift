@@ -11,7 +11,9 @@ struct ServerContext: Sendable {
     let authenticator: GatewayAuthenticator
     let metrics: ServerMetrics
     let maxUploadSize: Int64
-    let uploadsInProgress: UploadsInProgress
+    /// One writer per upload at a time.
+    let uploadLocks: any UploadLocks
+    let digests: UploadDigests
 }
 
 /// The server's private key, shared by every request.
@@ -23,29 +25,4 @@ final class SigningKey: @unchecked Sendable {
     init(_ key: Curve25519.Signing.PrivateKey) { self.key = key }
 
     var publicKey: Curve25519.Signing.PublicKey { key.publicKey }
-}
-
-/// Uploads a PATCH or DELETE is working on: a second request on the same upload meanwhile
-/// would interleave writes to one part file, so it is answered 409 instead.
-actor UploadsInProgress {
-    private var busy: Set<String> = []
-
-    /// Runs `body` as the only request working on the upload, or throws 409 when another is.
-    nonisolated func exclusively(_ uploadId: String, _ body: () async throws -> Response) async throws -> Response {
-        guard await claim(uploadId) else {
-            throw ServerError(.conflict, "upload \(uploadId) is being written by another request; retry after it ends")
-        }
-        do {
-            let response = try await body()
-            await release(uploadId)
-            return response
-        } catch {
-            await release(uploadId)
-            throw error
-        }
-    }
-
-    private func claim(_ uploadId: String) -> Bool { busy.insert(uploadId).inserted }
-
-    private func release(_ uploadId: String) { busy.remove(uploadId) }
 }

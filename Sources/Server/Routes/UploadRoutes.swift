@@ -1,25 +1,27 @@
+import Common
 import Crypto
 import Foundation
 import Hummingbird
 import SyncProtocol
 
-/// tus 1.0 at `/v1/uploads`: core, creation, checksum and termination. Chunk bodies stream to
-/// the upload's part file (memory stays bounded whatever the size); an offset is acknowledged
-/// only once its bytes are synced and the offset is in the database, so it survives a crash.
-/// A finished upload is verified against the `sha256` of its `Upload-Metadata` before its blob
-/// counts as held.
+/// tus 1.0 at `/v1/uploads`: core, creation, creation-with-upload, checksum and termination.
+/// Chunk bodies stream to the upload's part file (memory stays bounded whatever the size); an
+/// offset is acknowledged only once its bytes are synced and the offset is in the database, so
+/// it survives a crash. A finished upload is verified against the `sha256` of its
+/// `Upload-Metadata` before its blob counts as held. A client that sends
+/// `Expect: 100-continue` gets 100 Continue only once its request has passed every check.
 struct UploadRoutes {
     let context: ServerContext
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServerRequestContext>) {
         let uploads = router.group("/v1/uploads").add(middleware: TusResumableMiddleware())
         uploads.on("", method: .options) { _, _ in discovery() }
-        uploads.post("") { request, _ in try await create(request) }
+        uploads.post("") { request, requestContext in try await create(request, requestContext: requestContext) }
         uploads.head(":uploadId") { request, requestContext in
             try await status(request, uploadId: requestContext.parameters.require("uploadId"))
         }
         uploads.patch(":uploadId") { request, requestContext in
-            try await receiveChunk(request, uploadId: requestContext.parameters.require("uploadId"))
+            try await receiveChunk(request, uploadId: requestContext.parameters.require("uploadId"), requestContext: requestContext)
         }
         uploads.delete(":uploadId") { request, requestContext in
             try await terminate(request, uploadId: requestContext.parameters.require("uploadId"))
@@ -35,7 +37,7 @@ struct UploadRoutes {
         ])
     }
 
-    func create(_ request: Request) async throws -> Response {
+    func create(_ request: Request, requestContext: ServerRequestContext) async throws -> Response {
         let gateway = try await context.authenticator.authenticate(request)
         guard let lengthText = request.headers[TusHeader.uploadLength] else {
             throw ServerError.badRequest("Upload-Length is required (this server does not support deferred lengths)")
@@ -56,14 +58,27 @@ struct UploadRoutes {
         guard WireCoding.isSHA256(sha256) else {
             throw ServerError.badRequest("Upload-Metadata sha256 is not 64 lower-case hex digits: \"\(sha256)\"")
         }
+        // creation-with-upload: the body, when typed as tus bytes, is the upload's first chunk.
+        let withUpload = request.headers[.contentType]?.lowercased() == Tus.offsetContentType
+        let checksum = try withUpload ? request.headers[TusHeader.uploadChecksum].map(Self.parseChecksum) : nil
+        if withUpload { try Self.checkDeclaredLength(request, fits: length) }
         let upload = UploadRecord(id: UUID().uuidString.lowercased(), gatewayId: gateway.id, length: length, offset: 0,
                                   metadata: metadataText, sha256: sha256, state: .receiving)
         try context.parts.create(upload.id)
         try await context.repository.createUpload(upload, at: Date())
-        if length == 0 {
-            _ = try await finish(upload)
+        let location = "/v1/uploads/\(upload.id)"
+        let stored: UploadRecord
+        do {
+            stored = try await exclusively(upload.id) {
+                if withUpload { return try await receiveBody(request, of: upload, checksum: checksum, requestContext: requestContext) }
+                return length == 0 ? try await finish(upload) : upload
+            }
+        } catch var error as ServerError {
+            // The upload exists: a client whose first chunk was refused (460) resumes it at its Location.
+            error.headers[.location] = location
+            throw error
         }
-        return Response(status: .created, headers: [.location: "/v1/uploads/\(upload.id)", TusHeader.uploadOffset: "0"])
+        return Response(status: .created, headers: [.location: location, TusHeader.uploadOffset: String(stored.offset)])
     }
 
     func status(_ request: Request, uploadId: String) async throws -> Response {
@@ -78,14 +93,15 @@ struct UploadRoutes {
     func terminate(_ request: Request, uploadId: String) async throws -> Response {
         let gateway = try await context.authenticator.authenticate(request)
         let upload = try await ownedUpload(uploadId, of: gateway)
-        return try await context.uploadsInProgress.exclusively(upload.id) {
+        return try await exclusively(upload.id) {
             try await context.repository.deleteUpload(id: upload.id)
             context.parts.remove(upload.id)
+            context.digests.forget(upload.id)
             return Response(status: .noContent)
         }
     }
 
-    func receiveChunk(_ request: Request, uploadId: String) async throws -> Response {
+    func receiveChunk(_ request: Request, uploadId: String, requestContext: ServerRequestContext) async throws -> Response {
         let gateway = try await context.authenticator.authenticate(request)
         guard request.headers[.contentType]?.lowercased() == Tus.offsetContentType else {
             throw ServerError(.unsupportedMediaType, "a PATCH body must have Content-Type \(Tus.offsetContentType)")
@@ -95,28 +111,52 @@ struct UploadRoutes {
         }
         let checksum = try request.headers[TusHeader.uploadChecksum].map(Self.parseChecksum)
         let upload = try await ownedUpload(uploadId, of: gateway)
-        return try await context.uploadsInProgress.exclusively(upload.id) {
-            try await receiveChunk(request, upload: upload, gateway: gateway, claimedOffset: claimedOffset, checksum: checksum)
+        let stored = try await exclusively(upload.id) {
+            // Re-read under the lock: another request may have moved the offset meanwhile.
+            guard let current = try await context.repository.upload(id: upload.id) else {
+                throw ServerError.notFound("no upload \(upload.id) for gateway \(gateway.name)")
+            }
+            guard claimedOffset == current.offset else {
+                throw ServerError(.conflict, "Upload-Offset \(claimedOffset) does not match the upload's offset \(current.offset): resume from \(current.offset)",
+                                  headers: [TusHeader.uploadOffset: String(current.offset)])
+            }
+            guard current.state == .receiving else {
+                await requestContext.acceptBody()
+                try await drain(request)
+                return current
+            }
+            try Self.checkDeclaredLength(request, fits: current.length - current.offset)
+            return try await receiveBody(request, of: current, checksum: checksum, requestContext: requestContext)
+        }
+        return Response(status: .noContent, headers: [TusHeader.uploadOffset: String(stored.offset)])
+    }
+
+    /// A body announced longer than the upload has room for is refused before it is sent (413).
+    private static func checkDeclaredLength(_ request: Request, fits remaining: Int64) throws {
+        if let declared = request.headers[.contentLength].flatMap(Int64.init), declared > remaining {
+            throw ServerError(.contentTooLarge, "the chunk of \(declared) bytes runs past Upload-Length: at most \(remaining) more bytes fit")
         }
     }
 
-    private func receiveChunk(_ request: Request, upload: UploadRecord, gateway: GatewayRecord, claimedOffset: Int64,
-                              checksum: (algorithm: Tus.ChecksumAlgorithm, digest: Data)?) async throws -> Response {
-        // Re-read under the claim: another request may have moved the offset meanwhile.
-        guard let current = try await context.repository.upload(id: upload.id) else {
-            throw ServerError.notFound("no upload \(upload.id) for gateway \(gateway.name)")
+    /// Runs `body` holding the upload's lock; a lock held by another request is 409.
+    private func exclusively<Value: Sendable>(_ uploadId: String, _ body: () async throws -> Value) async throws -> Value {
+        do {
+            return try await context.uploadLocks.exclusively(uploadId, body)
+        } catch let error as UploadLockError {
+            throw ServerError(.conflict, error.description)
         }
-        guard claimedOffset == current.offset else {
-            throw ServerError(.conflict, "Upload-Offset \(claimedOffset) does not match the upload's offset \(current.offset): resume from \(current.offset)",
-                              headers: [TusHeader.uploadOffset: String(current.offset)])
-        }
-        guard current.state == .receiving else {
-            try await drain(request)
-            return Response(status: .noContent, headers: [TusHeader.uploadOffset: String(current.offset)])
-        }
+    }
+
+    /// Streams one chunk (a PATCH body, or the body of a creation-with-upload) into the part file
+    /// at the upload's offset, then makes it durable: the bytes synced, then the new offset
+    /// committed to the database, and only then acknowledged. The caller holds the upload's lock.
+    private func receiveBody(_ request: Request, of current: UploadRecord, checksum: (algorithm: Tus.ChecksumAlgorithm, digest: Data)?,
+                             requestContext: ServerRequestContext) async throws -> UploadRecord {
         let remaining = current.length - current.offset
+        await requestContext.acceptBody()
         let writer = try context.parts.openForChunk(current.id, at: current.offset)
-        var hasher = checksum.map { ChunkHasher($0.algorithm) }
+        var chunkHasher = checksum.map { ChunkHasher($0.algorithm) }
+        var blobHasher = context.digests.take(current.id, at: current.offset)
         var tooLong = false
         do {
             for try await buffer in request.body {
@@ -127,7 +167,8 @@ struct UploadRoutes {
                     continue
                 }
                 try buffer.withUnsafeReadableBytes { bytes in
-                    hasher?.update(bytes)
+                    chunkHasher?.update(bytes)
+                    blobHasher?.update(bufferPointer: bytes)
                     try writer.write(bytes)
                 }
             }
@@ -142,9 +183,10 @@ struct UploadRoutes {
             if checksum != nil || writer.written == 0 {
                 writer.discard()
             } else {
-                try writer.sync()
-                try await context.repository.updateUpload(id: current.id, offset: current.offset + writer.written,
-                                                          state: .receiving, at: Date())
+                try await writer.sync()
+                let offset = current.offset + writer.written
+                try await context.repository.updateUpload(id: current.id, offset: offset, state: .receiving, at: Date())
+                if let blobHasher { context.digests.keep(current.id, at: offset, blobHasher) }
             }
             // Nobody reads this answer; it keeps a client's disconnect out of the error log.
             throw ServerError.badRequest("the chunk ended before its announced length (\(error)); resume from the offset HEAD reports")
@@ -153,33 +195,43 @@ struct UploadRoutes {
             writer.discard()
             throw ServerError(.contentTooLarge, "the chunk runs past Upload-Length \(current.length): at most \(remaining) more bytes fit; chunk discarded")
         }
-        if let checksum, let hasher, hasher.finalize() != checksum.digest {
+        if let checksum, let chunkHasher, chunkHasher.finalize() != checksum.digest {
             writer.discard()
             context.metrics.uploadChunksRejected.increment()
             throw ServerError(HTTPResponse.Status(code: Tus.checksumMismatchStatus, reasonPhrase: "Checksum Mismatch"),
                               "chunk does not match its Upload-Checksum \(checksum.algorithm.rawValue); chunk discarded, offset stays \(current.offset)",
                               headers: [TusHeader.uploadOffset: String(current.offset)])
         }
-        try writer.sync()
+        try await writer.sync()
         var advanced = current
         advanced.offset = current.offset + writer.written
         try await context.repository.updateUpload(id: current.id, offset: advanced.offset, state: .receiving, at: Date())
+        if let blobHasher { context.digests.keep(current.id, at: advanced.offset, blobHasher) }
         if advanced.offset == advanced.length {
-            _ = try await finish(advanced)
+            return try await finish(advanced)
         }
-        return Response(status: .noContent, headers: [TusHeader.uploadOffset: String(advanced.offset)])
+        return advanced
     }
 
     /// Verifies a complete upload against its sha256 and moves it into the blob store; on a
-    /// mismatch the upload is deleted and 422 thrown.
+    /// mismatch the upload is deleted and 422 thrown. The digest taken as the bytes arrived is
+    /// used when this process saw them all; otherwise the part file is read again.
     private func finish(_ upload: UploadRecord) async throws -> UploadRecord {
-        let (sha256, size) = try context.parts.sha256(of: upload.id)
+        let (sha256, size): (String, Int64)
+        if let digest = context.digests.take(upload.id, at: upload.length), upload.length > 0 {
+            (sha256, size) = (digest.finalize().hexString, try context.parts.size(of: upload.id))
+        } else {
+            (sha256, size) = try await BlockingIO.run { [parts = context.parts, id = upload.id] in try parts.sha256(of: id) }
+        }
+        context.digests.forget(upload.id)
         guard sha256 == upload.sha256, size == upload.length else {
             try await context.repository.deleteUpload(id: upload.id)
             context.parts.remove(upload.id)
             throw ServerError(.unprocessableContent, "content does not match sha256 \(upload.sha256) given in Upload-Metadata; upload discarded")
         }
-        try context.blobs.store(verifiedFile: context.parts.path(of: upload.id), sha256: sha256)
+        try await BlockingIO.run { [blobs = context.blobs, file = context.parts.path(of: upload.id)] in
+            try blobs.store(verifiedFile: file, sha256: sha256)
+        }
         try await context.repository.recordBlob(sha256: sha256, size: size, at: Date())
         try await context.repository.updateUpload(id: upload.id, offset: upload.length, state: .complete, at: Date())
         context.metrics.uploadsCompleted.increment()

@@ -1,6 +1,8 @@
+import CFileSystem
 import Common
 import Crypto
 import Foundation
+import NIOPosix
 
 /// The part files of tus uploads in progress: `<root>/<upload id>`, one per upload, written at
 /// the acknowledged offset and synced before an offset is acknowledged.
@@ -41,6 +43,14 @@ struct UploadParts: Sendable {
         return PartWriter(descriptor: descriptor, path: path, start: offset)
     }
 
+    /// The part file's size in bytes.
+    func size(of uploadId: String) throws -> Int64 {
+        let path = path(of: uploadId).path
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw FileError(path: path) }
+        return Int64(status.st_size)
+    }
+
     /// The SHA-256 (lower-case hex) and size of a whole part file, read in chunks.
     func sha256(of uploadId: String) throws -> (sha256: String, size: Int64) {
         let path = path(of: uploadId).path
@@ -65,14 +75,19 @@ struct UploadParts: Sendable {
     }
 }
 
-/// Writes one chunk to a part file. Not shared between tasks: one PATCH owns it. The writes and
-/// the sync are plain blocking calls on the request's task: each covers one body buffer (tens
-/// of KiB) or one chunk's sync, and this module has no thread pool of its own to hand them to.
+/// Writes one chunk to a part file. Not shared between tasks: one PATCH owns it. The writes are
+/// plain calls on the request's task (each one body buffer, tens of KiB, into the page cache);
+/// the sync, which waits for the disk, runs on the blocking-I/O threads so that the other
+/// uploads' requests keep being served meanwhile.
+/// Every ``writebackStep`` bytes the kernel is told to start writing them out, so the sync that
+/// acknowledges the chunk waits only for the last few MiB instead of the whole chunk.
 final class PartWriter {
     let descriptor: Int32
     let path: String
     let start: Int64
     private(set) var written: Int64 = 0
+    private var writebackStarted: Int64 = 0
+    static let writebackStep: Int64 = 8 << 20
 
     init(descriptor: Int32, path: String, start: Int64) {
         self.descriptor = descriptor
@@ -93,13 +108,28 @@ final class PartWriter {
             done += count
             written += Int64(count)
         }
+        if written - writebackStarted >= Self.writebackStep {
+            // Only a hint: a failure here shows up at the sync, which is checked.
+            _ = fieldgate_start_writeback(descriptor, start + writebackStarted, written - writebackStarted)
+            writebackStarted = written
+        }
     }
 
     /// Drops everything this chunk wrote.
     func discard() { _ = ftruncate(descriptor, off_t(start)) }
 
     /// Makes the chunk's bytes durable.
-    func sync() throws {
-        guard fdatasync(descriptor) == 0 else { throw FileError(path: path) }
+    func sync() async throws {
+        try await BlockingIO.run { [descriptor, path] in
+            guard fdatasync(descriptor) == 0 else { throw FileError(path: path) }
+        }
+    }
+}
+
+/// Calls that wait for the disk (syncs, whole-file reads), run on NIO's blocking-I/O thread
+/// pool rather than on the threads that serve requests.
+enum BlockingIO {
+    static func run<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await NIOThreadPool.singleton.runIfActive(body)
     }
 }
