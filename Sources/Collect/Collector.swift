@@ -312,29 +312,29 @@ public struct Collector: Sendable {
         }
 
         let name = RecordingName.parse(String(decoding: entry.name, as: UTF8.self))
-        var flags: [String] = []
-        if !registered { flags.append("unregistered-camera") }
-        if name == nil { flags.append("nonstandard-name") }
-        if let name, name.cameraSerial != camera.serial { flags.append("serial-mismatch") }
-        if staged.size == 0 { flags.append("empty-file") }
-        if staged.changedWhileCopying { flags.append("changed-while-copying") }
+        var flags: RecordingFlags = []
+        if !registered { flags.insert(.unregisteredCamera) }
+        if name == nil { flags.insert(.nonstandardName) }
+        if let name, name.cameraSerial != camera.serial { flags.insert(.serialMismatch) }
+        if staged.size == 0 { flags.insert(.emptyFile) }
+        if staged.changedWhileCopying { flags.insert(.changedWhileCopying) }
         if media.mediaType == .unknown {
-            if staged.size > 0 { flags.append("unrecognised-content") }
+            if staged.size > 0 { flags.insert(.unrecognisedContent) }
         } else if !media.problems.isEmpty {
-            flags.append("damaged-content")
+            flags.insert(.damagedContent)
         }
         let officerNumber = name?.officerNumber ?? camera.officerNumber
         let startDate = name?.startDate(in: camera.timeZone)
         if let officerNumber {
             if let officer = officers[officerNumber] {
                 let day = startDate.map { DateFormatter.day(in: camera.timeZone).string(from: $0) }
-                if officer.certificateStatus == .revoked { flags.append("certificate-revoked") }
-                else if !officer.isCertified(on: day) { flags.append("certificate-expired") }
+                if officer.certificateStatus == .revoked { flags.insert(.certificateRevoked) }
+                else if !officer.isCertified(on: day) { flags.insert(.certificateExpired) }
             } else {
-                flags.append("unknown-officer")
+                flags.insert(.unknownOfficer)
             }
         } else {
-            flags.append("unknown-officer")
+            flags.insert(.unknownOfficer)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -158,7 +158,7 @@ public final class EvidenceStore: Sendable {
                                  sha256: recording.sha256, details: ["method": "sha256 computed while copying, size and time re-checked"])
                 if recording.isFlagged {
                     try chain.append(kind: .flagged, at: date, camera: recording.cameraSerial, recordingId: recording.id,
-                                     sha256: recording.sha256, details: ["flags": recording.flags])
+                                     sha256: recording.sha256, details: ["flags": recording.flags.text])
                 }
                 results.append((recording, true))
             }

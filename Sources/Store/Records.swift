@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 
@@ -104,8 +105,8 @@ public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var sequence: Int?
     public var important: Bool
     public var officerNumber: String?
-    /// Why the recording needs a person's attention, comma-separated (e.g. "unregistered-camera,unknown-officer").
-    public var flags: String
+    /// Why the recording needs a person's attention (stored as text, e.g. "unregistered-camera,unknown-officer").
+    public var flags: RecordingFlags
     /// What the probe found wrong with the content (JSON array of text).
     public var problems: String
     public var collectedAt: Date
@@ -114,14 +115,13 @@ public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutableP
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    public var flagList: [String] { flags.split(separator: ",").map(String.init) }
     public var isFlagged: Bool { !flags.isEmpty }
 
     public init(cameraSerial: String, sourcePath: Data, sourceName: String, size: Int64, sourceModified: Date?,
                 sha256: String, mediaType: String, container: String? = nil, durationSeconds: Double? = nil,
                 mediaCreatedAt: Date? = nil, capturedAtLocal: String? = nil, cameraStartedAt: String? = nil,
                 correctedStartedAt: Date? = nil, clockDriftSeconds: Double? = nil, sequence: Int? = nil,
-                important: Bool = false, officerNumber: String? = nil, flags: [String] = [], problems: String = "[]",
+                important: Bool = false, officerNumber: String? = nil, flags: RecordingFlags = [], problems: String = "[]",
                 collectedAt: Date) {
         self.cameraSerial = cameraSerial
         self.sourcePath = sourcePath
@@ -140,7 +140,7 @@ public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutableP
         self.sequence = sequence
         self.important = important
         self.officerNumber = officerNumber
-        self.flags = flags.joined(separator: ",")
+        self.flags = flags
         self.problems = problems
         self.collectedAt = collectedAt
     }
@@ -171,5 +171,14 @@ public struct Collection: Codable, Sendable, Equatable, FetchableRecord, Mutable
         flaggedCount = 0
         failedCount = 0
         bytes = 0
+    }
+}
+
+/// Flags are stored as their comma-separated text (the column has always held that).
+extension RecordingFlags: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { text.databaseValue }
+
+    public static func fromDatabaseValue(_ value: DatabaseValue) -> RecordingFlags? {
+        String.fromDatabaseValue(value).flatMap { try? RecordingFlags(text: $0) }
     }
 }

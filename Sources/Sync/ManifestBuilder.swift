@@ -22,7 +22,7 @@ enum ManifestBuilder {
             put("startedAt", time(recording.correctedStartedAt))
             put("clockDriftSeconds", recording.clockDriftSeconds.map { String(Int($0.rounded())) })
             put("sequence", recording.sequence.map(String.init))
-            put("flags", recording.flags)
+            put("flags", recording.flags.text)
         case .printout(let document):
             put("case", document.caseNumber)
             put("document", document.documentNumber)

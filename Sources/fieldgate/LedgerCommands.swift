@@ -124,7 +124,7 @@ struct LedgerRow: Encodable {
         size = recording.size
         sha256 = recording.sha256
         important = recording.important
-        flags = recording.flags
+        flags = recording.flags.text
         source = recording.sourceName
         collectedAt = recording.collectedAt.formatted(.iso8601)
     }

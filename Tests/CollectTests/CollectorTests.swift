@@ -51,7 +51,7 @@ final class CollectorTests: XCTestCase {
         XCTAssertEqual(video.mediaType, "video")
         XCTAssertTrue(video.important)
         XCTAssertEqual(video.officerNumber, "010203")
-        XCTAssertEqual(video.flags, "", "a registered camera, a valid officer, a good file: no flags")
+        XCTAssertEqual(video.flags, [], "a registered camera, a valid officer, a good file: no flags")
         XCTAssertNotNil(video.durationSeconds)
         // 09:30:12 in Shanghai is 01:30:12 UTC; the camera was 120 s ahead.
         let nameStart = try XCTUnwrap(RecordingName.parse(URL(fileURLWithPath: video.sourceName).lastPathComponent))
@@ -63,9 +63,9 @@ final class CollectorTests: XCTestCase {
             let source = try Data(contentsOf: root.appendingPathComponent(recording.sourceName))
             XCTAssertEqual(try Data(contentsOf: store.blobs.path(of: recording.sha256)), source, recording.sourceName)
         }
-        XCTAssertTrue(recordings.contains { $0.flagList.contains("nonstandard-name") })
-        XCTAssertTrue(recordings.contains { $0.flagList.contains("empty-file") })
-        XCTAssertTrue(recordings.contains { $0.flagList.contains("damaged-content") }, "the truncated MP4")
+        XCTAssertTrue(recordings.contains { $0.flags.contains(.nonstandardName) })
+        XCTAssertTrue(recordings.contains { $0.flags.contains(.emptyFile) })
+        XCTAssertTrue(recordings.contains { $0.flags.contains(.damagedContent) }, "the truncated MP4")
 
         let again = try collector.collect(root: root.path, camera: camera, mayFree: true)
         XCTAssertEqual(again.new, 0)
@@ -89,7 +89,7 @@ final class CollectorTests: XCTestCase {
         let summary = try Collector(store: store).collect(root: root.path, camera: CameraContext(serial: "B000001"), mayFree: false)
         XCTAssertEqual(summary.new, 4)
         XCTAssertEqual(summary.flagged, 4)
-        let flags = try store.recordings().map(\.flags)
+        let flags = try store.recordings().map(\.flags.text)
         XCTAssertEqual(flags, ["unregistered-camera", "unregistered-camera,certificate-revoked",
                                "unregistered-camera,certificate-expired", "unregistered-camera,unknown-officer"])
         XCTAssertEqual(try store.custodyEvents().filter { $0.kind == "flagged" }.count, 4)
@@ -123,7 +123,7 @@ final class CollectorTests: XCTestCase {
         XCTAssertEqual(invalid.sourcePath, Data(name), "the raw bytes are kept exactly")
         XCTAssertTrue(recordings.contains { $0.sourceName == "a\\x0ab.MP4" })
         XCTAssertFalse(recordings.contains { (try? Data(contentsOf: store.blobs.path(of: $0.sha256))) == Data("outside the volume".utf8) })
-        XCTAssertTrue(recordings.allSatisfy { $0.flagList.contains("nonstandard-name") })
+        XCTAssertTrue(recordings.allSatisfy { $0.flags.contains(.nonstandardName) })
     }
 
     func testAFileThatKeepsChangingIsRetriedThenKeptAndFlagged() throws {
@@ -145,7 +145,7 @@ final class CollectorTests: XCTestCase {
         stop.set()
         XCTAssertEqual(summary.new, 1)
         let recording = try XCTUnwrap(try store.recordings().first)
-        XCTAssertTrue(recording.flagList.contains("changed-while-copying"), recording.flags)
+        XCTAssertTrue(recording.flags.contains(.changedWhileCopying), recording.flags.text)
         XCTAssertEqual(try store.blobs.hash(of: recording.sha256), recording.sha256, "what was kept matches its hash")
     }
 

@@ -111,3 +111,19 @@ final class RecordingNameTests: XCTestCase {
         XCTAssertThrowsError(try JSONDecoder().decode(RecordingName.self, from: tampered))
     }
 }
+
+/// Flags as a typed set with one text form.
+final class RecordingFlagsTests: XCTestCase {
+    func testFlagsKeepOneOrderAndOneTextWhateverOrderTheyCameIn() throws {
+        let flags = RecordingFlags([.unknownOfficer, .unregisteredCamera, .unknownOfficer])
+        XCTAssertEqual(flags.text, "unregistered-camera,unknown-officer")
+        XCTAssertEqual(try RecordingFlags(text: "unknown-officer,unregistered-camera"), flags)
+        XCTAssertEqual(try RecordingFlags(text: ""), [])
+        XCTAssertEqual(([] as RecordingFlags).text, "")
+        XCTAssertThrowsError(try RecordingFlags(text: "unregistered-camera,haunted")) { error in
+            XCTAssertEqual(error as? UnknownRecordingFlag, UnknownRecordingFlag(name: "haunted"))
+        }
+        let json = try JSONEncoder().encode(["flags": flags])
+        XCTAssertEqual(String(decoding: json, as: UTF8.self), #"{"flags":"unregistered-camera,unknown-officer"}"#)
+    }
+}

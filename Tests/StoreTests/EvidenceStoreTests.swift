@@ -137,7 +137,7 @@ final class EvidenceStoreTests: XCTestCase {
             var row = recording(staged.sha256, size: staged.size, path: "DCIM/\(index).MP4")
             row.officerNumber = index == 2 ? "020304" : "010203"
             row.important = index == 0
-            row.flags = index == 2 ? "unknown-officer" : ""
+            row.flags = index == 2 ? [.unknownOfficer] : []
             row.correctedStartedAt = Date(timeIntervalSince1970: 1_730_000_000 + Double(index) * 86_400)
             rows.append(row)
         }
