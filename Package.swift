@@ -1,8 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// The flow of evidence is the module order: USB → Devices (catalog) → Scan → Drive → Collect → Store → Sync → Server;
-// each module depends only on those before it, and the CLI wires them together.
+// The flow of evidence is the module order, scan → drive → collect → store → sync → serve:
+//   Common, TextCodecs → USB → Devices (catalog) → Scan → Evidence → Store → Drivers → Collect → Roster
+//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Sync → Server.
+// Each module depends only on modules before it (and declares every module it imports); Console
+// and the three executables wire them together. USBEmulation is for fieldgate-lab and the tests.
 let package = Package(
     name: "fieldgate",
     platforms: [.macOS(.v13)],
@@ -23,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
@@ -52,11 +57,16 @@ let package = Package(
                                              .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Server", dependencies: ["Common", "SyncProtocol", "CFileSystem",
                                                .product(name: "Hummingbird", package: "hummingbird"),
+                                               .product(name: "HummingbirdCore", package: "hummingbird"),
                                                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                                               .product(name: "HTTPTypes", package: "swift-http-types"),
+                                               .product(name: "NIOCore", package: "swift-nio"),
+                                               .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                                                .product(name: "NIOPosix", package: "swift-nio"),
                                                .product(name: "GRDB", package: "GRDB.swift"),
                                                .product(name: "Crypto", package: "swift-crypto"),
                                                .product(name: "Prometheus", package: "swift-prometheus"),
+                                               .product(name: "CoreMetrics", package: "swift-metrics"),
                                                .product(name: "Metrics", package: "swift-metrics"),
                                                .product(name: "Logging", package: "swift-log")],
                 resources: [.copy("openapi.yaml")]),
@@ -93,11 +103,11 @@ let package = Package(
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "USBEmulation", "TestSupport"]),
-        .testTarget(name: "ScanTests", dependencies: ["Scan", "USBEmulation", "TestSupport"]),
+        .testTarget(name: "ScanTests", dependencies: ["Scan", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "USBEmulation"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["Fixtures"]),
         .testTarget(name: "DriveTests", dependencies: ["Drivers", "Devices", "USB", "USBEmulation", "TestSupport"]),
-        .testTarget(name: "CollectTests", dependencies: ["Collect", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),
+        .testTarget(name: "CollectTests", dependencies: ["Collect", "Devices", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "TestSupport",
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                         .product(name: "Crypto", package: "swift-crypto"),
