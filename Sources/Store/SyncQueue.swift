@@ -41,7 +41,7 @@ public struct SyncBatch: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var id: Int64?
     public var batchKey: String
     public var serverBatchId: String?
-    public var state: String
+    public var state: BatchState
     public var createdAt: Date
     public var committedAt: Date?
     /// The receipt exactly as signed, and its signature, so it can be verified again later.
@@ -50,6 +50,11 @@ public struct SyncBatch: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var serverTime: String?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// Where a batch is: kept before its manifest is sent, open on the server, committed with a receipt.
+public enum BatchState: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case prepared, open, committed
 }
 
 /// A tus upload in progress: where it is and what the server acknowledged.
@@ -71,7 +76,7 @@ public struct SyncUpload: Codable, Sendable, Equatable, FetchableRecord, Persist
 }
 
 /// Where an item of evidence is on its way to the server.
-public enum UploadState: String, Codable, Sendable, CaseIterable {
+public enum UploadState: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     /// Stored, not yet in a batch.
     case pending
     /// In a batch the server has not receipted yet.
@@ -82,6 +87,9 @@ public enum UploadState: String, Codable, Sendable, CaseIterable {
     case receipted
     /// The server refused the bytes (they no longer match the hash): needs a person.
     case refused
+
+    /// Still on its way: what a sync has ahead of it (refused items wait for a person).
+    static let waiting: [UploadState] = [.pending, .batched, .uploaded]
 }
 
 /// What an item of evidence is.
@@ -178,7 +186,7 @@ extension EvidenceStore {
     /// Batches started but not receipted, oldest first: a sync finishes them before it starts new ones.
     public func unfinishedBatches() throws -> [SyncBatch] {
         try database.read { db in
-            try SyncBatch.filter(Column("state") != "committed").order(Column("id")).fetchAll(db)
+            try SyncBatch.filter(Column("state") != BatchState.committed).order(Column("id")).fetchAll(db)
         }
     }
 
@@ -217,17 +225,16 @@ extension EvidenceStore {
     /// Returns nil when nothing waits.
     public func prepareBatch(limit: Int, at date: Date = Date()) throws -> SyncBatch? {
         try database.write { db in
-            let ids = try Int64.fetchAll(db, sql: """
-                SELECT id FROM syncItem WHERE state = 'pending' ORDER BY important DESC, takenAt, id LIMIT ?
-                """, arguments: [limit])
+            let ids = try Int64.fetchAll(db, SyncItem.select(Column("id")).filter(Column("state") == UploadState.pending)
+                .order(Column("important").desc, Column("takenAt"), Column("id")).limit(limit))
             guard !ids.isEmpty else { return nil }
-            var batch = SyncBatch(batchKey: UUID().uuidString.lowercased(), state: "prepared", createdAt: date)
+            var batch = SyncBatch(batchKey: UUID().uuidString.lowercased(), state: .prepared, createdAt: date)
             try batch.insert(db)
             for id in ids {
                 try db.execute(sql: "INSERT INTO syncBatchItem (batchId, itemId, sha256) SELECT ?, id, sha256 FROM syncItem WHERE id = ?",
                                arguments: [batch.id, id])
-                try db.execute(sql: "UPDATE syncItem SET state = 'batched', batchId = ?, lastError = NULL, updatedAt = ? WHERE id = ?",
-                               arguments: [batch.id, date, id])
+                try SyncItem.filter(key: id).updateAll(db, Column("state").set(to: UploadState.batched), Column("batchId").set(to: batch.id),
+                                                       Column("lastError").set(to: nil), Column("updatedAt").set(to: date))
             }
             return batch
         }
@@ -239,14 +246,14 @@ extension EvidenceStore {
             try String.fetchAll(db, sql: """
                 SELECT DISTINCT syncItem.sha256 FROM syncBatchItem JOIN syncItem ON syncItem.id = syncBatchItem.itemId
                 WHERE syncBatchItem.batchId = ? AND syncItem.state = ? ORDER BY syncItem.sha256
-                """, arguments: [batchId, state.rawValue])
+                """, arguments: [batchId, state])
         }
     }
 
     public func markOpened(batchId: Int64, serverBatchId: String) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE syncBatch SET serverBatchId = ?, state = 'open' WHERE id = ? AND state = 'prepared'",
-                           arguments: [serverBatchId, batchId])
+            try SyncBatch.filter(key: batchId).filter(Column("state") == BatchState.prepared)
+                .updateAll(db, Column("serverBatchId").set(to: serverBatchId), Column("state").set(to: BatchState.open))
         }
     }
 
@@ -269,8 +276,7 @@ extension EvidenceStore {
         try database.write { db in
             var chain = try CustodyChain.Appender(db)
             for item in try items(db, batchId: batchId, sha256: sha256, state: .batched) {
-                try db.execute(sql: "UPDATE syncItem SET state = 'uploaded', lastError = NULL, updatedAt = ? WHERE id = ?",
-                               arguments: [date, item.id])
+                try set(db, item, to: .uploaded, at: date)
                 try append(&chain, db, .uploaded, for: item, at: date,
                            details: ["server": server, "batch": serverBatchId, "sentBytes": String(sentBytes),
                                      "alreadyHeld": alreadyHeld ? "true" : "false"])
@@ -285,8 +291,8 @@ extension EvidenceStore {
         try database.write { db in
             var chain = try CustodyChain.Appender(db)
             for item in try items(db, batchId: batchId, sha256: sha256, state: .batched) {
-                try db.execute(sql: "UPDATE syncItem SET state = 'refused', lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE id = ?",
-                               arguments: [reason, date, item.id])
+                try SyncItem.filter(key: item.id).updateAll(db, Column("state").set(to: UploadState.refused), Column("lastError").set(to: reason),
+                                                            Column("attempts") += 1, Column("updatedAt").set(to: date))
                 try append(&chain, db, .uploadRefused, for: item, at: date, details: ["reason": reason])
             }
             _ = try SyncUpload.deleteOne(db, key: sha256)
@@ -306,32 +312,26 @@ extension EvidenceStore {
                 """, arguments: [batchId])
             for item in items where item.state != .receipted {
                 if receiptedHashes.contains(item.sha256) {
-                    try db.execute(sql: "UPDATE syncItem SET state = 'receipted', lastError = NULL, updatedAt = ? WHERE id = ?",
-                                   arguments: [date, item.id])
+                    try set(db, item, to: .receipted, at: date)
                     try append(&chain, db, .receipted, for: item, at: date,
                                details: ["batch": serverBatchId, "serverTime": serverTime, "receiptSha256": receiptHash])
                 } else if item.state != .refused {
-                    try db.execute(sql: "UPDATE syncItem SET state = 'pending', batchId = NULL, updatedAt = ? WHERE id = ?",
-                                   arguments: [date, item.id])
+                    try SyncItem.filter(key: item.id).updateAll(db, Column("state").set(to: UploadState.pending),
+                                                                Column("batchId").set(to: nil), Column("updatedAt").set(to: date))
                 }
             }
-            try db.execute(sql: """
-                UPDATE syncBatch SET state = 'committed', committedAt = ?, receiptPayload = ?, receiptSignature = ?, serverTime = ?
-                WHERE id = ?
-                """, arguments: [date, payload, signature, serverTime, batchId])
+            try SyncBatch.filter(key: batchId).updateAll(db, Column("state").set(to: BatchState.committed), Column("committedAt").set(to: date),
+                                                         Column("receiptPayload").set(to: payload), Column("receiptSignature").set(to: signature),
+                                                         Column("serverTime").set(to: serverTime))
         }
     }
 
     /// Notes why the items of a batch (or every waiting one) did not go up this time.
     public func noteWaiting(batchId: Int64?, reason: String, at date: Date = Date()) throws {
         try database.write { db in
-            if let batchId {
-                try db.execute(sql: "UPDATE syncItem SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE batchId = ? AND state IN ('batched', 'uploaded')",
-                               arguments: [reason, date, batchId])
-            } else {
-                try db.execute(sql: "UPDATE syncItem SET lastError = ?, attempts = attempts + 1, updatedAt = ? WHERE state IN ('pending', 'batched', 'uploaded')",
-                               arguments: [reason, date])
-            }
+            let waiting = batchId.map { SyncItem.filter(Column("batchId") == $0 && [UploadState.batched, .uploaded].contains(Column("state"))) }
+                ?? SyncItem.filter(UploadState.waiting.contains(Column("state")))
+            try waiting.updateAll(db, Column("lastError").set(to: reason), Column("attempts") += 1, Column("updatedAt").set(to: date))
         }
     }
 
@@ -339,9 +339,9 @@ extension EvidenceStore {
     public func receiptedRecordingIds(camera: String) throws -> Set<Int64> {
         try database.read { db in
             Set(try Int64.fetchAll(db, sql: """
-                SELECT recording.id FROM recording JOIN syncItem ON syncItem.kind = 'recording' AND syncItem.sourceId = recording.id
-                WHERE recording.cameraSerial = ? AND syncItem.state = 'receipted'
-                """, arguments: [camera]))
+                SELECT recording.id FROM recording JOIN syncItem ON syncItem.kind = ? AND syncItem.sourceId = recording.id
+                WHERE recording.cameraSerial = ? AND syncItem.state = ?
+                """, arguments: [EvidenceKind.recording.rawValue, camera, UploadState.receipted]))
         }
     }
 
@@ -361,9 +361,9 @@ extension EvidenceStore {
                 SELECT syncItem.kind, syncItem.sha256, syncItem.state, syncItem.lastError, recording.cameraSerial,
                        \(itemLabelSQL) AS label
                 FROM syncItem \(itemSourcesSQL)
-                WHERE syncItem.state != 'receipted' AND syncItem.lastError IS NOT NULL
-                ORDER BY syncItem.state = 'refused' DESC, syncItem.id LIMIT ?
-                """, arguments: [waitingLimit]).map {
+                WHERE syncItem.state != ? AND syncItem.lastError IS NOT NULL
+                ORDER BY syncItem.state = ? DESC, syncItem.id LIMIT ?
+                """, arguments: [UploadState.receipted, UploadState.refused, waitingLimit]).map {
                 SyncStatus.Waiting(kind: $0["kind"], camera: $0["cameraSerial"], source: $0["label"] ?? "?", sha256: $0["sha256"],
                                    state: $0["state"], reason: $0["lastError"])
             }
@@ -382,18 +382,16 @@ extension EvidenceStore {
     /// Items and bytes not yet receipted (refused ones excepted): what a sync has ahead of it.
     public func syncBacklog() throws -> (items: Int, bytes: Int64) {
         try database.read { db in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM syncItem WHERE state IN ('pending', 'batched', 'uploaded')
-                """)!
-            return (row["n"], row["bytes"])
+            let waiting = SyncItem.filter(UploadState.waiting.contains(Column("state")))
+            return (try waiting.fetchCount(db), try Int64.fetchOne(db, waiting.select(sum(Column("size")))) ?? 0)
         }
     }
 
     /// Puts refused items back in the queue (after their stored copy was restored).
     public func requeueRefused(at date: Date = Date()) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE syncItem SET state = 'pending', batchId = NULL, updatedAt = ? WHERE state = 'refused'",
-                           arguments: [date])
+            try SyncItem.filter(Column("state") == UploadState.refused)
+                .updateAll(db, Column("state").set(to: UploadState.pending), Column("batchId").set(to: nil), Column("updatedAt").set(to: date))
         }
     }
 
@@ -408,7 +406,13 @@ extension EvidenceStore {
         try SyncItem.fetchAll(db, sql: """
             SELECT syncItem.* FROM syncBatchItem JOIN syncItem ON syncItem.id = syncBatchItem.itemId
             WHERE syncBatchItem.batchId = ? AND syncBatchItem.sha256 = ? AND syncItem.state = ?
-            """, arguments: [batchId, sha256, state.rawValue])
+            """, arguments: [batchId, sha256, state])
+    }
+
+    /// Moves an item to `state`, its last error cleared.
+    private func set(_ db: Database, _ item: SyncItem, to state: UploadState, at date: Date) throws {
+        try SyncItem.filter(key: item.id).updateAll(db, Column("state").set(to: state), Column("lastError").set(to: nil),
+                                                    Column("updatedAt").set(to: date))
     }
 
     /// A sync event in an item's custody: a recording's names its camera and row; paperwork's name
