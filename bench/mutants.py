@@ -132,7 +132,7 @@ MUTANTS = [
      "CameraCLITests/testInfoShowsTheRecordAndAssign"),
     ("escpos-text-as-utf8", "Sources/Print/ESCPOS.swift",
      "return try ChineseEncoding.gb18030.encode(text)",
-     "return Array(text.utf8)",
+     "return try ChineseEncoding.gb18030.encode(text).isEmpty ? [] : Array(text.utf8)",
      "DocumentTests/testEveryTemplateFitsBothPapers"),
     ("escpos-full-cut", "Sources/Print/ESCPOS.swift",
      "bytes += [gs, 0x56, 66, 0]",
