@@ -123,10 +123,24 @@ public enum VolumeLocator {
             throw VolumeError.notMounted(serial: serial, device: target.node, reason: "fieldgate is not running as root, so it does not mount disks")
         }
         let point = mountRoot.appendingPathComponent(serial)
+        do {
+            try mountReadOnly(target.node, at: point)
+        } catch {
+            throw VolumeError.notMounted(serial: serial, device: target.node, reason: error.reason)
+        }
+        return MountedVolume(device: target.node, mountPoint: point.path, readOnly: true)
+    }
+
+    /// Why a mount failed, in mount's own words.
+    public struct MountFailure: Error, Sendable { public var reason: String }
+
+    /// Mounts a block device read-only (and nosuid, nodev, noexec) at `point`, as root: the
+    /// gateway never writes to a camera's file system except to free files by policy.
+    public static func mountReadOnly(_ node: String, at point: URL) throws(MountFailure) {
         try? FileManager.default.createDirectory(at: point, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/mount")
-        process.arguments = ["-o", "ro,nosuid,nodev,noexec", target.node, point.path]
+        process.arguments = ["-o", "ro,nosuid,nodev,noexec", node, point.path]
         process.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
         process.standardError = errors
@@ -134,13 +148,12 @@ public enum VolumeLocator {
             try process.run()
             process.waitUntilExit()
         } catch {
-            throw VolumeError.notMounted(serial: serial, device: target.node, reason: "cannot run mount: \(error.localizedDescription)")
+            throw MountFailure(reason: "cannot run mount: \(error.localizedDescription)")
         }
         guard process.terminationStatus == 0 else {
             let reason = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            throw VolumeError.notMounted(serial: serial, device: target.node, reason: "mount failed: \(reason)")
+            throw MountFailure(reason: "mount failed: \(reason)")
         }
-        return MountedVolume(device: target.node, mountPoint: point.path, readOnly: true)
     }
 }
