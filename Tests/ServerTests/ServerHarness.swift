@@ -63,6 +63,8 @@ struct TestGateway {
 class ServerTestCase: XCTestCase {
     var data: URL!
     var running: RunningServer!
+    /// Set while the test talks to a `fieldgate-server` child process instead (one it can kill).
+    var child: KillableServer?
     var maxUploadSize: Int64 = 1 << 30
 
     override func setUp() async throws {
@@ -72,6 +74,16 @@ class ServerTestCase: XCTestCase {
 
     override func tearDown() async throws {
         await running?.stop()
+        child?.stop()
+    }
+
+    /// Moves the test from the in-process server to a `fieldgate-server` child process on the
+    /// same data folder, so that it can be killed with SIGKILL mid-work.
+    func switchToChildProcess() async throws {
+        await running.stop()
+        let child = KillableServer(data: data)
+        try child.start()
+        self.child = child
     }
 
     func configuration() -> ServerConfiguration {
@@ -84,7 +96,7 @@ class ServerTestCase: XCTestCase {
     }
 
     func send(_ method: String, _ path: String, headers: [(String, String)] = [], body: Data? = nil) async throws -> HTTPAnswer {
-        var request = HTTPClientRequest(url: running.baseURL + path)
+        var request = HTTPClientRequest(url: (child?.url ?? running.baseURL) + path)
         request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) }

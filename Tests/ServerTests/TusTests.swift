@@ -153,6 +153,30 @@ final class TusTests: ServerTestCase {
         XCTAssertNoThrow(try commit.decode(SignedEnvelope.self).open(Receipt.self, verifyingWith: gateway.serverPublicKey))
     }
 
+    func testAnAcknowledgedOffsetSurvivesTheServerKilledWithSIGKILL() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBlob(50_000)
+        let created = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
+        try await switchToChildProcess()
+        let server = try XCTUnwrap(child)
+        let location = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        let first = try await patch(gateway, location, offset: 0, blob.prefix(20_000))
+        XCTAssertEqual(first.status, 204)
+        XCTAssertEqual(first.header("Upload-Offset"), "20000")
+
+        server.kill()
+        try server.start(port: server.port)
+
+        let head = try await send("HEAD", location, headers: gateway.tus)
+        XCTAssertEqual(head.header("Upload-Offset"), "20000", "the acknowledged offset was durable before the 204")
+        let rest = try await patch(gateway, location, offset: 20_000, Data(blob.suffix(from: 20_000)))
+        XCTAssertEqual(rest.status, 204, rest.errorReason ?? "")
+        let commit = try await send("POST", "/v1/batches/\(created.batchId)/commit", headers: gateway.bearer)
+        XCTAssertEqual(commit.status, 200, commit.errorReason ?? "")
+        let receipt = try commit.decode(SignedEnvelope.self).open(Receipt.self, verifyingWith: gateway.serverPublicKey)
+        XCTAssertEqual(receipt.items.map(\.sha256), [Self.sha256(blob)])
+    }
+
     // MARK: creation-with-upload
 
     private func createWithUpload(_ gateway: TestGateway, length: Int, sha256: String, body: Data,

@@ -1,25 +1,24 @@
 import Foundation
-import TestSupport
 import XCTest
 
 /// A `fieldgate-server` running as a child process on loopback, so a test can kill it (-9)
 /// and start it again on the same data and port.
-final class KillableServer: @unchecked Sendable {
-    let data: URL
+public final class KillableServer: @unchecked Sendable {
+    public let data: URL
     /// Certificate and key (PEM) to serve https with.
-    let tls: (certificate: String, key: String)?
-    private(set) var port: Int = 0
+    public let tls: (certificate: String, key: String)?
+    public private(set) var port: Int = 0
     private var process: Process?
 
-    var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
+    public var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
-    init(data: URL, tls: (certificate: String, key: String)? = nil) {
+    public init(data: URL, tls: (certificate: String, key: String)? = nil) {
         self.data = data
         self.tls = tls
     }
 
     /// Starts the server (on `port`, or a free one the first time) and waits until it listens.
-    func start(port requested: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+    public func start(port requested: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let process = Process()
         process.executableURL = builtBinary("fieldgate-server")
         process.arguments = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", String(requested ?? port)]
@@ -49,7 +48,7 @@ final class KillableServer: @unchecked Sendable {
     }
 
     /// SIGKILL: no clean shutdown, as a crash or power cut.
-    func kill() {
+    public func kill() {
         guard let process, process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -58,7 +57,7 @@ final class KillableServer: @unchecked Sendable {
 
     /// SIGTERM (a clean shutdown), then SIGKILL if the server has not ended within 10 s (a child
     /// may inherit SIGTERM blocked from the thread that started it).
-    func stop() {
+    public func stop() {
         guard let process, process.isRunning else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(10)
@@ -71,7 +70,7 @@ final class KillableServer: @unchecked Sendable {
     deinit { kill() }
 
     /// `fieldgate-server gateways add NAME`: the enrolment token (the last line printed).
-    func addGateway(_ name: String) throws -> String {
+    public func addGateway(_ name: String) throws -> String {
         let result = try runServerCommand(["gateways", "add", name, "--data", data.path])
         guard result.status == 0, let token = result.stdout.split(separator: "\n").last else {
             throw XCTSkipFailure("gateways add failed: \(result.stderr)")
@@ -79,13 +78,13 @@ final class KillableServer: @unchecked Sendable {
         return String(token)
     }
 
-    func runServerCommand(_ arguments: [String]) throws -> CommandResult {
+    public func runServerCommand(_ arguments: [String]) throws -> CommandResult {
         try runProgram(builtBinary("fieldgate-server").path, arguments)
     }
 
     /// The value of a counter at /metrics; a counter the server does not report is an error,
     /// so a comparison of two reads cannot pass on a missing counter.
-    func metric(_ name: String) throws -> Double {
+    public func metric(_ name: String) throws -> Double {
         let fetched = try runProgram("/usr/bin/curl",
                                     ["-sS", "--fail"] + (tls.map { ["--cacert", $0.certificate] } ?? []) + [url + "/metrics"])
         guard fetched.status == 0 else { throw XCTSkipFailure("GET /metrics: \(fetched.stderr)") }
@@ -98,7 +97,7 @@ final class KillableServer: @unchecked Sendable {
 }
 
 /// An error that fails the test with a message (thrown where a helper cannot call XCTFail).
-struct XCTSkipFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct XCTSkipFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
