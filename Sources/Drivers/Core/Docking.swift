@@ -1,5 +1,6 @@
 import Devices
 import Foundation
+import USB
 
 /// What docking a camera found out before its files are read.
 public struct DockedCameraInfo: Sendable, Codable {
@@ -83,14 +84,35 @@ public struct Docking: Sendable {
         var info = DockedCameraInfo(docked)
         var storage = docked
         // The driver's session ends here, before the switch re-enumerates the camera.
+        let deadline = Date().addingTimeInterval(config.storageTimeoutSeconds)
         let switched = try runControlMode(docked, info: &info)
         if switched {
             storage = try await finder.waitFor(serial: docked.serial, mode: .storage, timeout: config.storageTimeoutSeconds)
         }
-        let volume = try VolumeLocator.locate(serial: docked.serial, device: storage.device,
-                                              mountRoot: getuid() == 0 ? mountRoot : nil)
+        let volume = try await locateVolume(serial: docked.serial, device: storage.device, until: deadline)
         info.volume = volume.mountPoint
         return info
+    }
+
+    /// The camera's mounted volume. The disk appears a moment after the USB device (usb-storage
+    /// and the SCSI layer probe it first), so a missing disk is waited for, up to `deadline`.
+    private func locateVolume(serial: String, device: USBDevice, until deadline: Date) async throws -> MountedVolume {
+        while true {
+            let found: Result<MountedVolume, VolumeError>
+            do {
+                found = .success(try VolumeLocator.locate(serial: serial, device: device, mountRoot: getuid() == 0 ? mountRoot : nil))
+            } catch {
+                found = .failure(error)
+            }
+            switch found {
+            case .success(let volume):
+                return volume
+            case .failure(.noBlockDevice) where Date() < deadline:
+                try await Task.sleep(for: .milliseconds(100))
+            case .failure(let error):
+                throw error
+            }
+        }
     }
 
     /// Everything asked of the camera before its storage: true when it was told to switch.
