@@ -3,7 +3,7 @@ import PackageDescription
 
 // The flow of evidence is the module order, scan → drive → collect → store → sync → serve:
 //   Common, TextCodecs → USB → Devices (catalog) → Scan → Evidence → Store → Drivers → Collect → Roster
-//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Sync → Server.
+//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Sync → Station → Server.
 // Each module depends only on modules before it (and declares every module it imports); Console
 // and the three executables wire them together. USBEmulation is for fieldgate-lab and the tests.
 let package = Package(
@@ -55,6 +55,12 @@ let package = Package(
                                              .product(name: "NIOFoundationCompat", package: "swift-nio"),
                                              .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                              .product(name: "Crypto", package: "swift-crypto")]),
+        // The docking station: bays collected at once, background sync, the status page.
+        .target(name: "Station", dependencies: ["Collect", "Devices", "Drivers", "Store", "Sync", "USB",
+                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                .product(name: "NIOCore", package: "swift-nio"),
+                                                .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "Server", dependencies: ["Common", "SyncProtocol", "CFileSystem",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -83,7 +89,7 @@ let package = Package(
             name: "fieldgate",
             dependencies: [
                 "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
-                "Inventory", "Paperwork", "Roster", "CMemory",
+                "Inventory", "Paperwork", "Roster", "Station", "CMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

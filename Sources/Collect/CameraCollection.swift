@@ -18,8 +18,14 @@ public struct CameraCollection: Sendable {
     }
 
     /// Docks and collects one camera. `docked` is told what docking learnt before the copy starts.
+    /// One process at a time collects a camera: another holder of its lock (the station, or a
+    /// `collect` typed by hand) makes this `CollectError.cameraBusy`, so no file is copied twice.
     public func collect(_ camera: CameraFinder.DockedCamera, docked: (DockedCameraInfo) -> Void = { _ in },
-                        progress: @Sendable (CollectProgress) -> Void = { _ in }) async throws -> CollectSummary {
+                        progress: @escaping @Sendable (CollectProgress) -> Void = { _ in }) async throws -> CollectSummary {
+        guard let lock = try store.tryLock(.camera(serial: camera.serial)) else {
+            throw CollectError.cameraBusy(serial: camera.serial)
+        }
+        defer { lock.release() }
         let info = try await docking.prepare(camera)
         docked(info)
         // A camera that cannot be asked (already in storage mode, or a plain disk): its officer is
@@ -28,7 +34,17 @@ public struct CameraCollection: Sendable {
         let context = CameraContext(serial: camera.serial, vendor: camera.match.vendor, model: camera.match.model,
                                     officerNumber: officer, clockDriftSeconds: info.clockDriftSeconds,
                                     timeZone: docking.config.timeZone)
-        return try collector.collect(root: info.volume ?? "", camera: context, mayFree: true, progress: progress)
+        let collector = self.collector
+        let root = info.volume ?? ""
+        // Copying blocks a thread for as long as the camera takes to read: a thread of its own,
+        // so that several bays at once never starve the tasks that serve the status page or sync.
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { () throws(CollectError) in
+                    try collector.collect(root: root, camera: context, mayFree: true, progress: progress)
+                })
+            }
+        }
     }
 
     /// Binds a known officer to a docked camera (its officer record rewritten; an `assigned`

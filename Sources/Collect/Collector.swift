@@ -107,6 +107,9 @@ public struct Collector: Sendable {
     /// Files staged at once: each spends much of its time waiting on its own fdatasync, so
     /// several keep the disk and the cores busy. One makes the order of work strictly sequential.
     public var workers = 4
+    /// Asked between files: true stops the collection cleanly (what is durable is committed,
+    /// the rest is left for the next collection).
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init(store: EvidenceStore, freePolicy: FreePolicy = .afterReceipt) {
         self.store = store
@@ -180,6 +183,11 @@ public struct Collector: Sendable {
         // Why the collection stopped early, as a type: a full disk is the command's error, not just a line.
         var stoppedBy: CollectError?
         batches: while next < files.count {
+            if shouldStop() {
+                stoppedBy = .stopped
+                summary.stoppedBecause = CollectError.stopped.description
+                break batches
+            }
             var chunk: [VolumeEntry] = []
             var chunkBytes: Int64 = 0
             while next < files.count && chunk.count < batchFiles && chunkBytes < batchBytes {
@@ -217,6 +225,8 @@ public struct Collector: Sendable {
                     summary.failed.append(.init(path: entry.displayPath, reason: reason))
                 case .stop(let error):
                     stop = stop ?? error
+                case .notStarted:
+                    stop = stop ?? .stopped
                 }
             }
             do {
@@ -260,6 +270,8 @@ public struct Collector: Sendable {
         case failed(String)
         /// The whole collection must stop (a full disk).
         case stop(CollectError)
+        /// Not begun: the collection was asked to stop first.
+        case notStarted
     }
 
     /// Stages `entries` on `workers` threads; the outcomes come back in the entries' order.
@@ -270,7 +282,7 @@ public struct Collector: Sendable {
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, entries.count))) { _ in
             while true {
                 let index = cursor.add(1) - 1
-                guard index < entries.count else { return }
+                guard index < entries.count, !shouldStop() else { return }
                 starting(entries[index])
                 results.set(index, collectOne(entries[index], root: root, camera: camera, registered: registered, officers: officers))
             }
@@ -403,7 +415,7 @@ final class OutcomeSlots: @unchecked Sendable {
 
     init(count: Int) { slots = Array(repeating: nil, count: count) }
     func set(_ index: Int, _ outcome: Collector.Outcome) { lock.withLock { slots[index] = outcome } }
-    var values: [Collector.Outcome] { lock.withLock { slots.map { $0 ?? .failed("not processed") } } }
+    var values: [Collector.Outcome] { lock.withLock { slots.map { $0 ?? .notStarted } } }
 }
 
 /// One batch's durable blobs made visible (one syncfs) and its rows committed, on a thread of

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import TOMLKit
 
@@ -18,6 +19,9 @@ public enum FreePolicy: String, Sendable, Codable, CaseIterable {
 /// free_policy = "after-receipt"
 /// storage_timeout_seconds = 20
 /// time_zone = "Asia/Shanghai"
+/// max_parallel_bays = 8             # the station: cameras collected at once
+/// limit_rate = "10M"                # the station's background sync: bytes per second
+/// upload_windows = ["18:00-08:00"]  # …and when it may upload (local time; none: always)
 /// [passwords.models]
 /// "ZFY-X1" = "123456"
 /// [passwords.serials]
@@ -30,6 +34,12 @@ public struct GatewayConfig: Sendable, Equatable {
     public var serialPasswords: [String: String] = [:]
     /// The time zone cameras name their files in (their clocks show the unit's local time).
     public var timeZone: TimeZone = .current
+    /// The station collects at most this many cameras at once.
+    public var maxParallelBays = 8
+    /// The station's background sync sends at most this many bytes per second.
+    public var limitRate: Int64?
+    /// When the station's background sync may upload (none: at any time).
+    public var uploadWindows: [UploadWindow] = []
     /// The file it came from, if any.
     public var path: String?
 
@@ -80,6 +90,26 @@ public struct GatewayConfig: Sendable, Equatable {
                     throw CatalogError(file: path, key: key, message: "must be a time zone name such as \"Asia/Shanghai\"")
                 }
                 config.timeZone = zone
+            case "max_parallel_bays":
+                guard let value = table[key]?.int, (1...64).contains(value) else {
+                    throw CatalogError(file: path, key: key, message: "must be a whole number of cameras from 1 to 64")
+                }
+                config.maxParallelBays = value
+            case "limit_rate":
+                guard let text = table[key]?.string, let rate = ByteCount.parse(text) else {
+                    throw CatalogError(file: path, key: key, message: "must be bytes per second in quotes, e.g. \"10M\" or \"512k\"")
+                }
+                config.limitRate = rate
+            case "upload_windows":
+                guard let array = table[key]?.array else {
+                    throw CatalogError(file: path, key: key, message: "must be a list such as [\"18:00-08:00\"]")
+                }
+                config.uploadWindows = try array.map { value throws(CatalogError) in
+                    guard let text = value.string, let window = UploadWindow(text) else {
+                        throw CatalogError(file: path, key: key, message: "\(value) is not a time range such as \"18:00-08:00\"")
+                    }
+                    return window
+                }
             case "passwords":
                 guard let passwords = table[key]?.table else { throw CatalogError(file: path, key: key, message: "must be a table") }
                 for group in passwords.keys {
@@ -94,9 +124,50 @@ public struct GatewayConfig: Sendable, Equatable {
                     }
                 }
             default:
-                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, passwords)")
+                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, max_parallel_bays, limit_rate, upload_windows, passwords)")
             }
         }
         return config
+    }
+}
+
+/// A daily span of local time, e.g. `18:00-08:00` (it may run past midnight).
+public struct UploadWindow: Sendable, Equatable, CustomStringConvertible {
+    /// Minutes after local midnight.
+    public var start: Int
+    public var end: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let start = Self.minutes(parts[0]), let end = Self.minutes(parts[1]), start != end else { return nil }
+        self.start = start
+        self.end = end
+    }
+
+    private static func minutes(_ text: Substring) -> Int? {
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ":")
+        guard parts.count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
+              (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 24 * 60 else { return nil }
+        return hours * 60 + minutes
+    }
+
+    /// Whether `date`, in `timeZone`, falls in the window (its start included, its end not).
+    public func contains(_ date: Date, in timeZone: TimeZone) -> Bool {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.hour, .minute], from: date)
+        let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
+        return start < end ? (minute >= start && minute < end) : (minute >= start || minute < end)
+    }
+
+    public var description: String {
+        String(format: "%02d:%02d-%02d:%02d", start / 60, start % 60, end / 60, end % 60)
+    }
+}
+
+extension Array where Element == UploadWindow {
+    /// True when there are no windows (upload at any time) or `date` is in one of them.
+    public func allows(_ date: Date, in timeZone: TimeZone) -> Bool {
+        isEmpty || contains { $0.contains(date, in: timeZone) }
     }
 }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// A token bucket over bytes sent, shared by every upload of one sync (`--limit-rate`).
@@ -37,15 +38,5 @@ public actor RateLimiter {
     }
 
     /// Parses `10M`, `512k`, `1G` or a plain byte count (per second).
-    public static func parseRate(_ text: String) -> Int64? {
-        let units: [Character: Int64] = ["k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30]
-        var digits = Substring(text)
-        var multiplier: Int64 = 1
-        if let last = digits.last, let unit = units[last] {
-            multiplier = unit
-            digits = digits.dropLast()
-        }
-        guard let value = Double(digits), value > 0 else { return nil }
-        return Int64(value * Double(multiplier))
-    }
+    public static func parseRate(_ text: String) -> Int64? { ByteCount.parse(text) }
 }

@@ -36,6 +36,9 @@ final class USBDeviceNode: @unchecked Sendable {
     private var completed: [UnsafeMutablePointer<UMockdevIoctlData>] = []
     /// IN URBs waiting for the device to have data, and OUT URBs the device NAKs for now.
     private var waiting: [UnsafeMutablePointer<UMockdevIoctlData>] = []
+    /// Unplugged: every request fails with ENODEV, as the kernel answers for a device that has
+    /// gone while a program still holds it open.
+    private var disconnected = false
 
     init(description: EmulatedDeviceDescription, behaviour: EmulatedDeviceBehaviour) {
         self.description = description
@@ -46,9 +49,15 @@ final class USBDeviceNode: @unchecked Sendable {
         for urb in completed + waiting { g_object_unref(urb) }
     }
 
+    func disconnect() { lock.withLock { disconnected = true } }
+
     func handle(_ client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Bool {
         lock.lock()
         defer { lock.unlock() }
+        if disconnected {
+            umockdev_ioctl_client_complete(client, -1, ENODEV)
+            return true
+        }
         let request = umockdev_ioctl_client_get_request(client)
         guard let argument = umockdev_ioctl_client_get_arg(client) else {
             umockdev_ioctl_client_complete(client, -1, EFAULT)

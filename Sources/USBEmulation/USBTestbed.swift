@@ -37,6 +37,10 @@ public final class USBTestbed: @unchecked Sendable {
     private let lock = NSLock()
     private var nextAddress: [UInt8: UInt8] = [:]
     private var attached: [PluggedDevice: (node: USBDeviceNode?, handler: UnsafeMutablePointer<UMockdevIoctlBase>?)] = [:]
+    /// Unplugged devices' handlers, by device node, still answering (ENODEV) any program that
+    /// had the device open: detaching a handler with a client connected would abort that
+    /// program inside umockdev's preload, where a real kernel just reports the device gone.
+    private var retired: [String: (node: USBDeviceNode?, handler: UnsafeMutablePointer<UMockdevIoctlBase>)] = [:]
     /// Mount-table lines of emulated disks, by the device they belong to.
     private var mounts: [PluggedDevice: String] = [:]
     private var nextDisk = 1
@@ -98,6 +102,10 @@ public final class USBTestbed: @unchecked Sendable {
         var node: USBDeviceNode?
         var handler: UnsafeMutablePointer<UMockdevIoctlBase>?
         if description.hasDeviceNode {
+            if let old = retired.removeValue(forKey: device.deviceNode) {
+                umockdev_testbed_detach_ioctl(raw, device.deviceNode, nil)
+                g_object_unref(old.handler)
+            }
             let deviceNode = USBDeviceNode(description: description, behaviour: behaviour)
             guard let made = umockdev_ioctl_base_new() else { throw EmulationError.umockdev("cannot create an ioctl handler") }
             g_signal_connect_data(made, "handle-ioctl", unsafeBitCast(handleIoctl, to: GCallback.self),
@@ -131,10 +139,8 @@ public final class USBTestbed: @unchecked Sendable {
         if mounts.removeValue(forKey: device) != nil { writeMountTable() }
         umockdev_testbed_uevent(raw, device.sysPath, "remove")
         if let handler = entry.handler {
-            var error: UnsafeMutablePointer<GError>?
-            umockdev_testbed_detach_ioctl(raw, device.deviceNode, &error)
-            if let error { g_error_free(error) }
-            g_object_unref(handler)
+            entry.node?.disconnect()
+            retired[device.deviceNode] = (entry.node, handler)
             removeDeviceNode(device)
         }
         umockdev_testbed_remove_device(raw, device.sysPath)

@@ -17,8 +17,10 @@ struct CollectCommand: AsyncParsableCommand {
             clock drift recorded and corrected, then switched to mass storage. Files that break the \
             naming rule, belong to unknown officers or unregistered cameras are collected and flagged.
 
-            With --all (the default), a camera that cannot be collected (wrong or missing password, \
-            unplugged, volume not mounted) is named and the others are still collected.
+            With --all (the default), the docked cameras are collected at once (up to \
+            max_parallel_bays from the config, default 8); a camera that cannot be collected (wrong \
+            or missing password, unplugged, volume not mounted, being collected by the station) is \
+            named and the others are still collected.
 
             Exit status: 0 every file collected (flagged ones included); 2 some files or cameras could \
             not be collected now (each is named; collect again later); 1 error.
@@ -63,17 +65,19 @@ struct CollectCommand: AsyncParsableCommand {
             if cameras.isEmpty {
                 printError("No body cameras docked (see `fieldgate scan`).")
             }
-            for docked in cameras {
-                if !output.json { printError("Docking \(docked.serial) (\(docked.match.model ?? "camera"), \(docked.match.mode.rawValue) mode)…") }
+            if camera != nil, let docked = cameras.first {
+                // One camera asked for by name: its failure is the command's (exit 1), except that a
+                // camera the station is collecting now is only "not now" (exit 2).
                 do {
-                    summaries.append(try await collect(collection, docked))
-                } catch where camera == nil {
-                    // Collecting every camera: this one's failure is its own; the next bay goes on.
-                    printError("error: \(error)")
-                    var failed = CollectSummary(camera: docked.serial, source: "")
-                    failed.error = "\(error)"
-                    summaries.append(failed)
+                    summaries.append(try await Self.collect(collection, docked, json: output.json, progressBar: true))
+                } catch CollectError.cameraBusy(let serial) {
+                    printError("error: \(CollectError.cameraBusy(serial: serial))")
+                    var busy = CollectSummary(camera: serial, source: "")
+                    busy.error = CollectError.cameraBusy(serial: serial).description
+                    summaries.append(busy)
                 }
+            } else {
+                summaries += await collectAll(cameras, collection: collection, at: config.maxParallelBays)
             }
         }
         if output.json {
@@ -84,16 +88,53 @@ struct CollectCommand: AsyncParsableCommand {
         if summaries.contains(where: { !$0.failed.isEmpty || $0.error != nil }) { throw ExitCode(2) }
     }
 
+    /// Collects `cameras` at once, up to `limit` at a time; each camera's failure is its own
+    /// summary. The summaries come back in the cameras' order.
+    private func collectAll(_ cameras: [CameraFinder.DockedCamera], collection: CameraCollection,
+                            at limit: Int) async -> [CollectSummary] {
+        let json = output.json
+        // One progress bar only makes sense for one camera; several print a line each as they finish.
+        let single = cameras.count == 1
+        var results: [Int: CollectSummary] = [:]
+        await withTaskGroup(of: (Int, CollectSummary).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < cameras.count else { return }
+                let index = next
+                let docked = cameras[index]
+                next += 1
+                group.addTask {
+                    if !json { printError("Docking \(docked.serial) (\(docked.match.model ?? "camera"), \(docked.match.mode.rawValue) mode)…") }
+                    do {
+                        return (index, try await Self.collect(collection, docked, json: json, progressBar: single))
+                    } catch {
+                        printError("error: \(error)")
+                        var failed = CollectSummary(camera: docked.serial, source: "")
+                        failed.error = "\(error)"
+                        return (index, failed)
+                    }
+                }
+            }
+            for _ in 0..<max(1, limit) { startNext() }
+            for await (index, summary) in group {
+                results[index] = summary
+                if !single && !json { printError(Self.describe(summary)) }
+                startNext()
+            }
+        }
+        return cameras.indices.compactMap { results[$0] }
+    }
+
     private func collect(_ collector: Collector, root: String, context: CameraContext, mayFree: Bool) throws -> CollectSummary {
         let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
         defer { bar.finish() }
         return try collector.collect(root: root, camera: context, mayFree: mayFree) { progress in bar.update(progress) }
     }
 
-    private func collect(_ collection: CameraCollection, _ docked: CameraFinder.DockedCamera) async throws -> CollectSummary {
-        let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
+    private static func collect(_ collection: CameraCollection, _ docked: CameraFinder.DockedCamera, json: Bool,
+                                progressBar: Bool) async throws -> CollectSummary {
+        let bar = ProgressBar(enabled: progressBar && !json && isatty(STDERR_FILENO) == 1)
         defer { bar.finish() }
-        let json = output.json
         return try await collection.collect(docked, docked: { info in
             if !json, let drift = info.clockDriftSeconds {
                 printError("  officer \(info.record?.officerNumber ?? "?") \(info.record?.officerName ?? ""), clock drift \(Int(drift)) s\(info.clockCorrected ? " (corrected)" : ""), battery \(info.battery.map { "\($0)%" } ?? "?"), volume \(info.volume ?? "?")")

@@ -16,7 +16,7 @@ struct FieldGate: AsyncParsableCommand {
             """,
         version: fieldgateVersion,
         groupedSubcommands: [
-            CommandGroup(name: "Evidence", subcommands: [CollectCommand.self, ListCommand.self, StatusCommand.self]),
+            CommandGroup(name: "Evidence", subcommands: [StationCommand.self, CollectCommand.self, ListCommand.self, StatusCommand.self]),
             CommandGroup(name: "Devices", subcommands: [ScanCommand.self, WatchCommand.self, CameraCommand.self]),
             CommandGroup(name: "Paperwork", subcommands: [PrintCommand.self, PrintersCommand.self, FingerprintCommand.self,
                                                           OfficersCommand.self, CasesCommand.self]),

@@ -3,15 +3,42 @@ import Console
 import Foundation
 import Store
 
-struct StatusCommand: ParsableCommand {
+struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Totals of the evidence store: by upload state, camera and officer; flagged items; last collection.")
+        abstract: "Totals of the evidence store: by upload state, camera and officer; flagged items; last collection.",
+        discussion: """
+            With --watch: the docking station's live status instead (each bay, the sync queue, \
+            the disk), read from its status page (`fieldgate station`) and redrawn every second; \
+            with --json, one JSON object per update (the format of /api/status).
+            """)
+
+    @Flag(help: "Follow the running docking station's bays and sync queue until Ctrl-C.")
+    var watch = false
+
+    @Option(help: ArgumentHelp("With --watch: the station's status page.", valueName: "url"))
+    var station = "http://127.0.0.1:8470"
+
+    @Option(help: ArgumentHelp("With --watch: stop after this many updates.", valueName: "n"))
+    var count: Int?
+
+    @Option(help: ArgumentHelp("With --watch: seconds between updates.", valueName: "seconds"))
+    var interval = 1.0
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
+    func validate() throws {
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        if interval < 0.1 || interval > 3600 { throw ValidationError("--interval: give 0.1 to 3600 seconds") }
+        if !watch && (count != nil) { throw ValidationError("--count goes with --watch") }
+    }
+
+    func run() async throws {
+        if watch {
+            try await StationWatch(url: station, count: count, interval: interval, json: output.json).run()
+            return
+        }
         let status = try store.openStore().status()
         if output.json {
             print(try jsonString(status))

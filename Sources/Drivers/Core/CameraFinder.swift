@@ -21,6 +21,10 @@ public struct CameraFinder: Sendable {
 
     /// Every body camera on the bus now whose serial could be read.
     public func dockedCameras() throws(USBError) -> [DockedCamera] {
+        try BusConversation.run { () throws(USBError) in try identifyCameras() }
+    }
+
+    private func identifyCameras() throws(USBError) -> [DockedCamera] {
         try context.devices().compactMap { device in
             guard let descriptor = device.descriptor,
                   let match = catalog.match(vendorId: descriptor.vendorId, productId: descriptor.productId,

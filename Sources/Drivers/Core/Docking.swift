@@ -71,6 +71,10 @@ public struct Docking: Sendable {
 
     /// Reads what the camera says about itself, without changing it.
     public func inspect(_ docked: CameraFinder.DockedCamera) throws -> DockedCameraInfo {
+        try BusConversation.run { try inspectNow(docked) }
+    }
+
+    private func inspectNow(_ docked: CameraFinder.DockedCamera) throws -> DockedCameraInfo {
         var info = DockedCameraInfo(docked)
         let camera = try open(docked)
         try read(camera, into: &info)
@@ -85,7 +89,7 @@ public struct Docking: Sendable {
         var storage = docked
         // The driver's session ends here, before the switch re-enumerates the camera.
         let deadline = Date().addingTimeInterval(config.storageTimeoutSeconds)
-        let switched = try runControlMode(docked, info: &info)
+        let switched = try BusConversation.run { try runControlMode(docked, info: &info) }
         if switched {
             storage = try await finder.waitFor(serial: docked.serial, mode: .storage, timeout: config.storageTimeoutSeconds)
         }

@@ -1,0 +1,298 @@
+import Foundation
+import TestSupport
+import USBEmulation
+import XCTest
+
+/// `fieldgate station` as a docking station runs: a child process, emulated cameras docked and
+/// undocked through the real libusb path, a real `fieldgate-server` on loopback.
+final class StationCLITests: XCTestCase {
+    private func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
+
+    /// A camera volume: the generated sample recordings plus `extraFiles` files of random bytes
+    /// (`extraBytes` each), which make the copy last long enough to act during it.
+    private func volume(_ serial: String, extraFiles: Int = 0, extraBytes: Int = 1 << 20) throws -> URL {
+        let root = try temporaryFolder(self).appendingPathComponent(serial)
+        _ = try SampleRecordings.writeVolume(at: root, cameraSerial: serial, officerNumber: "010203", start: "20261125093012")
+        let folder = root.appendingPathComponent("DCIM")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for index in 0..<extraFiles {
+            let name = "\(serial)_010203_20261125\(String(format: "%06d", 100000 + index))_\(String(format: "%04d", 100 + index)).MP4"
+            var bytes = [UInt8](repeating: 0, count: extraBytes)
+            for offset in stride(from: 0, to: bytes.count, by: 8) {
+                var value = UInt64.random(in: 0...UInt64.max)
+                withUnsafeBytes(of: &value) { raw in
+                    for byte in 0..<min(8, bytes.count - offset) { bytes[offset + byte] = raw[byte] }
+                }
+            }
+            try Data(bytes).write(to: folder.appendingPathComponent(name))
+        }
+        return root
+    }
+
+    private func files(in volume: URL) -> Int {
+        (FileManager.default.enumerator(atPath: volume.path)?.allObjects as? [String] ?? []).filter { path in
+            var isFolder: ObjCBool = false
+            return FileManager.default.fileExists(atPath: volume.appendingPathComponent(path).path, isDirectory: &isFolder) && !isFolder.boolValue
+        }.count
+    }
+
+    private func config(_ home: URL, _ text: String) throws {
+        let url = home.appendingPathComponent("config.toml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        chmod(url.path, 0o600)
+    }
+
+    /// Every recording the store holds, as `list --json` gives them.
+    private func rows(_ env: [String: String]) throws -> [[String: Any]] {
+        let listed = try runFieldgate(["list", "--json"], environment: env)
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        return try XCTUnwrap(try json(listed.stdout) as? [[String: Any]])
+    }
+
+    /// No file of a camera stored twice: one row per path on the camera.
+    private func assertEachFileOnce(_ env: [String: String], camera: String, expected: Int,
+                                    file: StaticString = #filePath, line: UInt = #line) throws {
+        let mine = try rows(env).filter { $0["camera"] as? String == camera }
+        XCTAssertEqual(mine.count, expected, "camera \(camera): one row per file", file: file, line: line)
+        let sources = mine.compactMap { $0["source"] as? String }
+        XCTAssertEqual(Set(sources).count, mine.count, "no file of \(camera) stored twice", file: file, line: line)
+    }
+
+    func testBaysCollectAtOnceAndAWrongPasswordIsOnlyThatBaysError() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let home = try temporaryFolder(self)
+        try config(home, "[passwords.serials]\n\"A200002\" = \"nope\"\n")
+        let env = ["FIELDGATE_HOME": home.path]
+        let first = EmulatedModels.gat947Camera(serial: "A200001", volume: try volume("A200001", extraFiles: 100))
+        let refused = EmulatedModels.gat947Camera(serial: "A200002", volume: try volume("A200002"))
+        let third = EmulatedModels.gat947Camera(serial: "A200003", volume: try volume("A200003", extraFiles: 100))
+        try first.dock(on: testbed)
+        try third.dock(on: testbed)
+        let station = try StationProcess(environment: env)
+        // A camera docked while the station runs is taken too.
+        try refused.dock(on: testbed)
+
+        let error = try station.waitForBay("A200002", state: "error")
+        XCTAssertTrue((error["reason"] as? String)?.contains("refused the password") == true, "\(error)")
+        XCTAssertNotNil(error["nextStep"] as? String)
+        XCTAssertEqual(refused.requestLog, [.auth], "nothing but AUTH reached the refused camera")
+        for serial in ["A200001", "A200003"] {
+            let done = try station.waitForBay(serial, state: "done")
+            XCTAssertEqual(done["filesDone"] as? Int, 107, "\(done)")
+            XCTAssertEqual(done["filesTotal"] as? Int, 107)
+            XCTAssertEqual(done["officer"] as? String, "010203")
+            XCTAssertNotNil(done["battery"] as? Int)
+            XCTAssertEqual(done["bytesDone"] as? Int, done["bytesTotal"] as? Int)
+        }
+        try assertEachFileOnce(env, camera: "A200001", expected: 107)
+        try assertEachFileOnce(env, camera: "A200003", expected: 107)
+
+        // The two copies overlapped in time: the bays ran at once, not one after the other.
+        let collections = try runProgram("/usr/bin/python3", ["-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            for row in db.execute("SELECT cameraSerial, startedAt, finishedAt FROM collection WHERE newCount > 0 ORDER BY cameraSerial"):
+                print("|".join(str(v) for v in row))
+            """, home.appendingPathComponent("fieldgate.sqlite").path])
+        let spans = collections.stdout.split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
+        XCTAssertEqual(spans.count, 2, collections.stdout + collections.stderr)
+        if spans.count == 2 {
+            XCTAssertTrue(spans[0][1] < spans[1][2] && spans[1][1] < spans[0][2], "collections overlap: \(spans)")
+        }
+
+        // `collect` typed by hand while the station runs: nothing new, nothing twice.
+        let byHand = try runFieldgate(["collect", "--camera", "A200001", "--json"], environment: env)
+        XCTAssertEqual(byHand.status, 0, byHand.stderr)
+        let summary = try XCTUnwrap((try json(byHand.stdout) as? [[String: Any]])?.first)
+        XCTAssertEqual(summary["new"] as? Int, 0)
+        XCTAssertEqual(summary["alreadyCollected"] as? Int, 107)
+
+        // Taking cameras away: a done tile goes, an error tile stays, marked undocked.
+        first.undock()
+        refused.undock()
+        try station.waitFor("A200001's tile to go") { status in
+            let bays = (status["bays"] as? [[String: Any]]) ?? []
+            return !bays.contains { $0["serial"] as? String == "A200001" }
+                && bays.contains { $0["serial"] as? String == "A200002" && $0["docked"] as? Bool == false }
+        }
+        XCTAssertEqual(station.terminate(), 0, "SIGTERM ends the station cleanly\n\(station.log)")
+        XCTAssertEqual(try runFieldgate(["audit", "verify"], environment: env).status, 0)
+    }
+
+    func testACameraUndockedMidCopyIsNamedAndContinuesWhenDockedAgain() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let home = try temporaryFolder(self)
+        let env = ["FIELDGATE_HOME": home.path]
+        let station = try StationProcess(environment: env)
+        // The copy must still be running when the camera goes: a larger card each try, if not.
+        for (attempt, extra) in [150, 400, 1000].enumerated() {
+            let serial = "A30000\(attempt)"
+            let card = try volume(serial, extraFiles: extra, extraBytes: 256 << 10)
+            let total = files(in: card)
+            let camera = EmulatedModels.gat947Camera(serial: serial, volume: card)
+            try camera.dock(on: testbed)
+            let collecting = try station.waitFor("\(serial) collecting") { status in
+                ((status["bays"] as? [[String: Any]]) ?? []).contains {
+                    $0["serial"] as? String == serial && ($0["filesDone"] as? Int ?? 0) > 0 || ($0["state"] as? String == "done" && $0["serial"] as? String == serial)
+                }
+            }
+            let tile = ((collecting["bays"] as? [[String: Any]]) ?? []).first { $0["serial"] as? String == serial } ?? [:]
+            guard tile["state"] as? String == "collecting" || tile["state"] as? String == "verifying" else {
+                camera.undock()
+                continue  // copied before the test could act: try a larger card
+            }
+            // Undocked mid-copy: the card goes with the camera.
+            camera.undock()
+            let away = card.deletingLastPathComponent().appendingPathComponent(serial + "-away")
+            try FileManager.default.moveItem(at: card, to: away)
+            let ended = try station.waitFor("\(serial) to fail or go") { status in
+                let bay = ((status["bays"] as? [[String: Any]]) ?? []).first { $0["serial"] as? String == serial }
+                return bay == nil || bay?["state"] as? String == "error"
+            }
+            let failed = ((ended["bays"] as? [[String: Any]]) ?? []).first { $0["serial"] as? String == serial } ?? [:]
+            guard (failed["reason"] as? String)?.contains("undocked during the copy") == true else {
+                // The copy ended between the check and the undocking: try a larger card.
+                try FileManager.default.moveItem(at: away, to: card)
+                continue
+            }
+            XCTAssertTrue((failed["nextStep"] as? String)?.contains("dock it again") == true, "\(failed)")
+            XCTAssertEqual(failed["docked"] as? Bool, false)
+            let storedBefore = try rows(env).filter { $0["camera"] as? String == serial }.count
+            XCTAssertGreaterThan(storedBefore, 0, "what was copied before the undocking is kept")
+            XCTAssertLessThan(storedBefore, total)
+
+            // Docked again: only the rest is copied.
+            try FileManager.default.moveItem(at: away, to: card)
+            try camera.dock(on: testbed)
+            let done = try station.waitForBay(serial, state: "done", timeout: 120)
+            XCTAssertEqual(done["filesDone"] as? Int, total)
+            XCTAssertEqual((done["newFiles"] as? Int ?? 0) + storedBefore, total, "\(done)")
+            try assertEachFileOnce(env, camera: serial, expected: total)
+            XCTAssertEqual(station.terminate(), 0, station.log)
+            XCTAssertEqual(try runFieldgate(["audit", "verify"], environment: env).status, 0)
+            return
+        }
+        XCTFail("every copy finished before the camera could be undocked; the test could not check anything")
+    }
+
+    func testKilledMidCollectionTheStationResumesAndStoresEachFileOnce() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let home = try temporaryFolder(self)
+        let env = ["FIELDGATE_HOME": home.path]
+        let card = try volume("A400001", extraFiles: 300, extraBytes: 256 << 10)
+        let total = files(in: card)
+        let camera = EmulatedModels.gat947Camera(serial: "A400001", volume: card)
+        try camera.dock(on: testbed)
+        let station = try StationProcess(environment: env)
+        try station.waitFor("the copy to start") { status in
+            ((status["bays"] as? [[String: Any]]) ?? []).contains { ($0["filesDone"] as? Int ?? 0) > 0 }
+        }
+        // A second process asking for the same camera meanwhile is told it is taken, and copies nothing.
+        let byHand = try runFieldgate(["collect", "--camera", "A400001", "--json"], environment: env)
+        if try station.bay("A400001")?["state"] as? String == "collecting" {
+            XCTAssertEqual(byHand.status, 2, byHand.stderr)
+            XCTAssertTrue(byHand.stderr.contains("being collected by another fieldgate process"), byHand.stderr)
+        }
+        station.kill()
+        XCTAssertEqual(station.process.terminationReason, .uncaughtSignal, "killed by SIGKILL")
+        let stored = try rows(env).count
+
+        // Started again: the camera (now in storage mode, still docked) is taken up where it was.
+        let again = try StationProcess(environment: env)
+        let done = try again.waitForBay("A400001", state: "done", timeout: 120)
+        XCTAssertEqual(done["filesDone"] as? Int, total)
+        XCTAssertEqual(done["alreadyStored"] as? Int, stored, "what the killed station committed is not copied again")
+        try assertEachFileOnce(env, camera: "A400001", expected: total)
+        XCTAssertEqual(again.terminate(), 0, again.log)
+        let audit = try runFieldgate(["audit", "verify"], environment: env)
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+    }
+
+    func testBackgroundSyncReceiptsEverythingOnceTheServerIsBackAndFreesTheDockedCamera() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let work = try temporaryFolder(self)
+        let home = work.appendingPathComponent("gateway")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let env = ["FIELDGATE_HOME": home.path]
+        let server = KillableServer(data: work.appendingPathComponent("server"))
+        try server.start()
+        let token = try server.addGateway("station-1")
+        let enrolled = try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: env)
+        XCTAssertEqual(enrolled.status, 0, enrolled.stderr)
+        let port = server.port
+        // The server is down when the shift ends: the station collects anyway.
+        server.stop()
+
+        let card = try volume("A500001", extraFiles: 5)
+        let total = files(in: card)
+        let camera = EmulatedModels.gat947Camera(serial: "A500001", volume: card)
+        try camera.dock(on: testbed)
+        let station = try StationProcess(environment: env)
+        try station.waitForBay("A500001", state: "done")
+        let down = try station.waitFor("the server seen unreachable") { status in
+            (status["sync"] as? [String: Any])?["serverReachable"] as? Bool == false
+        }
+        let sync = try XCTUnwrap(down["sync"] as? [String: Any])
+        XCTAssertEqual(sync["receipted"] as? Int, 0)
+        XCTAssertEqual(sync["pending"] as? Int, total)
+        XCTAssertEqual(files(in: card), total, "nothing leaves the camera before its receipt")
+
+        // The server comes back: everything is receipted without anyone typing `sync`, and the
+        // camera, still docked, is freed.
+        try server.start(port: port)
+        let freed = try station.waitForBay("A500001", state: "freed", timeout: 120)
+        XCTAssertEqual(freed["freedFiles"] as? Int, total, "\(freed)")
+        XCTAssertEqual(files(in: card), 0, "every receipted file deleted from the camera")
+        let after = try XCTUnwrap(try station.status()["sync"] as? [String: Any])
+        XCTAssertEqual(after["receipted"] as? Int, total)
+        XCTAssertEqual(after["retainedOnlineRate"] as? Double, 1.0)
+        XCTAssertEqual(after["serverReachable"] as? Bool, true)
+        XCTAssertEqual(station.terminate(), 0, station.log)
+        server.stop()
+
+        let receipts = try runFieldgate(["receipts", "--json"], environment: env)
+        XCTAssertEqual(receipts.status, 0, receipts.stderr)
+        let custody = try runFieldgate(["audit", "verify"], environment: env)
+        XCTAssertEqual(custody.status, 0, custody.stdout + custody.stderr)
+        let wiped = try runProgram("/usr/bin/python3", ["-c", """
+            import sqlite3, sys
+            print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM recording WHERE wipedAt IS NOT NULL").fetchone()[0])
+            """, home.appendingPathComponent("fieldgate.sqlite").path])
+        XCTAssertEqual(wiped.stdout.trimmingCharacters(in: .whitespacesAndNewlines), String(total), "each deletion recorded")
+    }
+
+    func testStatusAnswersJSONAndThePageServesItsLabels() throws {
+        _ = try emulationTestbed()
+        let home = try temporaryFolder(self)
+        let station = try StationProcess(environment: ["FIELDGATE_HOME": home.path])
+        let status = try station.status()
+        XCTAssertEqual((status["bays"] as? [Any])?.count, 0)
+        let sync = try XCTUnwrap(status["sync"] as? [String: Any])
+        for key in ["pending", "receipted", "retainedOnlineRate", "serverReachable"] { XCTAssertTrue(sync.keys.contains(key), key) }
+        XCTAssertEqual(sync["enrolled"] as? Bool, false)
+        let page = try station.get("/")
+        XCTAssertTrue(page.stdout.contains("/api/status"), "the page polls the status API")
+        let labels = try XCTUnwrap(try json(try station.get("/api/labels").stdout) as? [String: [String: String]])
+        XCTAssertEqual(labels["state.done"]?["zh"], "完成 — 可以拔出")
+        XCTAssertEqual(labels["state.done"]?["en"], "Done — safe to undock")
+        XCTAssertEqual(try station.get("/../../etc/passwd").status, 22, "unknown paths are 404, nothing outside is served")
+        let post = try runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", station.url + "/api/status"])
+        XCTAssertEqual(post.stdout, "405")
+
+        let watch = try runFieldgate(["status", "--watch", "--station", station.url, "--count", "2", "--json"],
+                                     environment: ["FIELDGATE_HOME": home.path])
+        XCTAssertEqual(watch.status, 0, watch.stderr)
+        let lines = watch.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, watch.stdout)
+        XCTAssertNotNil(try json(String(lines[0])) as? [String: Any])
+        XCTAssertEqual(station.terminate(), 0, station.log)
+        let nothing = try runFieldgate(["status", "--watch", "--station", station.url, "--count", "1"],
+                                       environment: ["FIELDGATE_HOME": home.path])
+        XCTAssertEqual(nothing.status, 1)
+        XCTAssertTrue(nothing.stderr.contains("no station answers"), nothing.stderr)
+    }
+}
