@@ -33,6 +33,14 @@ elsewhere=$(mktemp -d)
   [ "$(tr -d '[:space:]' <<<"$scan")" = "[]" ] || fail "scan --json with no devices printed $scan"
   fieldgate devices udev-rule | cmp - /lib/udev/rules.d/70-fieldgate.rules || fail "the installed udev rule is not the catalog's"
   getent group fieldgate >/dev/null || fail "the package made no fieldgate group"
+  [ "$(id -gn fieldgate)" = fieldgate ] || fail "the package made no fieldgate user in group fieldgate"
+  grep -q "^ExecStart=/usr/bin/fieldgate station" /lib/systemd/system/fieldgate-station.service \
+    || fail "no fieldgate-station.service running fieldgate station"
+  fieldgate station --help | grep -q "status page" || fail "fieldgate station --help says nothing of the status page"
+  if command -v systemd-analyze >/dev/null; then
+    systemd-analyze verify /lib/systemd/system/fieldgate-station.service /lib/systemd/system/fieldgate-server.service \
+      || fail "systemd-analyze finds fault with the units"
+  fi
   man -w fieldgate >/dev/null || fail "no man page for fieldgate"
   [ -s /usr/share/bash-completion/completions/fieldgate ] || fail "no bash completion"
   fieldgate-server --version >/dev/null
@@ -42,7 +50,8 @@ elsewhere=$(mktemp -d)
 )
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq fieldgate fieldgate-server >/dev/null
 for path in /usr/bin/fieldgate /usr/bin/fieldgate-server /usr/share/fieldgate /lib/udev/rules.d/70-fieldgate.rules \
-            /usr/share/man/man1/fieldgate.1.gz /lib/systemd/system/fieldgate-server.service; do
+            /usr/share/man/man1/fieldgate.1.gz /lib/systemd/system/fieldgate-server.service \
+            /lib/systemd/system/fieldgate-station.service; do
   [ ! -e "$path" ] || fail "$path is still there after apt-get remove"
 done
 rm -rf "$elsewhere"

@@ -74,6 +74,8 @@ root="$work/fieldgate"
 install -d "$root/usr/share/fieldgate"
 cp -r devices "$root/usr/share/fieldgate/devices"
 install -D -m 0644 devices/udev/70-fieldgate.rules "$root/lib/udev/rules.d/70-fieldgate.rules"
+# Installed, not enabled: a laptop used by hand needs no station (`systemctl enable --now fieldgate-station`).
+install -D -m 0644 packaging/fieldgate-station.service "$root/lib/systemd/system/fieldgate-station.service"
 control fieldgate "evidence gateway for body cameras, fingerprint pads and field printers
  fieldgate collects every recording from docked body-worn cameras (GA/T 947 and
  mass-storage) into a crash-safe, hash-chained evidence store, prints notices on

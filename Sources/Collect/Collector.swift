@@ -206,10 +206,12 @@ public struct Collector: Sendable {
                 chunk.append(entry)
                 chunkBytes += entry.size
             }
-            let doneBefore = bytesDone
+            let bytesStarted = ByteCounter(bytesDone)
             let outcomes = stageAll(chunk, root: root, camera: camera, registered: registered, officers: officersByNumber) { entry in
                 let position = filesStarted.add(1) - 1
-                progress(CollectProgress(filesDone: position, filesTotal: files.count, bytesDone: doneBefore,
+                // Bytes of the files before this one: what a person at the dock sees move.
+                let before = bytesStarted.add(entry.size) - entry.size
+                progress(CollectProgress(filesDone: position, filesTotal: files.count, bytesDone: before,
                                          bytesTotal: bytesTotal, current: entry.displayPath))
             }
             bytesDone += chunkBytes
@@ -406,6 +408,16 @@ final class Counter: @unchecked Sendable {
 
     @discardableResult
     func add(_ amount: Int) -> Int { lock.withLock { value += amount; return value } }
+}
+
+/// A thread-safe byte count; `add` returns the new value.
+final class ByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int64
+
+    init(_ start: Int64) { value = start }
+
+    func add(_ amount: Int64) -> Int64 { lock.withLock { value += amount; return value } }
 }
 
 /// One result slot per staged file, filled by the workers.

@@ -18,9 +18,9 @@ enum StatusPageAssets {
   .tile { background: #fff; border-radius: 8px; padding: 8px 10px; border-left: 10px solid #888; min-height: 120px; }
   .tile h2 { font-size: 18px; margin: 0 0 4px; display: flex; justify-content: space-between; }
   .tile .state { font-weight: bold; font-size: 17px; margin-bottom: 4px; }
-  .tile dl { display: grid; grid-template-columns: auto 1fr; gap: 1px 8px; margin: 0; font-size: 14px; }
-  .tile dt { color: #555; }
-  .tile dd { margin: 0; }
+  dl { display: grid; grid-template-columns: auto 1fr; gap: 1px 8px; margin: 0; font-size: 14px; }
+  dt { color: #555; }
+  dd { margin: 0; }
   .bar { height: 10px; background: #ddd; border-radius: 5px; overflow: hidden; margin: 4px 0; }
   .bar > div { height: 100%; background: #1565c0; }
   .reason { font-size: 14px; margin-top: 4px; }

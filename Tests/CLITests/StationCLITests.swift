@@ -295,4 +295,87 @@ final class StationCLITests: XCTestCase {
         XCTAssertEqual(nothing.status, 1)
         XCTAssertTrue(nothing.stderr.contains("no station answers"), nothing.stderr)
     }
+
+    /// The status page in a real browser: headless Chromium, driven by Selenium, reads the tiles
+    /// from the page as one camera goes from collecting to done and another to an error.
+    func testThePageShowsBaysGoingFromCollectingToDoneAndOneToErrorInABrowser() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            XCTAssertTrue(FileManager.default.isExecutableFile(atPath: tool), "\(tool) is missing: `bash .ci/setup` installs it")
+        }
+        let home = try temporaryFolder(self)
+        try config(home, "[passwords.serials]\n\"A600002\" = \"nope\"\n")
+        let station = try StationProcess(environment: ["FIELDGATE_HOME": home.path])
+        let artifacts = URL(fileURLWithPath: ProcessInfo.processInfo.environment["FIELDGATE_TEST_ARTIFACTS"]
+            ?? repositoryRoot.appendingPathComponent(".build/test-artifacts").path)
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        for (index, language) in ["zh-CN", "en-US"].enumerated() {
+            let serials = ["A60000\(2 * index + 1)", "A600002"]
+            let expected = index == 0 ? "{\"\(serials[0])\": [\"collecting\", \"done\"], \"A600002\": [\"error\"]}"
+                : "{\"\(serials[0])\": [\"collecting\", \"done\"]}"
+            let browser = Process()
+            browser.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            browser.arguments = [repositoryRoot.appendingPathComponent("Tests/CLITests/station_page.py").path, station.url, expected,
+                                 artifacts.appendingPathComponent("station-page-\(language)").path, language]
+            // The browser is no emulated device: it runs without umockdev's preload.
+            browser.environment = ProcessInfo.processInfo.environment.merging(["LD_PRELOAD": ""]) { $1 }
+            let out = Pipe()
+            browser.standardOutput = out
+            browser.standardError = FileHandle.standardError
+            try browser.run()
+            let output = LineReader(out.fileHandleForReading)
+            XCTAssertTrue(output.waitFor("ready", timeout: 90), "the browser did not open the page: \(output.text)")
+            // Docked while the page watches: a card large enough that the copy is seen running.
+            let camera = EmulatedModels.gat947Camera(serial: serials[0], volume: try volume(serials[0], extraFiles: 150, extraBytes: 1 << 20))
+            try camera.dock(on: testbed)
+            var refused: EmulatedGAT947Camera?
+            if index == 0 {
+                refused = EmulatedModels.gat947Camera(serial: "A600002", volume: try volume("A600002"))
+                try refused?.dock(on: testbed)
+            }
+            browser.waitUntilExit()
+            let text = output.text
+            XCTAssertEqual(browser.terminationStatus, 0, "the page did not show the expected tiles:\n\(text)\n\(station.log)")
+            XCTAssertTrue(text.contains(index == 0 ? "title: 执法记录仪采集站" : "title: Body camera docking station"), text)
+            if index == 0 {
+                XCTAssertTrue(text.contains("refused the password"), "the error tile says why: \(text)")
+            }
+            for size in ["800x480", "1366x768"] {
+                let shot = artifacts.appendingPathComponent("station-page-\(language)-\(size).png")
+                let bytes = (try? Data(contentsOf: shot)) ?? Data()
+                XCTAssertEqual(Array(bytes.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot at \(shot.path)")
+            }
+            camera.undock()
+            refused?.undock()
+        }
+        XCTAssertEqual(station.terminate(), 0, station.log)
+    }
+}
+
+/// Collects a child's output as it comes, so a test can wait for a line.
+final class LineReader: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected = ""
+
+    init(_ handle: FileHandle) {
+        DispatchQueue.global().async { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
+                lock.withLock { collected += String(decoding: chunk, as: UTF8.self) }
+            }
+        }
+    }
+
+    var text: String { lock.withLock { collected } }
+
+    func waitFor(_ line: String, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if text.split(separator: "\n").contains(where: { $0 == line }) { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
+    }
 }
