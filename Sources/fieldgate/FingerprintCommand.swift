@@ -59,7 +59,7 @@ struct FingerprintCommand: ParsableCommand {
         }
 
         struct Row: Encodable {
-            var caseNumber: String, document: String, person: String, role: String, reader: String, format: String
+            var caseNumber: String, document: String, person: String, role: SignatoryRole, reader: String, format: String
             var width: Int, height: Int, bytes: Int64, sha256: String, capturedAt: String
 
             init(_ capture: FingerprintCapture) {

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import Store
 import TestSupport
@@ -32,7 +33,7 @@ final class SyncQueueStateTests: XCTestCase {
         return states
     }
 
-    private func kinds(_ store: EvidenceStore, _ recording: Recording) throws -> [String] {
+    private func kinds(_ store: EvidenceStore, _ recording: Recording) throws -> [CustodyKind] {
         try store.custodyEvents(recordingId: recording.id).map(\.kind)
     }
 
@@ -53,13 +54,13 @@ final class SyncQueueStateTests: XCTestCase {
                                 serverTime: "2026-12-01T00:00:00Z", receiptedHashes: Set(recordings.map(\.sha256)))
         XCTAssertEqual(try states(store), [.receipted: 2])
         XCTAssertEqual(try store.syncStatus().retainedOnline, 1)
-        XCTAssertEqual(try kinds(store, recordings[0]).suffix(2), ["uploaded", "receipted"])
+        XCTAssertEqual(try kinds(store, recordings[0]).suffix(2), [.uploaded, .receipted])
         XCTAssertTrue(try store.verify().isIntact)
 
         // Receipted again (the same receipt answered twice): no second event.
         try store.markReceipted(batchId: batchId, serverBatchId: "srv-1", payload: Data("receipt".utf8), signature: "sig",
                                 serverTime: "2026-12-01T00:00:00Z", receiptedHashes: Set(recordings.map(\.sha256)))
-        XCTAssertEqual(try kinds(store, recordings[0]).filter { $0 == "receipted" }.count, 1)
+        XCTAssertEqual(try kinds(store, recordings[0]).filter { $0 == .receipted }.count, 1)
     }
 
     func testImportantItemsAreBatchedFirstThenTheOldest() throws {
@@ -83,7 +84,7 @@ final class SyncQueueStateTests: XCTestCase {
                        "the item the receipt left out waits again; the refused one stays refused")
         let waiting = try store.syncStatus().waiting
         XCTAssertEqual(waiting.first { $0.sha256 == recordings[1].sha256 }?.reason, "stored copy does not match its hash")
-        XCTAssertEqual(try kinds(store, recordings[1]).last, "upload-refused")
+        XCTAssertEqual(try kinds(store, recordings[1]).last, .uploadRefused)
 
         XCTAssertEqual(try store.prepareBatch(limit: 10).map { try store.hashes(inBatch: $0.id!, state: .batched) },
                        [recordings[2].sha256], "only the left-out item is batched again")

@@ -1,5 +1,6 @@
 import Common
 import Crypto
+import Evidence
 import Foundation
 import GRDB
 
