@@ -9,6 +9,7 @@ import XCTest
 final class PaperworkStoreTests: XCTestCase {
     func testPrintoutsAndFingerprintsAreBlobsWithCustodyEventsAndAreAudited() throws {
         let store = try EvidenceStore(home: try temporaryFolder(self).appendingPathComponent("home"))
+        try store.save(cases: [EnforcementCase(number: "C1", title: "违停", procedure: .simple)])
         let job: [UInt8] = [0x1B, 0x40, 0x41, 0x0A, 0x1D, 0x56, 66, 0]
         let printed = try store.recordPrinted(PrintedDocument(
             documentNumber: "D1", caseNumber: "C1", template: "parking-notice", printerName: "bt", copies: 1,
