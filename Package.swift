@@ -47,7 +47,7 @@ let package = Package(
         // Officers and cases as the unit keeps them: CSV files checked line by line.
         .target(name: "Roster", dependencies: ["Store"]),
         .target(name: "Collect", dependencies: ["Common", "Devices", "Evidence", "Store", "Drivers"]),
-        .target(name: "SyncProtocol", dependencies: ["Evidence", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SyncProtocol", dependencies: ["Common", "Evidence", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Sync", dependencies: ["Common", "SyncProtocol", "Store", "Evidence",
                                              .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                              .product(name: "NIOCore", package: "swift-nio"),
@@ -78,11 +78,11 @@ let package = Package(
         .target(name: "Inventory", dependencies: ["Devices", "Fingerprint", "Print", "Scan", "Store", "USB"]),
         .target(name: "Paperwork", dependencies: ["Devices", "Fingerprint", "Print", "Store", "USB"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
-        .target(name: "Console", dependencies: ["TextCodecs"]),
+        .target(name: "Console", dependencies: ["Common", "TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
+                "Common", "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
                 "Inventory", "Paperwork", "Roster", "CMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -90,7 +90,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fieldgate-server",
-            dependencies: ["Console", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Common", "Console", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The demo and emulated devices: the only executable that links USBEmulation (umockdev)
         // and embeds the server. It runs the `fieldgate` built beside it, hence that dependency.
@@ -113,7 +113,7 @@ let package = Package(
                                                         .product(name: "Crypto", package: "swift-crypto"),
                                                         .product(name: "HummingbirdTLS", package: "hummingbird")],
                     exclude: ["tuspy_upload.py"]),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
+        .testTarget(name: "SyncTests", dependencies: ["Common", "Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
                                                       "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
                     exclude: ["corrupting_proxy.py"]),
         .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),

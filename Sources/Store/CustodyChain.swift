@@ -12,8 +12,6 @@ extension CustodyEvent: FetchableRecord, PersistableRecord {
 extension CustodyKind: DatabaseValueConvertible {}
 
 enum CustodyChain {
-    static let timestampFormat: Date.ISO8601FormatStyle = .iso8601.year().month().day().time(includingFractionalSeconds: true)
-        .timeZone(separator: .omitted).dateSeparator(.dash).timeSeparator(.colon)
 
     /// Appends an event inside the caller's transaction.
     @discardableResult
@@ -41,7 +39,7 @@ enum CustodyChain {
         mutating func append(kind: CustodyKind, at date: Date, camera: String? = nil, recordingId: Int64? = nil,
                              sha256: String? = nil, details: [String: String] = [:]) throws -> CustodyEvent {
             var event = CustodyEvent(
-                seq: head.seq + 1, at: date.formatted(CustodyChain.timestampFormat), kind: kind, cameraSerial: camera,
+                seq: head.seq + 1, at: Timestamp.string(date), kind: kind, cameraSerial: camera,
                 recordingId: recordingId, sha256: sha256, details: String(decoding: try encoder.encode(details), as: UTF8.self),
                 previousHash: head.hash, hash: "")
             event.hash = event.computedHash()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Console
 import Fingerprint
 import Foundation
@@ -73,7 +74,7 @@ struct FingerprintCommand: ParsableCommand {
                 height = capture.height
                 bytes = capture.size
                 sha256 = capture.sha256
-                capturedAt = capture.capturedAt.formatted(.iso8601)
+                capturedAt = Timestamp.string(capture.capturedAt)
             }
         }
     }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Store
 import TestSupport
@@ -60,7 +61,13 @@ final class SyncEndToEndTests: XCTestCase {
     func syncStatus() throws -> SyncStatus {
         let result = try fieldgate(["status", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let status = try JSONDecoder().decode(StoreStatus.self, from: Data(result.stdout.utf8))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = Timestamp.parse(text) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: text)) }
+            return date
+        }
+        let status = try decoder.decode(StoreStatus.self, from: Data(result.stdout.utf8))
         return try XCTUnwrap(status.sync)
     }
 
