@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Scan", dependencies: ["Common", "USB", "Devices"]),
         .target(name: "TextCodecs"),
         .target(name: "Drivers", dependencies: ["USB", "Devices", "TextCodecs"]),
-        .target(name: "Evidence", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Evidence", dependencies: ["Common", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CFileSystem"),
         .target(name: "CMemory"),
         .target(name: "Store", dependencies: ["Common", "Evidence", "CFileSystem", .product(name: "GRDB", package: "GRDB.swift"),
@@ -47,7 +47,7 @@ let package = Package(
         // Officers and cases as the unit keeps them: CSV files checked line by line.
         .target(name: "Roster", dependencies: ["Store"]),
         .target(name: "Collect", dependencies: ["Common", "Devices", "Evidence", "Store", "Drivers"]),
-        .target(name: "SyncProtocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SyncProtocol", dependencies: ["Common", "Evidence", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Sync", dependencies: ["Common", "SyncProtocol", "Store", "Evidence",
                                              .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                              .product(name: "NIOCore", package: "swift-nio"),
@@ -61,7 +61,7 @@ let package = Package(
                                                 .product(name: "NIOCore", package: "swift-nio"),
                                                 .product(name: "NIOHTTP1", package: "swift-nio"),
                                                 .product(name: "NIOPosix", package: "swift-nio")]),
-        .target(name: "Server", dependencies: ["Common", "SyncProtocol", "CFileSystem",
+        .target(name: "Server", dependencies: ["Common", "Evidence", "SyncProtocol", "CFileSystem",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "HummingbirdCore", package: "hummingbird"),
                                                .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -84,11 +84,11 @@ let package = Package(
         .target(name: "Inventory", dependencies: ["Devices", "Fingerprint", "Print", "Scan", "Store", "USB"]),
         .target(name: "Paperwork", dependencies: ["Devices", "Fingerprint", "Print", "Store", "USB"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
-        .target(name: "Console", dependencies: ["TextCodecs"]),
+        .target(name: "Console", dependencies: ["Common", "TextCodecs"]),
         .executableTarget(
             name: "fieldgate",
             dependencies: [
-                "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
+                "Common", "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
                 "Inventory", "Paperwork", "Roster", "Station", "CMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -96,7 +96,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fieldgate-server",
-            dependencies: ["Console", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Common", "Console", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The demo and emulated devices: the only executable that links USBEmulation (umockdev)
         // and embeds the server. It runs the `fieldgate` built beside it, hence that dependency.
@@ -114,12 +114,12 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["Fixtures"]),
         .testTarget(name: "DriveTests", dependencies: ["Drivers", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Devices", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "TestSupport",
+        .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "Evidence", "TestSupport",
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                         .product(name: "Crypto", package: "swift-crypto"),
                                                         .product(name: "HummingbirdTLS", package: "hummingbird")],
                     exclude: ["tuspy_upload.py"]),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
+        .testTarget(name: "SyncTests", dependencies: ["Common", "Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
                                                       "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
                     exclude: ["corrupting_proxy.py"]),
         .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// Writes a line and flushes at once, so a process reading the pipe sees each event as it happens.
@@ -10,10 +11,15 @@ public func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// The JSON every command prints with `--json`: sorted keys, so scripts and diffs see a stable order.
+/// The JSON every command prints with `--json`: sorted keys, so scripts and diffs see a stable
+/// order, and times in the one timestamp format.
 public func jsonString<Value: Encodable>(_ value: Value, pretty: Bool = true) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(Timestamp.string(date))
+    }
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 

@@ -1,14 +1,6 @@
 import Fingerprint
 import Store
 
-/// Who presses a finger on a document.
-public enum SignatoryRole: String, Sendable, Codable, CaseIterable {
-    /// 当事人
-    case party
-    /// 见证人
-    case witness
-}
-
 /// A fingerprint pressed on a printed document, kept as evidence: the case must be known and
 /// the document printed for it, before the reader is asked; a failed or timed-out capture
 /// stores nothing.
@@ -43,7 +35,7 @@ public struct FingerprintJob: Sendable {
         willWait()
         let image = try scanner.capture(timeoutSeconds: timeoutSeconds)
         return try store.recordFingerprint(FingerprintCapture(
-            caseNumber: caseNumber, documentNumber: documentNumber, person: person, role: role.rawValue,
+            caseNumber: caseNumber, documentNumber: documentNumber, person: person, role: role,
             reader: "\(image.reader.driver): \(image.reader.name)", format: "pgm", width: image.width, height: image.height),
             image: image.pgm)
     }

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 
@@ -39,10 +40,10 @@ extension EvidenceStore {
             }
             if event.previousHash != previous || event.computedHash() != event.hash {
                 problems.append(.init(kind: "broken-link",
-                                      message: "custody chain broken at event \(event.seq) (\(event.kind)\(event.recordingId.map { ", recording \($0)" } ?? "")): its content or its link to event \(event.seq - 1) was changed"))
+                                      message: "custody chain broken at event \(event.seq) (\(event.kind.rawValue)\(event.recordingId.map { ", recording \($0)" } ?? "")): its content or its link to event \(event.seq - 1) was changed"))
                 break
             }
-            if event.kind == CustodyKind.collected.rawValue, let id = event.recordingId, let hash = event.sha256 { collectedHash[id] = hash }
+            if event.kind == .collected, let id = event.recordingId, let hash = event.sha256 { collectedHash[id] = hash }
             previous = event.hash
             expectedSeq += 1
         }

@@ -1,53 +1,17 @@
 import Common
 import Crypto
+import Evidence
 import Foundation
 import GRDB
 
-/// What happened to evidence; every kind is one custody event in the chain.
-public enum CustodyKind: String, Codable, Sendable, CaseIterable {
-    case collected, verified, flagged, wiped, assigned, registered
-    case clockDrift = "clock-drift"
-    case clockCorrected = "clock-corrected"
-    case uploaded, receipted, printed
-    /// The server refused a blob because its bytes did not match its hash (see `audit verify`).
-    case uploadRefused = "upload-refused"
-    case fingerprintCaptured = "fingerprint-captured"
-}
-
-/// One link of the custody chain. Its hash covers the previous link's hash and its own
-/// canonical content, so changing, removing or reordering any event breaks every later link.
-public struct CustodyEvent: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+// The chain's links (CustodyEvent, CustodyKind) are Evidence's; the store keeps them in a table.
+extension CustodyEvent: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "custodyEvent"
-    public var seq: Int64
-    /// ISO 8601 UTC with milliseconds, as stored (hashed as text, never re-formatted).
-    public var at: String
-    public var kind: String
-    public var cameraSerial: String?
-    public var recordingId: Int64?
-    public var sha256: String?
-    /// JSON object with sorted keys, as stored.
-    public var details: String
-    public var previousHash: String
-    public var hash: String
-
-    /// The hash of the chain's start: no event before the first.
-    public static let genesisHash = String(repeating: "0", count: 64)
-
-    /// The text that is hashed: the fields joined by the ASCII unit separator (which JSON escapes, so
-    /// it cannot appear inside a field).
-    var canonicalContent: String {
-        ["fieldgate-custody-v1", String(seq), at, kind, cameraSerial ?? "", recordingId.map(String.init) ?? "",
-         sha256 ?? "", details].joined(separator: "\u{1F}")
-    }
-
-    func computedHash() -> String {
-        SHA256.hash(data: Data((previousHash + "\u{1E}" + canonicalContent).utf8)).hexString
-    }
 }
+
+extension CustodyKind: DatabaseValueConvertible {}
 
 enum CustodyChain {
-    static let timestampFormat: Date.ISO8601FormatStyle = .iso8601.year().month().day().time(includingFractionalSeconds: true)
-        .timeZone(separator: .omitted).dateSeparator(.dash).timeSeparator(.colon)
 
     /// Appends an event inside the caller's transaction.
     @discardableResult
@@ -75,7 +39,7 @@ enum CustodyChain {
         mutating func append(kind: CustodyKind, at date: Date, camera: String? = nil, recordingId: Int64? = nil,
                              sha256: String? = nil, details: [String: String] = [:]) throws -> CustodyEvent {
             var event = CustodyEvent(
-                seq: head.seq + 1, at: date.formatted(CustodyChain.timestampFormat), kind: kind.rawValue, cameraSerial: camera,
+                seq: head.seq + 1, at: Timestamp.string(date), kind: kind, cameraSerial: camera,
                 recordingId: recordingId, sha256: sha256, details: String(decoding: try encoder.encode(details), as: UTF8.self),
                 previousHash: head.hash, hash: "")
             event.hash = event.computedHash()

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 
@@ -111,7 +112,7 @@ public final class EvidenceStore: Sendable {
     @discardableResult
     public func appendEvent(_ kind: CustodyKind, camera: String? = nil, recordingId: Int64? = nil, sha256: String? = nil,
                             details: [String: String] = [:], at date: Date = Date()) throws -> CustodyEvent {
-        try database.write { db in
+        try writeEvidence { db in
             try CustodyChain.append(db, kind: kind, at: date, camera: camera, recordingId: recordingId,
                                     sha256: sha256, details: details)
         }
@@ -167,12 +168,15 @@ public final class EvidenceStore: Sendable {
     }
 
     /// A write that stores evidence: a full disk met by SQLite (the WAL cannot grow) is the same
-    /// `diskFull` as one met writing a blob, so the caller stops the same way.
+    /// `diskFull` as one met writing a blob, so the caller stops the same way; a row naming
+    /// something the store does not hold is `danglingReference`.
     func writeEvidence<T>(_ updates: (Database) throws -> T) throws -> T {
         do {
             return try database.write(updates)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
             throw StoreError.diskFull(home.appendingPathComponent("fieldgate.sqlite").path)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            throw StoreError.danglingReference(error.message ?? "foreign key constraint failed")
         }
     }
 

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 
@@ -69,6 +70,14 @@ public struct PrintedDocument: Codable, Sendable, Equatable, FetchableRecord, Mu
     }
 }
 
+/// Who presses a finger on a document.
+public enum SignatoryRole: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
+    /// 当事人
+    case party
+    /// 见证人
+    case witness
+}
+
 /// A fingerprint (捺印) pressed on a document, kept losslessly as a blob.
 public struct FingerprintCapture: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "fingerprintCapture"
@@ -76,8 +85,7 @@ public struct FingerprintCapture: Codable, Sendable, Equatable, FetchableRecord,
     public var caseNumber: String
     public var documentNumber: String
     public var person: String
-    /// "party" or "witness".
-    public var role: String
+    public var role: SignatoryRole
     /// The reader's libfprint driver and name.
     public var reader: String
     /// "pgm".
@@ -90,7 +98,7 @@ public struct FingerprintCapture: Codable, Sendable, Equatable, FetchableRecord,
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    public init(caseNumber: String, documentNumber: String, person: String, role: String, reader: String, format: String,
+    public init(caseNumber: String, documentNumber: String, person: String, role: SignatoryRole, reader: String, format: String,
                 width: Int, height: Int, sha256: String = "", size: Int64 = 0, capturedAt: Date = Date()) {
         self.caseNumber = caseNumber
         self.documentNumber = documentNumber
@@ -174,7 +182,7 @@ extension EvidenceStore {
             try capture.insert(db)
             try CustodyChain.append(db, kind: .fingerprintCaptured, at: capture.capturedAt, sha256: staged.sha256, details: [
                 "case": capture.caseNumber, "document": capture.documentNumber, "person": capture.person,
-                "role": capture.role, "reader": capture.reader, "format": capture.format,
+                "role": capture.role.rawValue, "reader": capture.reader, "format": capture.format,
                 "width": String(capture.width), "height": String(capture.height), "size": String(staged.size),
             ])
             return capture

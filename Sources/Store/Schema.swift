@@ -215,6 +215,124 @@ enum Schema {
                 t.column("updatedAt", .datetime).notNull()
             }
         }
+        registerForeignKeys(in: &migrator)
         return migrator
+    }
+
+    /// v4: a row that names another now says so to SQLite, which refuses a dangling reference.
+    /// SQLite cannot add a foreign key to an existing table, so each table is rebuilt as its
+    /// documented procedure says (create the new table, copy, drop, rename, then recreate its
+    /// indexes and triggers); the migrator checks every foreign key before it commits.
+    /// Left without one: references the code does not guarantee (a recording's camera and
+    /// officer, a camera's officer, a printout's printer may be unknown, and say so in flags),
+    /// and `syncItem.sourceId`, which names a row of one of three tables.
+    static func registerForeignKeys(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v4: foreign keys") { db in
+            // The triggers that write syncItem, and those on the rebuilt tables, go first and
+            // come back unchanged at the end.
+            try db.execute(sql: """
+                DROP TRIGGER syncItemForRecording;
+                DROP TRIGGER syncItemForPrintout;
+                DROP TRIGGER syncItemForFingerprint;
+                DROP TRIGGER custodyEventNoUpdate;
+                DROP TRIGGER custodyEventNoDelete;
+                """)
+            try rebuild("custodyEvent", db) { t in
+                t.primaryKey("seq", .integer)
+                t.column("at", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("cameraSerial", .text)
+                t.column("recordingId", .integer).references("recording")
+                t.column("sha256", .text)
+                t.column("details", .text).notNull()
+                t.column("previousHash", .text).notNull()
+                t.column("hash", .text).notNull()
+            }
+            try db.create(index: "custodyEvent_on_recordingId", on: "custodyEvent", columns: ["recordingId"])
+            try rebuild("printedDocument", db) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("documentNumber", .text).notNull()
+                t.column("caseNumber", .text).notNull().references("enforcementCase")
+                t.column("template", .text).notNull()
+                t.column("printerName", .text).notNull()
+                t.column("copies", .integer).notNull()
+                t.column("verificationId", .text).notNull()
+                t.column("contentSha256", .text).notNull()
+                t.column("data", .text).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("printedAt", .datetime).notNull()
+            }
+            try db.create(index: "printedDocument_on_documentNumber", on: "printedDocument", columns: ["documentNumber"])
+            try db.create(index: "printedDocument_on_caseNumber", on: "printedDocument", columns: ["caseNumber"])
+            try rebuild("fingerprintCapture", db) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("caseNumber", .text).notNull().references("enforcementCase")
+                t.column("documentNumber", .text).notNull()
+                t.column("person", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("reader", .text).notNull()
+                t.column("format", .text).notNull()
+                t.column("width", .integer).notNull()
+                t.column("height", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("capturedAt", .datetime).notNull()
+            }
+            try db.create(index: "fingerprintCapture_on_caseNumber", on: "fingerprintCapture", columns: ["caseNumber"])
+            try db.create(index: "fingerprintCapture_on_documentNumber", on: "fingerprintCapture", columns: ["documentNumber"])
+            try rebuild("syncItem", db) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("kind", .text).notNull()
+                t.column("sourceId", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("important", .boolean).notNull().defaults(to: false)
+                t.column("takenAt", .datetime)
+                t.column("state", .text).notNull()
+                t.column("batchId", .integer).references("syncBatch")
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("lastError", .text)
+                t.column("updatedAt", .datetime).notNull()
+                t.uniqueKey(["kind", "sourceId"])
+            }
+            try db.create(index: "syncItem_on_state", on: "syncItem", columns: ["state"])
+            try db.create(index: "syncItem_on_batchId", on: "syncItem", columns: ["batchId"])
+            try db.execute(sql: """
+                CREATE TRIGGER custodyEventNoUpdate BEFORE UPDATE ON custodyEvent
+                BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
+                CREATE TRIGGER custodyEventNoDelete BEFORE DELETE ON custodyEvent
+                BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
+                CREATE TRIGGER syncItemForRecording AFTER INSERT ON recording BEGIN
+                    INSERT INTO syncItem (kind, sourceId, sha256, size, important, takenAt, state, updatedAt)
+                    VALUES ('recording', NEW.id, NEW.sha256, NEW.size, NEW.important,
+                            COALESCE(NEW.correctedStartedAt, NEW.mediaCreatedAt, NEW.collectedAt), 'pending', NEW.collectedAt);
+                END;
+                CREATE TRIGGER syncItemForPrintout AFTER INSERT ON printedDocument BEGIN
+                    INSERT INTO syncItem (kind, sourceId, sha256, size, takenAt, state, updatedAt)
+                    VALUES ('printout', NEW.id, NEW.sha256, NEW.size, NEW.printedAt, 'pending', NEW.printedAt);
+                END;
+                CREATE TRIGGER syncItemForFingerprint AFTER INSERT ON fingerprintCapture BEGIN
+                    INSERT INTO syncItem (kind, sourceId, sha256, size, takenAt, state, updatedAt)
+                    VALUES ('fingerprint', NEW.id, NEW.sha256, NEW.size, NEW.capturedAt, 'pending', NEW.capturedAt);
+                END;
+                """)
+        }
+    }
+
+    /// Replaces `table` by one made by `define`, with every row (by column name) and the
+    /// AUTOINCREMENT high-water mark kept. The caller recreates indexes and triggers. Foreign
+    /// keys are off during a migration, so the table can be dropped while others name it.
+    private static func rebuild(_ table: String, _ db: Database, _ define: (TableDefinition) throws -> Void) throws {
+        let columns = try db.columns(in: table).map { $0.name.quotedDatabaseIdentifier }.joined(separator: ", ")
+        let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table])
+        let rebuilt = "new_" + table
+        try db.create(table: rebuilt, body: define)
+        try db.execute(sql: "INSERT INTO \(rebuilt.quotedDatabaseIdentifier) (\(columns)) SELECT \(columns) FROM \(table.quotedDatabaseIdentifier)")
+        try db.drop(table: table)
+        try db.rename(table: rebuilt, to: table)
+        if let sequence {
+            try db.execute(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = ?", arguments: [sequence, table])
+        }
     }
 }

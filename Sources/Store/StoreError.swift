@@ -8,6 +8,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notARegularFile(String)
     case io(String, String)
     case database(String)
+    /// A row names another that the store does not hold (a case, a recording, a batch):
+    /// SQLite's foreign key refused it and nothing was written.
+    case danglingReference(String)
 
     public var description: String {
         switch self {
@@ -16,6 +19,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notARegularFile(let path): "\(path) is not a regular file"
         case .io(let path, let reason): "\(path): \(reason)"
         case .database(let reason): "evidence database: \(reason)"
+        case .danglingReference(let reason): "evidence database refused a row that names something it does not hold (\(reason)); nothing was written"
         }
     }
 }

@@ -37,7 +37,7 @@ enum ManifestBuilder {
             put("case", capture.caseNumber)
             put("document", capture.documentNumber)
             put("person", capture.person)
-            put("role", capture.role)
+            put("role", capture.role.rawValue)
             put("reader", capture.reader)
             put("format", capture.format)
             put("width", String(capture.width))
@@ -46,9 +46,6 @@ enum ManifestBuilder {
         }
         return ManifestItem(
             sha256: entry.item.sha256, size: entry.item.size, kind: entry.item.kind.rawValue, metadata: metadata,
-            custody: entry.custody.map {
-                CustodyRecord(seq: $0.seq, at: $0.at, kind: $0.kind, cameraSerial: $0.cameraSerial, recordingId: $0.recordingId,
-                              sha256: $0.sha256, details: $0.details, previousHash: $0.previousHash, hash: $0.hash)
-            })
+            custody: entry.custody)
     }
 }

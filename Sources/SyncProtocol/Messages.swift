@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 
 /// The messages gateway and server exchange, as JSON bodies. `openapi.yaml` (in the Server
@@ -33,34 +34,6 @@ public struct EnrollResponse: Codable, Sendable, Equatable {
     }
 }
 
-/// One link of a gateway's custody chain, exactly as the gateway holds it (so the server, or a
-/// court, can re-check the links).
-public struct CustodyRecord: Codable, Sendable, Equatable {
-    public var seq: Int64
-    public var at: String
-    public var kind: String
-    public var cameraSerial: String?
-    public var recordingId: Int64?
-    public var sha256: String?
-    /// JSON object text with sorted keys, as hashed.
-    public var details: String
-    public var previousHash: String
-    public var hash: String
-
-    public init(seq: Int64, at: String, kind: String, cameraSerial: String?, recordingId: Int64?, sha256: String?,
-                details: String, previousHash: String, hash: String) {
-        self.seq = seq
-        self.at = at
-        self.kind = kind
-        self.cameraSerial = cameraSerial
-        self.recordingId = recordingId
-        self.sha256 = sha256
-        self.details = details
-        self.previousHash = previousHash
-        self.hash = hash
-    }
-}
-
 /// One evidence item of a batch: the blob it stands for, what it is, and its custody so far.
 public struct ManifestItem: Codable, Sendable, Equatable {
     /// Lower-case hex SHA-256 of the blob.
@@ -70,9 +43,9 @@ public struct ManifestItem: Codable, Sendable, Equatable {
     public var kind: String
     /// Descriptive fields (camera, officer, start time, flags…), all as text.
     public var metadata: [String: String]
-    public var custody: [CustodyRecord]
+    public var custody: [CustodyEvent]
 
-    public init(sha256: String, size: Int64, kind: String, metadata: [String: String], custody: [CustodyRecord]) {
+    public init(sha256: String, size: Int64, kind: String, metadata: [String: String], custody: [CustodyEvent]) {
         self.sha256 = sha256
         self.size = size
         self.kind = kind
@@ -113,6 +86,20 @@ public struct BatchCreated: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/batches/{id}/commit`: the items the gateway could not deliver (a disk that failed
+/// mid-upload, say). An empty body, or one without `withdraw`, withdraws nothing.
+public struct CommitRequest: Codable, Sendable, Equatable {
+    /// SHA-256 of each blob of the batch the gateway withdraws.
+    public var withdraw: [String]
+
+    public init(withdraw: [String] = []) { self.withdraw = withdraw }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        withdraw = try container.decodeIfPresent([String].self, forKey: .withdraw) ?? []
+    }
+}
+
 /// What the server signs when it commits a batch: only a receipt counts as retained online.
 public struct Receipt: Codable, Sendable, Equatable {
     public struct Item: Codable, Sendable, Equatable {
@@ -147,10 +134,10 @@ public struct EvidenceRecord: Codable, Sendable, Equatable {
         public var batchId: String
         public var kind: String
         public var metadata: [String: String]
-        public var custody: [CustodyRecord]
+        public var custody: [CustodyEvent]
         public var receivedAt: String
 
-        public init(batchId: String, kind: String, metadata: [String: String], custody: [CustodyRecord], receivedAt: String) {
+        public init(batchId: String, kind: String, metadata: [String: String], custody: [CustodyEvent], receivedAt: String) {
             self.batchId = batchId
             self.kind = kind
             self.metadata = metadata

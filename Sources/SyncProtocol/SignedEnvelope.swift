@@ -1,3 +1,4 @@
+import Common
 import Crypto
 import Foundation
 
@@ -73,6 +74,6 @@ public enum WireCoding {
         text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
-    public static let timestampFormat: Date.ISO8601FormatStyle = .iso8601.year().month().day()
-        .time(includingFractionalSeconds: true).timeZone(separator: .omitted).dateSeparator(.dash).timeSeparator(.colon)
+    /// The wire's times are the project's one timestamp format.
+    public static let timestampFormat = Timestamp.format
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Console
 import Foundation
 import Server
@@ -44,12 +45,9 @@ struct GatewaysCommand: AsyncParsableCommand {
         func run() async throws {
             let gateways = try await GatewayAdministration.list(dataDirectory: data.dataURL)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                encoder.dateEncodingStrategy = .iso8601
                 let rows = gateways.map { Row(name: $0.name, id: $0.id, state: $0.state.rawValue, enrolledAt: $0.enrolledAt,
                                               lastSeenAt: $0.lastSeenAt) }
-                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+                print(try jsonString(rows))
                 return
             }
             if gateways.isEmpty {
@@ -72,7 +70,7 @@ struct GatewaysCommand: AsyncParsableCommand {
         }
 
         static func format(_ date: Date?) -> String {
-            date.map { $0.formatted(.iso8601) } ?? "-"
+            date.map(Timestamp.string) ?? "-"
         }
     }
 

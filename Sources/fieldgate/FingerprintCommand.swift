@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Console
 import Fingerprint
 import Foundation
@@ -59,7 +60,7 @@ struct FingerprintCommand: ParsableCommand {
         }
 
         struct Row: Encodable {
-            var caseNumber: String, document: String, person: String, role: String, reader: String, format: String
+            var caseNumber: String, document: String, person: String, role: SignatoryRole, reader: String, format: String
             var width: Int, height: Int, bytes: Int64, sha256: String, capturedAt: String
 
             init(_ capture: FingerprintCapture) {
@@ -73,7 +74,7 @@ struct FingerprintCommand: ParsableCommand {
                 height = capture.height
                 bytes = capture.size
                 sha256 = capture.sha256
-                capturedAt = capture.capturedAt.formatted(.iso8601)
+                capturedAt = Timestamp.string(capture.capturedAt)
             }
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Console
 import Foundation
 import Store
@@ -49,7 +50,7 @@ struct StatusCommand: AsyncParsableCommand {
             print("Sync: \(sync.pending) pending, \(sync.uploading) uploading, \(sync.uploaded) uploaded, \(sync.receipted) receipted, \(sync.refused) refused")
             print("Retained online (网上留存率): \(sync.receipted)/\(sync.collected) = \(percent(sync.retainedOnline)) (\(kindCounts(sync)))"
                 + (sync.server.map { ", server \($0) as \(sync.gatewayName ?? "?")" } ?? ", not enrolled with a server")
-                + (sync.lastReceiptAt.map { ", last receipt \($0.formatted(.iso8601))" } ?? ""))
+                + (sync.lastReceiptAt.map { ", last receipt \(Timestamp.string($0))" } ?? ""))
             for waiting in sync.waiting {
                 print("  \(waiting.state): \(waiting.camera.map { $0 + " " } ?? "")\(waiting.source) (\(waiting.sha256.prefix(12))): \(waiting.reason)")
             }
@@ -60,7 +61,7 @@ struct StatusCommand: AsyncParsableCommand {
             print("\n" + table.render())
         }
         if let last = status.lastCollection {
-            print("\nLast collection: \(last.cameraSerial) from \(last.source) at \(last.startedAt.formatted(.iso8601)): \(last.newCount) new, \(last.alreadyCount) already, \(last.flaggedCount) flagged, \(last.failedCount) not collected")
+            print("\nLast collection: \(last.cameraSerial) from \(last.source) at \(Timestamp.string(last.startedAt)): \(last.newCount) new, \(last.alreadyCount) already, \(last.flaggedCount) flagged, \(last.failedCount) not collected")
         }
     }
 }
@@ -90,12 +91,7 @@ struct ListCommand: ParsableCommand {
     }
 
     static func parseTime(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: text)
+        Timestamp.parse(text)
     }
 
     func run() throws {
@@ -143,7 +139,7 @@ struct LedgerRow: Encodable {
         id = recording.id ?? 0
         camera = recording.cameraSerial
         officer = recording.officerNumber
-        started = recording.correctedStartedAt?.formatted(.iso8601)
+        started = recording.correctedStartedAt.map(Timestamp.string)
         cameraStartedAt = recording.cameraStartedAt
         clockDriftSeconds = recording.clockDriftSeconds
         mediaType = recording.mediaType
@@ -153,7 +149,7 @@ struct LedgerRow: Encodable {
         important = recording.important
         flags = recording.flags.text
         source = recording.sourceName
-        collectedAt = recording.collectedAt.formatted(.iso8601)
+        collectedAt = Timestamp.string(recording.collectedAt)
     }
 
     static let csvHeader = "id,camera,officer,started_utc,camera_started_at,clock_drift_s,media_type,duration_s,size,sha256,important,flags,source,collected_at"

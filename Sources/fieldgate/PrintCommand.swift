@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Console
 import Devices
 import Foundation
@@ -95,7 +96,7 @@ struct PrintedRow: Encodable {
         sha256 = record.sha256
         verificationId = record.verificationId
         contentSha256 = record.contentSha256
-        printedAt = record.printedAt.formatted(.iso8601)
+        printedAt = Timestamp.string(record.printedAt)
         paperWidthMillimetres = paper
     }
 }

@@ -92,7 +92,7 @@ final class CollectorTests: XCTestCase {
         let flags = try store.recordings().map(\.flags.text)
         XCTAssertEqual(flags, ["unregistered-camera", "unregistered-camera,certificate-revoked",
                                "unregistered-camera,certificate-expired", "unregistered-camera,unknown-officer"])
-        XCTAssertEqual(try store.custodyEvents().filter { $0.kind == "flagged" }.count, 4)
+        XCTAssertEqual(try store.custodyEvents().filter { $0.kind == .flagged }.count, 4)
     }
 
     func testHostileNamesAreKeptExactlyAndSymlinksAreNotFollowed() throws {
@@ -224,7 +224,7 @@ final class CollectorTests: XCTestCase {
             .collect(root: root.path, camera: CameraContext(serial: "A123456"), mayFree: true)
         XCTAssertEqual(summary.wiped, 2)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("DCIM").path), [])
-        XCTAssertEqual(try store.custodyEvents().filter { $0.kind == "wiped" }.count, 2)
+        XCTAssertEqual(try store.custodyEvents().filter { $0.kind == .wiped }.count, 2)
         XCTAssertTrue(try store.recordings().allSatisfy { $0.wipedAt != nil })
 
         let imported = try temporaryFolder(self)

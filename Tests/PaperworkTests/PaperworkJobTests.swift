@@ -70,7 +70,7 @@ final class PaperworkJobTests: XCTestCase {
         let text = try String(contentsOf: preview, encoding: .utf8)
         XCTAssertTrue(text.contains(documentNumber), text)
         XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.count <= 48 })
-        XCTAssertEqual(try store.custodyEvents().map(\.kind), ["printed"])
+        XCTAssertEqual(try store.custodyEvents().map(\.kind), [.printed])
     }
 
     func testAnUnknownCaseIsNamedBeforeThePrinterIsAsked() throws {
@@ -111,7 +111,7 @@ final class PaperworkJobTests: XCTestCase {
         var told = false
         let capture = try job.run(store: store, scanner: scanner, timeoutSeconds: 5) { told = true }
         XCTAssertTrue(told)
-        XCTAssertEqual(capture.role, "witness")
+        XCTAssertEqual(capture.role, .witness)
         XCTAssertEqual(store.blobs.contents(of: capture.sha256), image.pgm)
 
         let failing = TestScanner(.failure(.timedOut("Test reader", 5)))

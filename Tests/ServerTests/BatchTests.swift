@@ -31,6 +31,23 @@ final class BatchTests: ServerTestCase {
         for field in ["items[1].sha256", "items[1].size", "items[1].kind"] { XCTAssertTrue(reason.contains(field), reason) }
     }
 
+    /// Custody kinds are a closed set on both sides: a manifest naming one the server does not
+    /// know is refused whole, and its batch key stays free.
+    func testACustodyEventOfAnUnknownKindIsRefusedAndNothingIsStored() async throws {
+        let gateway = try await enrol("g1")
+        let manifest = BatchManifest(batchKey: "k-unknown", gatewayId: gateway.id, createdAt: "2026-11-25T10:00:00.000Z",
+                                     items: [item(Data("x".utf8))])
+        let text = String(decoding: try WireCoding.encoder.encode(manifest), as: UTF8.self)
+        XCTAssertTrue(text.contains(#""kind":"collected""#), text)
+        let forged = Data(text.replacingOccurrences(of: #""kind":"collected""#, with: #""kind":"teleported""#).utf8)
+        let envelope = SignedEnvelope(payload: forged.base64EncodedString(), signature: try gateway.key.signature(for: forged).base64EncodedString())
+        let answer = try await sendJSON("POST", "/v1/batches", envelope, headers: gateway.bearer)
+        XCTAssertEqual(answer.status, 400)
+        XCTAssertNotNil(answer.errorReason)
+        let created = try await postManifest(gateway, items: [item(Data("x".utf8))], batchKey: "k-unknown")
+        XCTAssertEqual(created.status, 201, "the refused manifest left no batch behind")
+    }
+
     func testMalformedAndOversizedBodies() async throws {
         let gateway = try await enrol("g1")
         let malformed = try await send("POST", "/v1/batches", headers: gateway.bearer, body: Data("[1,2".utf8))

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Crypto
+import Evidence
 import Foundation
 import HummingbirdTLS
 import Server
@@ -128,8 +129,8 @@ class ServerTestCase: XCTestCase {
 
     func item(_ blob: Data, kind: String = "recording", metadata: [String: String] = ["camera": "CAM-1"]) -> ManifestItem {
         let hash = Self.sha256(blob)
-        let custody = CustodyRecord(seq: 1, at: "2026-11-25T10:00:00.000Z", kind: "collected", cameraSerial: "CAM-1",
-                                    recordingId: 1, sha256: hash, details: "{}", previousHash: String(repeating: "0", count: 64),
+        let custody = CustodyEvent(seq: 1, at: "2026-11-25T10:00:00.000Z", kind: .collected, cameraSerial: "CAM-1",
+                                   recordingId: 1, sha256: hash, details: "{}", previousHash: String(repeating: "0", count: 64),
                                     hash: String(repeating: "a", count: 64))
         return ManifestItem(sha256: hash, size: Int64(blob.count), kind: kind, metadata: metadata, custody: [custody])
     }

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 import Store
@@ -52,7 +53,7 @@ final class EvidenceStoreTests: XCTestCase {
         let second = try store.commit([recording(staged.sha256, size: staged.size)])
         XCTAssertEqual(second.map(\.isNew), [false])
         let events = try store.custodyEvents()
-        XCTAssertEqual(events.map(\.kind), ["collected", "verified"])
+        XCTAssertEqual(events.map(\.kind), [.collected, .verified])
         XCTAssertEqual(events[1].previousHash, events[0].hash)
         XCTAssertEqual(events[0].previousHash, CustodyEvent.genesisHash)
         let report = try store.verify()

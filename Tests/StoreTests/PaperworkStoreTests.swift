@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 import Store
@@ -8,6 +9,7 @@ import XCTest
 final class PaperworkStoreTests: XCTestCase {
     func testPrintoutsAndFingerprintsAreBlobsWithCustodyEventsAndAreAudited() throws {
         let store = try EvidenceStore(home: try temporaryFolder(self).appendingPathComponent("home"))
+        try store.save(cases: [EnforcementCase(number: "C1", title: "违停", procedure: .simple)])
         let job: [UInt8] = [0x1B, 0x40, 0x41, 0x0A, 0x1D, 0x56, 66, 0]
         let printed = try store.recordPrinted(PrintedDocument(
             documentNumber: "D1", caseNumber: "C1", template: "parking-notice", printerName: "bt", copies: 1,
@@ -16,12 +18,12 @@ final class PaperworkStoreTests: XCTestCase {
         XCTAssertEqual(printed.size, Int64(job.count))
         let image = Array("P5\n2 2\n255\n".utf8) + [0, 255, 128, 7]
         let capture = try store.recordFingerprint(FingerprintCapture(
-            caseNumber: "C1", documentNumber: "D1", person: "王某某", role: "party", reader: "virtual_image", format: "pgm",
+            caseNumber: "C1", documentNumber: "D1", person: "王某某", role: .party, reader: "virtual_image", format: "pgm",
             width: 2, height: 2), image: image)
         XCTAssertEqual(store.blobs.contents(of: capture.sha256), image)
 
         let events = try store.custodyEvents()
-        XCTAssertEqual(events.map(\.kind), ["printed", "fingerprint-captured"])
+        XCTAssertEqual(events.map(\.kind), [.printed, .fingerprintCaptured])
         XCTAssertEqual(events.map(\.sha256), [printed.sha256, capture.sha256])
         XCTAssertTrue(events[0].details.contains("\"case\":\"C1\"") && events[0].details.contains("\"document\":\"D1\""))
         XCTAssertTrue(events[1].details.contains("\"document\":\"D1\"") && events[1].details.contains("王某某"))

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import Store
 import TestSupport
@@ -32,7 +33,7 @@ final class SyncQueueStateTests: XCTestCase {
         return states
     }
 
-    private func kinds(_ store: EvidenceStore, _ recording: Recording) throws -> [String] {
+    private func kinds(_ store: EvidenceStore, _ recording: Recording) throws -> [CustodyKind] {
         try store.custodyEvents(recordingId: recording.id).map(\.kind)
     }
 
@@ -53,13 +54,13 @@ final class SyncQueueStateTests: XCTestCase {
                                 serverTime: "2026-12-01T00:00:00Z", receiptedHashes: Set(recordings.map(\.sha256)))
         XCTAssertEqual(try states(store), [.receipted: 2])
         XCTAssertEqual(try store.syncStatus().retainedOnline, 1)
-        XCTAssertEqual(try kinds(store, recordings[0]).suffix(2), ["uploaded", "receipted"])
+        XCTAssertEqual(try kinds(store, recordings[0]).suffix(2), [.uploaded, .receipted])
         XCTAssertTrue(try store.verify().isIntact)
 
         // Receipted again (the same receipt answered twice): no second event.
         try store.markReceipted(batchId: batchId, serverBatchId: "srv-1", payload: Data("receipt".utf8), signature: "sig",
                                 serverTime: "2026-12-01T00:00:00Z", receiptedHashes: Set(recordings.map(\.sha256)))
-        XCTAssertEqual(try kinds(store, recordings[0]).filter { $0 == "receipted" }.count, 1)
+        XCTAssertEqual(try kinds(store, recordings[0]).filter { $0 == .receipted }.count, 1)
     }
 
     func testImportantItemsAreBatchedFirstThenTheOldest() throws {
@@ -83,12 +84,41 @@ final class SyncQueueStateTests: XCTestCase {
                        "the item the receipt left out waits again; the refused one stays refused")
         let waiting = try store.syncStatus().waiting
         XCTAssertEqual(waiting.first { $0.sha256 == recordings[1].sha256 }?.reason, "stored copy does not match its hash")
-        XCTAssertEqual(try kinds(store, recordings[1]).last, "upload-refused")
+        XCTAssertEqual(try kinds(store, recordings[1]).last, .uploadRefused)
 
         XCTAssertEqual(try store.prepareBatch(limit: 10).map { try store.hashes(inBatch: $0.id!, state: .batched) },
                        [recordings[2].sha256], "only the left-out item is batched again")
         try store.requeueRefused()
         XCTAssertEqual(try states(store)[.refused], nil)
         XCTAssertEqual(try states(store)[.pending], 1, "the refused item waits again after --retry-refused")
+    }
+
+    func testABatchListsItsItemsInBatchOrderAndStatusNamesWhatWaitsRefusedFirst() throws {
+        let (store, recordings) = try storeWithRecordings(["first", "second", "third"], importantIndex: 2)
+        let batchId = try XCTUnwrap(try store.prepareBatch(limit: 10)?.id)
+        XCTAssertEqual(try store.entries(inBatch: batchId).map(\.item.sha256), [recordings[2], recordings[0], recordings[1]].map(\.sha256),
+                       "the important one, then by start time")
+        XCTAssertEqual(try store.entries(inBatch: batchId).map(\.custody.isEmpty), [false, false, false], "each carries its custody")
+        XCTAssertEqual(try store.entries(inBatch: batchId + 1).count, 0, "another batch holds nothing")
+        try store.markOpened(batchId: batchId, serverBatchId: "srv-3")
+        try store.noteWaiting(batchId: batchId, reason: "the server is unreachable")
+        try store.markRefused(batchId: batchId, sha256: recordings[1].sha256, reason: "bytes do not match")
+        let waiting = try store.syncStatus().waiting
+        XCTAssertEqual(waiting.map(\.state), [.refused, .batched, .batched])
+        XCTAssertEqual(waiting.first?.source, "DCIM/1.MP4")
+        XCTAssertEqual(waiting.first?.camera, "A123456")
+        XCTAssertEqual(waiting.first?.kind, .recording)
+        XCTAssertEqual(waiting.last?.reason, "the server is unreachable")
+        let backlog = try store.syncBacklog()
+        XCTAssertEqual(backlog.items, 2, "a refused item is not part of the backlog")
+        XCTAssertEqual(backlog.bytes, recordings[0].size + recordings[2].size)
+
+        try store.markUploaded(batchId: batchId, sha256: recordings[0].sha256, server: "s", serverBatchId: "srv-3", sentBytes: 5, alreadyHeld: false)
+        try store.markReceipted(batchId: batchId, serverBatchId: "srv-3", payload: Data("r".utf8), signature: "s", serverTime: "t",
+                                receiptedHashes: [recordings[0].sha256])
+        XCTAssertEqual(try store.receiptedRecordingIds(camera: "A123456"), [try XCTUnwrap(recordings[0].id)])
+        XCTAssertEqual(try store.receiptedRecordingIds(camera: "B000000"), [])
+        XCTAssertEqual(try store.receipts().map(\.state), [.committed])
+        XCTAssertEqual(try store.unfinishedBatches(), [])
     }
 }

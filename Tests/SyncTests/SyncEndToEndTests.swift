@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Store
 import TestSupport
@@ -60,7 +61,13 @@ final class SyncEndToEndTests: XCTestCase {
     func syncStatus() throws -> SyncStatus {
         let result = try fieldgate(["status", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let status = try JSONDecoder().decode(StoreStatus.self, from: Data(result.stdout.utf8))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = Timestamp.parse(text) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: text)) }
+            return date
+        }
+        let status = try decoder.decode(StoreStatus.self, from: Data(result.stdout.utf8))
         return try XCTUnwrap(status.sync)
     }
 
@@ -94,7 +101,7 @@ final class SyncEndToEndTests: XCTestCase {
         let store = try EvidenceStore(home: home)
         for recording in try store.recordings() {
             let kinds = try store.custodyEvents(recordingId: recording.id).map(\.kind)
-            XCTAssertEqual(Array(kinds.suffix(2)), ["uploaded", "receipted"], recording.sourceName)
+            XCTAssertEqual(Array(kinds.suffix(2)), [.uploaded, .receipted], recording.sourceName)
         }
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
 
@@ -265,7 +272,7 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(audit.status, 1)
         XCTAssertTrue((audit.stdout + audit.stderr).contains(victim.sha256), audit.stdout + audit.stderr)
         let kinds = try store.custodyEvents(recordingId: victim.id).map(\.kind)
-        XCTAssertEqual(kinds.last, "upload-refused")
+        XCTAssertEqual(kinds.last, .uploadRefused)
     }
 
     func testARevokedGatewayIsRefusedAndNothingIsReceipted() throws {
@@ -292,7 +299,7 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("the server's answer cannot be trusted: the receipt for batch")
                       && result.stderr.contains("nothing was marked as receipted"), result.stderr)
         XCTAssertEqual(try syncStatus().receipted, 0)
-        XCTAssertEqual(try EvidenceStore(home: home).custodyEvents().filter { $0.kind == "receipted" }.count, 0)
+        XCTAssertEqual(try EvidenceStore(home: home).custodyEvents().filter { $0.kind == .receipted }.count, 0)
     }
 
     func testAnUnreachableServerLeavesEverythingWaitingWithAReason() throws {
@@ -398,7 +405,7 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(evidence.entries.first?.metadata["case"], "杭城管简〔2024〕0002号")
         XCTAssertEqual(evidence.entries.first?.custody.map(\.kind), ["printed"], "the custody as the manifest carried it")
         let kinds = try store.custodyEvents().filter { $0.sha256 == fingerprintSha }.map(\.kind)
-        XCTAssertEqual(kinds, ["fingerprint-captured", "uploaded", "receipted"])
+        XCTAssertEqual(kinds, [.fingerprintCaptured, .uploaded, .receipted])
         // The server holds exactly the bytes the printer got and the image the finger pressed.
         let held = { (sha: String) in try Data(contentsOf: self.server.data.appendingPathComponent("blobs/sha256/\(sha.prefix(2))/\(sha)")) }
         let printoutBytes = [UInt8](try held(printoutSha))

@@ -36,7 +36,7 @@ extension SyncEndToEndTests {
         XCTAssertEqual(try summary(result)["batches"] as? Int, 4)
         let store = try EvidenceStore(home: home)
         let names = Dictionary(uniqueKeysWithValues: try store.recordings().compactMap { recording in recording.id.map { ($0, recording.sourceName) } })
-        let order = try store.custodyEvents().filter { $0.kind == "uploaded" }.compactMap { $0.recordingId.flatMap { names[$0] } }
+        let order = try store.custodyEvents().filter { $0.kind == .uploaded }.compactMap { $0.recordingId.flatMap { names[$0] } }
         XCTAssertEqual(order.map { String($0.prefix(1)) }, ["C", "B", "D", "A"], "\(order)")
     }
 
@@ -126,7 +126,7 @@ extension SyncEndToEndTests {
         let status = try syncStatus()
         XCTAssertEqual(status.refused, 0)
         XCTAssertEqual(status.receipted, count)
-        XCTAssertEqual(try store.custodyEvents(recordingId: victim.id).map(\.kind).suffix(3), ["upload-refused", "uploaded", "receipted"])
+        XCTAssertEqual(try store.custodyEvents(recordingId: victim.id).map(\.kind).suffix(3), [.uploadRefused, .uploaded, .receipted])
     }
 
     func testReceiptsExitsOneWhenAKeptReceiptNoLongerVerifies() throws {
@@ -190,7 +190,7 @@ extension SyncEndToEndTests {
         for file in files { XCTAssertFalse(FileManager.default.fileExists(atPath: volume.appendingPathComponent(file).path), file) }
         let store = try EvidenceStore(home: home)
         for recording in try store.recordings() {
-            XCTAssertEqual(try store.custodyEvents(recordingId: recording.id).map(\.kind).last, "wiped", recording.sourceName)
+            XCTAssertEqual(try store.custodyEvents(recordingId: recording.id).map(\.kind).last, .wiped, recording.sourceName)
         }
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
     }

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import SyncProtocol
 
@@ -47,7 +48,7 @@ struct BatchItemRecord: Sendable, Equatable {
     var size: Int64
     var kind: String
     var metadata: [String: String]
-    var custody: [CustodyRecord]
+    var custody: [CustodyEvent]
     var withdrawn: Bool
 }
 

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 import SyncProtocol
@@ -169,7 +170,7 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
         let decoder = WireCoding.decoder
         return BatchItemRecord(position: row["position"], sha256: row["sha256"], size: row["size"], kind: row["kind"],
                                metadata: try decoder.decode([String: String].self, from: Data((row["metadata"] as String).utf8)),
-                               custody: try decoder.decode([CustodyRecord].self, from: Data((row["custody"] as String).utf8)),
+                               custody: try decoder.decode([CustodyEvent].self, from: Data((row["custody"] as String).utf8)),
                                withdrawn: row["withdrawn"])
     }
 
