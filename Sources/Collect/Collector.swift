@@ -371,7 +371,9 @@ public struct Collector: Sendable {
     /// Deletes a verified recording's source from the volume and records it; a read-only
     /// volume leaves it in place and says so.
     private func free(_ recording: Recording, source: VolumeEntry, root: String, summary: inout CollectSummary) {
-        guard (try? store.blobs.hash(of: recording.sha256)) == recording.sha256 else {
+        // The stored copy is re-checked first; one removed to make room is held by the server per
+        // its receipt (only receipted copies are ever removed), which is what after-receipt asks.
+        guard recording.localCopyRemovedAt != nil || (try? store.blobs.hash(of: recording.sha256)) == recording.sha256 else {
             summary.notWiped.append(.init(path: source.displayPath, reason: "stored copy did not verify; left on the camera"))
             return
         }

@@ -22,6 +22,8 @@ public enum FreePolicy: String, Sendable, Codable, CaseIterable {
 /// max_parallel_bays = 8             # the station: cameras collected at once
 /// limit_rate = "10M"                # the station's background sync: bytes per second
 /// upload_windows = ["18:00-08:00"]  # …and when it may upload (local time; none: always)
+/// keep_free = "15%"                 # the station removes receipted local copies below this
+/// keep_important_days = 30          # …but never an important one younger than this
 /// [passwords.models]
 /// "ZFY-X1" = "123456"
 /// [passwords.serials]
@@ -40,6 +42,10 @@ public struct GatewayConfig: Sendable, Equatable {
     public var limitRate: Int64?
     /// When the station's background sync may upload (none: at any time).
     public var uploadWindows: [UploadWindow] = []
+    /// Free space the station keeps on the store's disk by removing receipted local copies (none: never removes).
+    public var keepFree: SpaceReserve?
+    /// An important recording's local copy is kept at least this many days, receipted or not.
+    public var keepImportantDays = 30
     /// The file it came from, if any.
     public var path: String?
 
@@ -110,6 +116,16 @@ public struct GatewayConfig: Sendable, Equatable {
                     }
                     return window
                 }
+            case "keep_free":
+                guard let text = table[key]?.string, let reserve = SpaceReserve(text) else {
+                    throw CatalogError(file: path, key: key, message: "must be a share or a size in quotes, e.g. \"15%\" or \"200G\"")
+                }
+                config.keepFree = reserve
+            case "keep_important_days":
+                guard let value = table[key]?.int, (0...3650).contains(value) else {
+                    throw CatalogError(file: path, key: key, message: "must be a whole number of days from 0 to 3650")
+                }
+                config.keepImportantDays = value
             case "passwords":
                 guard let passwords = table[key]?.table else { throw CatalogError(file: path, key: key, message: "must be a table") }
                 for group in passwords.keys {
@@ -124,7 +140,7 @@ public struct GatewayConfig: Sendable, Equatable {
                     }
                 }
             default:
-                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, max_parallel_bays, limit_rate, upload_windows, passwords)")
+                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, max_parallel_bays, limit_rate, upload_windows, keep_free, keep_important_days, passwords)")
             }
         }
         return config
@@ -169,5 +185,36 @@ extension Array where Element == UploadWindow {
     /// True when there are no windows (upload at any time) or `date` is in one of them.
     public func allows(_ date: Date, in timeZone: TimeZone) -> Bool {
         isEmpty || contains { $0.contains(date, in: timeZone) }
+    }
+}
+
+/// Free space to keep on a disk: a share of it (`"15%"`) or a size (`"200G"`).
+public enum SpaceReserve: Sendable, Equatable, CustomStringConvertible {
+    case share(Double)
+    case bytes(Int64)
+
+    public init?(_ text: String) {
+        if text.hasSuffix("%") {
+            guard let percent = Double(text.dropLast()), percent > 0, percent < 100 else { return nil }
+            self = .share(percent / 100)
+        } else {
+            guard let bytes = ByteCount.parse(text) else { return nil }
+            self = .bytes(bytes)
+        }
+    }
+
+    /// The bytes to keep free on a disk of `total` bytes.
+    public func bytes(ofDisk total: Int64) -> Int64 {
+        switch self {
+        case .share(let share): Int64(Double(total) * share)
+        case .bytes(let bytes): bytes
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .share(let share): "\(Int((share * 100).rounded()))%"
+        case .bytes(let bytes): "\(bytes) bytes"
+        }
     }
 }

@@ -11,6 +11,8 @@ public enum CustodyKind: String, Codable, Sendable, CaseIterable {
     /// The server refused a blob because its bytes did not match its hash (see `audit verify`).
     case uploadRefused = "upload-refused"
     case fingerprintCaptured = "fingerprint-captured"
+    /// The local copy was removed to make room on the gateway's disk; the server holds it per its receipt.
+    case localCopyRemoved = "local-copy-removed"
 }
 
 /// One link of the custody chain, as the gateway keeps it and as its manifests carry it, so the

@@ -66,8 +66,13 @@ public final class DockingStation: Sendable {
                 wake.finish()
             }
             rescanSoon()
+            var roomChecked = ContinuousClock.now - .seconds(60)
             for await _ in wakeups {
                 if stop.isRaised { break }
+                if ContinuousClock.now - roomChecked >= .seconds(5) || board.isDiskFull {
+                    keepRoom()
+                    roomChecked = ContinuousClock.now
+                }
                 // Settle: the camera's interfaces and disk appear over a few hundred milliseconds.
                 try? await Task.sleep(for: .milliseconds(150))
                 for camera in rescan() {
@@ -159,8 +164,9 @@ public final class DockingStation: Sendable {
             switch error {
             case .store(.diskFull):
                 board.setDiskFull(true)
+                let made = keepRoom()
                 board.fail(serial, reason: error.description, nextStep: "free space on the gateway's disk; collection resumes by itself",
-                           retryAfter: 15)
+                           retryAfter: made > 0 ? 1 : 15)
             case .cameraBusy:
                 board.fail(serial, reason: error.description, nextStep: nil, retryAfter: 5)
             default:
@@ -230,6 +236,42 @@ public final class DockingStation: Sendable {
         }
         if started > 0 { rescanSoon() }
         return started
+    }
+
+    /// Keeps `keep_free` on the store's disk: below it, the local copies of receipted
+    /// recordings go, oldest first (never an unreceipted one, never an important one younger
+    /// than `keep_important_days`). Returns the bytes freed.
+    @discardableResult
+    public func keepRoom() -> Int64 {
+        guard let reserve = config.keepFree else { return 0 }
+        let disk = StatusBoard.disk(at: store.home)
+        let wanted = reserve.bytes(ofDisk: disk.totalBytes)
+        guard disk.totalBytes > 0, disk.freeBytes < wanted else {
+            board.setRoomWarning(nil)
+            return 0
+        }
+        let removed: [LocalCopyRemoval]
+        do {
+            removed = try store.removeLocalCopies(
+                toFree: wanted - disk.freeBytes, keepImportantFor: config.keepImportantDays,
+                reason: "the station's disk had \(disk.freeBytes) bytes free, under keep_free (\(reserve))")
+        } catch {
+            log("cannot make room: \(error)")
+            return 0
+        }
+        let freed = removed.reduce(Int64(0)) { $0 + $1.bytesFreed }
+        if !removed.isEmpty {
+            log("made room: removed \(removed.count) receipted local cop\(removed.count == 1 ? "y" : "ies") (\(freed) bytes); the server holds them per receipt")
+        }
+        let after = StatusBoard.disk(at: store.home)
+        if after.freeBytes < wanted {
+            board.setRoomWarning("The store's disk is below keep_free (\(reserve)) and no receipted copy is left to remove: "
+                + "collection stops when it is full. Sync, or add space.")
+        } else {
+            board.setRoomWarning(nil)
+        }
+        if freed > 0 && board.isDiskFull { board.setDiskFull(false) }
+        return freed
     }
 
     static func nextStep(for error: CameraError) -> String? {

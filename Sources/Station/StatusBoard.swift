@@ -12,6 +12,7 @@ public final class StatusBoard: @unchecked Sendable {
     private var retryAt: [String: Date] = [:]
     private var sync = SyncSnapshot()
     private var diskFull = false
+    private var roomWarning: String?
     private var rates: [String: RateWindow] = [:]
     let storeHome: URL
     let maxParallelBays: Int
@@ -117,6 +118,7 @@ public final class StatusBoard: @unchecked Sendable {
     var syncSnapshot: SyncSnapshot { lock.withLock { sync } }
 
     func setDiskFull(_ full: Bool) { lock.withLock { diskFull = full } }
+    func setRoomWarning(_ warning: String?) { lock.withLock { roomWarning = warning } }
     var isDiskFull: Bool { lock.withLock { diskFull } }
 
     public func snapshot() -> StationStatus {
@@ -130,6 +132,7 @@ public final class StatusBoard: @unchecked Sendable {
             } else if disk.totalBytes > 0 && Double(disk.freeBytes) / Double(disk.totalBytes) < 0.1 {
                 warnings.append("Less than 10% of the store's disk is free.")
             }
+            if let roomWarning { warnings.append(roomWarning) }
             if sync.enrolled == false {
                 warnings.append("Not enrolled with a server: evidence is kept here but not uploaded (`fieldgate enroll`).")
             } else if sync.serverReachable == false {

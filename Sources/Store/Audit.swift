@@ -5,7 +5,7 @@ import GRDB
 /// What `audit verify` found. `problems` is empty when the chain and every blob are intact.
 public struct AuditReport: Sendable, Codable, Equatable {
     public struct Problem: Sendable, Codable, Equatable, CustomStringConvertible {
-        /// "broken-link", "changed-blob", "missing-blob", "record-mismatch".
+        /// "broken-link", "changed-blob", "missing-blob", "record-mismatch", "removed-without-receipt".
         public var kind: String
         public var message: String
         public var description: String { message }
@@ -17,6 +17,9 @@ public struct AuditReport: Sendable, Codable, Equatable {
     public var printedDocuments: Int
     public var fingerprints: Int
     public var blobsChecked: Int
+    /// Recordings whose local copy was removed to make room: held by the server per its
+    /// receipt, which is checked to exist; their blobs are not looked for here.
+    public var heldByServer: Int
     public var problems: [Problem]
     public var isIntact: Bool { problems.isEmpty }
 }
@@ -48,9 +51,23 @@ extension EvidenceStore {
             expectedSeq += 1
         }
         var checked = 0
+        var heldByServer = 0
+        let receipted = try database.read { db in
+            Set(try Int64.fetchAll(db, SyncItem.select(Column("sourceId"))
+                .filter(Column("kind") == EvidenceKind.recording.rawValue && Column("state") == UploadState.receipted)))
+        }
         for (index, recording) in recordings.enumerated() {
             progress(index, recordings.count)
             guard let id = recording.id else { continue }
+            if recording.localCopyRemovedAt != nil {
+                if receipted.contains(id) {
+                    heldByServer += 1
+                } else {
+                    problems.append(.init(kind: "removed-without-receipt",
+                                          message: "recording \(id) (\(recording.sourceName)): its local copy was removed but no receipt names it"))
+                }
+                continue
+            }
             if let recorded = collectedHash[id], recorded != recording.sha256 {
                 problems.append(.init(kind: "record-mismatch",
                                       message: "recording \(id) (\(recording.sourceName)) says sha256 \(recording.sha256) but its custody event recorded \(recorded)"))
@@ -79,6 +96,6 @@ extension EvidenceStore {
             }
         }
         return AuditReport(events: events.count, recordings: recordings.count, printedDocuments: documents.count,
-                           fingerprints: fingerprints.count, blobsChecked: checked, problems: problems)
+                           fingerprints: fingerprints.count, blobsChecked: checked, heldByServer: heldByServer, problems: problems)
     }
 }

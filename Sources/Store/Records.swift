@@ -112,6 +112,8 @@ public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var collectedAt: Date
     public var verifiedAt: Date?
     public var wipedAt: Date?
+    /// When the local copy was removed to make room, the server holding it per its receipt (v5).
+    public var localCopyRemovedAt: Date?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 

@@ -11,6 +11,7 @@ enum Schema {
         registerV2(in: &migrator)
         registerV3(in: &migrator)
         registerForeignKeys(in: &migrator)
+        registerLocalCopies(in: &migrator)
         return migrator
     }
 

@@ -200,8 +200,9 @@ struct AuditCommand: ParsableCommand {
             } else {
                 for problem in report.problems { print("TAMPERED: \(problem.message)") }
                 print("\(report.events) custody events, \(report.recordings) recordings, \(report.printedDocuments) printouts, "
-                      + "\(report.fingerprints) fingerprints, \(report.blobsChecked) blobs verified: "
-                      + (report.isIntact ? "intact" : "\(report.problems.count) problem(s)"))
+                      + "\(report.fingerprints) fingerprints, \(report.blobsChecked) blobs verified"
+                      + (report.heldByServer > 0 ? ", \(report.heldByServer) held by the server per receipt (local copy removed to make room)" : "")
+                      + ": " + (report.isIntact ? "intact" : "\(report.problems.count) problem(s)"))
             }
             if !report.isIntact { throw ExitCode.failure }
         }

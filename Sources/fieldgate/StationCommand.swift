@@ -74,7 +74,10 @@ struct StationCommand: AsyncParsableCommand {
         let station = DockingStation(store: evidence, finder: finder, config: config, board: board, stop: stop,
                                      rescanInterval: .milliseconds(Int(rescanInterval * 1000)), log: log)
         var sync = BackgroundSync(store: evidence, config: config, board: board, stop: stop, log: log)
-        sync.receiptsArrived = { _ = station.freeReceipted() }
+        sync.receiptsArrived = {
+            _ = station.freeReceipted()
+            station.keepRoom()
+        }
         guard let (host, port) = Self.hostAndPort(listen) else { throw ValidationError("--listen \(listen)") }
         let page = StatusPage(board: board, host: host, port: port)
         let listener: StatusPage.Listener

@@ -265,6 +265,63 @@ final class StationCLITests: XCTestCase {
         XCTAssertEqual(wiped.stdout.trimmingCharacters(in: .whitespacesAndNewlines), String(total), "each deletion recorded")
     }
 
+    func testOnASmallDiskReceiptedCopiesMakeRoomAndNothingUnreceiptedIsEverRemoved() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let work = try temporaryFolder(self)
+        // The store on a 48 MB disk that keeps 16 MB free; four shifts of about 10 MB each.
+        let disk = try SmallDisk(bytes: 48 << 20, test: self)
+        let home = disk.folder.appendingPathComponent("gateway")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try config(home, "keep_free = \"16M\"\n")
+        let env = ["FIELDGATE_HOME": home.path]
+        let server = KillableServer(data: work.appendingPathComponent("server"))
+        try server.start()
+        defer { server.stop() }
+        let token = try server.addGateway("small-station")
+        XCTAssertEqual(try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: env).status, 0)
+        let station = try StationProcess(environment: env)
+        var expected = 0
+        for shift in 1...4 {
+            let serial = "A70000\(shift)"
+            let card = try volume(serial, extraFiles: 10)
+            expected += files(in: card)
+            let camera = EmulatedModels.gat947Camera(serial: serial, volume: card)
+            try camera.dock(on: testbed)
+            // Receipted, so freed from the camera; the next shift needs the room.
+            try station.waitForBay(serial, state: "freed", timeout: 120)
+            camera.undock()
+        }
+        XCTAssertEqual(try rows(env).count, expected, "every shift collected\n\(station.log)")
+        XCTAssertTrue(station.log.contains("made room"), station.log)
+        XCTAssertEqual(station.terminate(), 0, station.log)
+
+        let audit = try runFieldgate(["audit", "verify", "--json"], environment: env)
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+        let report = try XCTUnwrap(try json(audit.stdout) as? [String: Any])
+        let held = try XCTUnwrap(report["heldByServer"] as? Int)
+        XCTAssertGreaterThan(held, 0, "some local copies were removed to make room")
+        let text = try runFieldgate(["audit", "verify"], environment: env)
+        XCTAssertTrue(text.stdout.contains("\(held) held by the server per receipt"), text.stdout)
+        // Only receipted, non-important copies were removed, each with its custody event.
+        let removed = try runProgram("/usr/bin/python3", ["-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            rows = db.execute(\"\"\"SELECT r.id, r.important, s.state, (SELECT COUNT(*) FROM custodyEvent e
+                WHERE e.recordingId = r.id AND e.kind = 'local-copy-removed') FROM recording r
+                JOIN syncItem s ON s.kind = 'recording' AND s.sourceId = r.id WHERE r.localCopyRemovedAt IS NOT NULL\"\"\").fetchall()
+            for row in rows: print("|".join(str(v) for v in row))
+            """, home.appendingPathComponent("fieldgate.sqlite").path])
+        let lines = removed.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, held, removed.stdout + removed.stderr)
+        for line in lines {
+            let fields = line.split(separator: "|")
+            XCTAssertEqual(fields[1], "0", "an important recording's copy is kept: \(line)")
+            XCTAssertEqual(fields[2], "receipted", "only a receipted copy is removed: \(line)")
+            XCTAssertEqual(fields[3], "1", "each removal is a custody event: \(line)")
+        }
+    }
+
     func testStatusAnswersJSONAndThePageServesItsLabels() throws {
         _ = try emulationTestbed()
         let home = try temporaryFolder(self)
