@@ -26,6 +26,7 @@ public struct CameraCollection: Sendable {
             throw CollectError.cameraBusy(serial: camera.serial)
         }
         defer { lock.release() }
+        let dockedAt = Date()
         let info = try await docking.prepare(camera)
         docked(info)
         // A camera that cannot be asked (already in storage mode, or a plain disk): its officer is
@@ -33,7 +34,7 @@ public struct CameraCollection: Sendable {
         let officer = try info.record?.officerNumber ?? store.camera(serial: camera.serial)?.officerNumber
         let context = CameraContext(serial: camera.serial, vendor: camera.match.vendor, model: camera.match.model,
                                     officerNumber: officer, clockDriftSeconds: info.clockDriftSeconds,
-                                    timeZone: docking.config.timeZone)
+                                    timeZone: docking.config.timeZone, dockedAt: dockedAt)
         let collector = self.collector
         let root = info.volume ?? ""
         // Copying blocks a thread for as long as the camera takes to read: a thread of its own,

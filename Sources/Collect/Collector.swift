@@ -17,9 +17,12 @@ public struct CameraContext: Sendable {
     public var clockDriftSeconds: Double?
     /// The time zone of the camera's clock (its file names are local time).
     public var timeZone: TimeZone
+    /// When the camera was docked, for the late-docking rule; nil for a folder imported by hand.
+    public var dockedAt: Date?
 
     public init(serial: String, vendor: String? = nil, model: String? = nil, officerNumber: String? = nil,
-                clockDriftSeconds: Double? = nil, timeZone: TimeZone = .current) {
+                clockDriftSeconds: Double? = nil, timeZone: TimeZone = .current, dockedAt: Date? = nil) {
+        self.dockedAt = dockedAt
         self.serial = serial
         self.vendor = vendor
         self.model = model
@@ -42,6 +45,8 @@ public struct CollectSummary: Sendable, Encodable {
     public var new = 0
     public var alreadyCollected = 0
     public var flagged = 0
+    /// New recordings made more than `lateDockingAfter` before the docking.
+    public var lateDocking = 0
     public var failed: [Failure] = []
     public var skipped: [SkippedEntry] = []
     public var wiped = 0
@@ -55,7 +60,7 @@ public struct CollectSummary: Sendable, Encodable {
     public var error: String?
 
     enum CodingKeys: String, CodingKey {
-        case camera, source, files, new, alreadyCollected, flagged, failed, skipped, wiped, notWiped, bytes, seconds
+        case camera, source, files, new, alreadyCollected, flagged, lateDocking, failed, skipped, wiped, notWiped, bytes, seconds
         case megabytesPerSecond, stoppedBecause, error
     }
 
@@ -67,6 +72,7 @@ public struct CollectSummary: Sendable, Encodable {
         try container.encode(new, forKey: .new)
         try container.encode(alreadyCollected, forKey: .alreadyCollected)
         try container.encode(flagged, forKey: .flagged)
+        try container.encode(lateDocking, forKey: .lateDocking)
         try container.encode(failed, forKey: .failed)
         try container.encode(skipped, forKey: .skipped)
         try container.encode(wiped, forKey: .wiped)
@@ -110,6 +116,9 @@ public struct Collector: Sendable {
     /// Asked between files: true stops the collection cleanly (what is durable is committed,
     /// the rest is left for the next collection).
     public var shouldStop: @Sendable () -> Bool = { false }
+    /// A recording that started this long before its camera was docked is flagged
+    /// `late-docking` (the station sets a day); nil: no such rule.
+    public var lateDockingAfter: TimeInterval?
 
     public init(store: EvidenceStore, freePolicy: FreePolicy = .afterReceipt) {
         self.store = store
@@ -153,6 +162,7 @@ public struct Collector: Sendable {
                 if result.isNew {
                     summary.new += 1
                     if result.recording.isFlagged { summary.flagged += 1 }
+                    if result.recording.flags.contains(.lateDocking) { summary.lateDocking += 1 }
                 } else {
                     summary.alreadyCollected += 1
                 }
@@ -339,6 +349,11 @@ public struct Collector: Sendable {
         }
         let officerNumber = name?.officerNumber ?? camera.officerNumber
         let startDate = name?.startDate(in: camera.timeZone)
+        if let limit = lateDockingAfter, let docked = camera.dockedAt,
+           let started = startDate.map({ $0.addingTimeInterval(-(camera.clockDriftSeconds ?? 0)) }) ?? media.createdAt,
+           docked.timeIntervalSince(started) > limit {
+            flags.insert(.lateDocking)
+        }
         if let officerNumber {
             if let officer = officers[officerNumber] {
                 let day = startDate.map { DateFormatter.day(in: camera.timeZone).string(from: $0) }

@@ -24,6 +24,7 @@ public enum FreePolicy: String, Sendable, Codable, CaseIterable {
 /// upload_windows = ["18:00-08:00"]  # …and when it may upload (local time; none: always)
 /// keep_free = "15%"                 # the station removes receipted local copies below this
 /// keep_important_days = 30          # …but never an important one younger than this
+/// silent_camera_days = 3            # registered cameras not docked for longer are listed
 /// [passwords.models]
 /// "ZFY-X1" = "123456"
 /// [passwords.serials]
@@ -46,6 +47,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var keepFree: SpaceReserve?
     /// An important recording's local copy is kept at least this many days, receipted or not.
     public var keepImportantDays = 30
+    /// The station lists registered cameras not docked for longer than this many days.
+    public var silentCameraDays = 3
     /// The file it came from, if any.
     public var path: String?
 
@@ -126,6 +129,11 @@ public struct GatewayConfig: Sendable, Equatable {
                     throw CatalogError(file: path, key: key, message: "must be a whole number of days from 0 to 3650")
                 }
                 config.keepImportantDays = value
+            case "silent_camera_days":
+                guard let value = table[key]?.int, (1...365).contains(value) else {
+                    throw CatalogError(file: path, key: key, message: "must be a whole number of days from 1 to 365")
+                }
+                config.silentCameraDays = value
             case "passwords":
                 guard let passwords = table[key]?.table else { throw CatalogError(file: path, key: key, message: "must be a table") }
                 for group in passwords.keys {
@@ -140,7 +148,7 @@ public struct GatewayConfig: Sendable, Equatable {
                     }
                 }
             default:
-                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, max_parallel_bays, limit_rate, upload_windows, keep_free, keep_important_days, passwords)")
+                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, max_parallel_bays, limit_rate, upload_windows, keep_free, keep_important_days, silent_camera_days, passwords)")
             }
         }
         return config

@@ -11,6 +11,9 @@ public enum RecordingFlag: String, Sendable, Codable, CaseIterable {
     case certificateRevoked = "certificate-revoked"
     case certificateExpired = "certificate-expired"
     case unknownOfficer = "unknown-officer"
+    /// Recorded more than a day before its camera was docked (the station's rule: footage is
+    /// entered within 24 hours of the end of duty).
+    case lateDocking = "late-docking"
 }
 
 /// A recording's flags: a set, always listed in the order of `RecordingFlag.allCases`, and

@@ -45,7 +45,7 @@ public struct BackgroundSync: Sendable {
                     wait = backoff
                     backoff = min(backoff * 2, maxBackoff)
                 case .outsideWindow:
-                    wait = .seconds(30)
+                    backoff = interval  // the queue is still looked at, to keep the page true
                 }
             } catch {
                 log("sync: \(error)")

@@ -71,6 +71,7 @@ public final class DockingStation: Sendable {
                 if stop.isRaised { break }
                 if ContinuousClock.now - roomChecked >= .seconds(5) || board.isDiskFull {
                     keepRoom()
+                    noteSilentCameras()
                     roomChecked = ContinuousClock.now
                 }
                 // Settle: the camera's interfaces and disk appear over a few hundred milliseconds.
@@ -144,6 +145,7 @@ public final class DockingStation: Sendable {
         var collector = Collector(store: store, freePolicy: config.freePolicy)
         let stop = self.stop
         collector.shouldStop = { stop.isRaised }
+        collector.lateDockingAfter = 24 * 3600
         let docking = Docking(finder: finder, config: config, events: store, mountRoot: store.home.appendingPathComponent("mnt"))
         let collection = CameraCollection(docking: docking, collector: collector, store: store)
         let board = self.board
@@ -196,6 +198,7 @@ public final class DockingStation: Sendable {
             } else {
                 board.fail(serial, reason: "undocked during the copy: \(summary.failed.count) of \(summary.files) file(s) not collected",
                            nextStep: "dock it again: what is stored is kept and only the rest is copied")
+                board.update(serial) { $0.docked = false }
             }
             log("bay \(serial): \(summary.new) new, \(summary.failed.count) not collected")
             return
@@ -215,6 +218,7 @@ public final class DockingStation: Sendable {
             bay.newFiles += summary.new
             bay.alreadyStored = summary.alreadyCollected
             bay.flagged += summary.flagged
+            bay.lateDocking += summary.lateDocking
             bay.freedFiles += summary.wiped
             bay.bytesPerSecond = nil
             bay.etaSeconds = nil
@@ -272,6 +276,21 @@ public final class DockingStation: Sendable {
         }
         if freed > 0 && board.isDiskFull { board.setDiskFull(false) }
         return freed
+    }
+
+    /// Registered cameras not docked for more than `silent_camera_days`: evidence that may be
+    /// sitting on a camera nobody brings back.
+    func noteSilentCameras(now: Date = Date()) {
+        guard let cameras = try? store.cameras() else { return }
+        let limit = TimeInterval(config.silentCameraDays) * 86_400
+        let docked = Set(board.dockedSerials)
+        let silent = cameras.filter { camera in
+            camera.registered && !docked.contains(camera.serial) && (camera.lastSeenAt.map { now.timeIntervalSince($0) > limit } ?? true)
+        }.map { camera in
+            SilentCamera(serial: camera.serial, officer: camera.officerNumber, lastDockedAt: camera.lastSeenAt,
+                         days: camera.lastSeenAt.map { Int(now.timeIntervalSince($0) / 86_400) })
+        }
+        board.setSilentCameras(silent, days: config.silentCameraDays)
     }
 
     static func nextStep(for error: CameraError) -> String? {

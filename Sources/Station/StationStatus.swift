@@ -36,6 +36,8 @@ public struct BayStatus: Sendable, Codable, Equatable {
     public var newFiles = 0
     public var alreadyStored = 0
     public var flagged = 0
+    /// New recordings made more than a day before the docking (flagged `late-docking`).
+    public var lateDocking = 0
     public var freedFiles = 0
     public var dockedAt: Date
     public var updatedAt: Date
@@ -51,7 +53,7 @@ public struct BayStatus: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case serial, state, reason, nextStep, model, officer, officerName, battery, filesDone, filesTotal, bytesDone, bytesTotal
-        case bytesPerSecond, etaSeconds, newFiles, alreadyStored, flagged, freedFiles, dockedAt, updatedAt, docked
+        case bytesPerSecond, etaSeconds, newFiles, alreadyStored, flagged, lateDocking, freedFiles, dockedAt, updatedAt, docked
     }
 
     /// Every key is always there (null when unknown), so a script can rely on the shape.
@@ -74,6 +76,7 @@ public struct BayStatus: Sendable, Codable, Equatable {
         try container.encode(newFiles, forKey: .newFiles)
         try container.encode(alreadyStored, forKey: .alreadyStored)
         try container.encode(flagged, forKey: .flagged)
+        try container.encode(lateDocking, forKey: .lateDocking)
         try container.encode(freedFiles, forKey: .freedFiles)
         try container.encode(dockedAt, forKey: .dockedAt)
         try container.encode(updatedAt, forKey: .updatedAt)
@@ -139,10 +142,38 @@ public struct DiskSnapshot: Sendable, Codable, Equatable {
     public var full = false
 }
 
+/// A registered camera that has not been docked for longer than `silent_camera_days`.
+public struct SilentCamera: Sendable, Codable, Equatable {
+    public var serial: String
+    public var officer: String?
+    /// nil: registered but never docked here.
+    public var lastDockedAt: Date?
+    public var days: Int?
+
+    public init(serial: String, officer: String?, lastDockedAt: Date?, days: Int?) {
+        self.serial = serial
+        self.officer = officer
+        self.lastDockedAt = lastDockedAt
+        self.days = days
+    }
+
+    enum CodingKeys: String, CodingKey { case serial, officer, lastDockedAt, days }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(serial, forKey: .serial)
+        try container.encode(officer, forKey: .officer)
+        try container.encode(lastDockedAt, forKey: .lastDockedAt)
+        try container.encode(days, forKey: .days)
+    }
+}
+
 /// Everything the status page and `/api/status` show.
 public struct StationStatus: Sendable, Codable, Equatable {
     public var version: String
     public var bays: [BayStatus]
+    /// Registered cameras not docked for more than `silent_camera_days`.
+    public var silentCameras: [SilentCamera]
     public var sync: SyncSnapshot
     public var disk: DiskSnapshot
     public var warnings: [String]

@@ -13,6 +13,8 @@ public final class StatusBoard: @unchecked Sendable {
     private var sync = SyncSnapshot()
     private var diskFull = false
     private var roomWarning: String?
+    private var silent: [SilentCamera] = []
+    private var silentDays = 0
     private var rates: [String: RateWindow] = [:]
     let storeHome: URL
     let maxParallelBays: Int
@@ -119,6 +121,7 @@ public final class StatusBoard: @unchecked Sendable {
 
     func setDiskFull(_ full: Bool) { lock.withLock { diskFull = full } }
     func setRoomWarning(_ warning: String?) { lock.withLock { roomWarning = warning } }
+    func setSilentCameras(_ cameras: [SilentCamera], days: Int) { lock.withLock { silent = cameras; silentDays = days } }
     var isDiskFull: Bool { lock.withLock { diskFull } }
 
     public func snapshot() -> StationStatus {
@@ -138,10 +141,13 @@ public final class StatusBoard: @unchecked Sendable {
             } else if sync.serverReachable == false {
                 warnings.append("The server cannot be reached: uploads wait and are retried; nothing is lost.")
             }
+            if !silent.isEmpty {
+                warnings.append("\(silent.count) registered camera(s) not docked for more than \(silentDays) day(s).")
+            }
             if sync.waitingOverADay > 0 {
                 warnings.append("\(sync.waitingOverADay) item(s) taken more than a day ago are not yet retained online.")
             }
-            return StationStatus(version: version, bays: order.compactMap { bays[$0] }, sync: sync, disk: disk,
+            return StationStatus(version: version, bays: order.compactMap { bays[$0] }, silentCameras: silent, sync: sync, disk: disk,
                                  warnings: warnings, maxParallelBays: maxParallelBays, updatedAt: Date())
         }
     }

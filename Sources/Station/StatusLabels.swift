@@ -40,6 +40,10 @@ public enum StatusLabels {
         "disk.title": .init(zh: "本机存储", en: "Station disk"),
         "disk.free": .init(zh: "可用", en: "free"),
         "warnings.title": .init(zh: "警告", en: "Warnings"),
+        "bay.late": .init(zh: "超过24小时未采集", en: "Docked over a day late"),
+        "silent.title": .init(zh: "长期未插入的执法记录仪", en: "Cameras not docked lately"),
+        "silent.never": .init(zh: "从未插入", en: "never docked"),
+        "silent.days": .init(zh: "天未插入", en: "days since docked"),
         "page.offline": .init(zh: "与采集站的连接中断，正在重试…", en: "Lost contact with the station, retrying…"),
     ]
 }

@@ -42,6 +42,7 @@ enum StatusPageAssets {
   <section id="panels">
     <div class="panel" id="sync"></div>
     <div class="panel" id="disk"></div>
+    <div class="panel" id="silent"></div>
     <div class="panel" id="warnings-panel"><h3 id="warnings-title"></h3><ul id="warnings"></ul></div>
   </section>
 </main>
@@ -76,6 +77,7 @@ function tile(bay) {
   if (bay.filesTotal > 0) row(list, "bay.files", bay.filesDone + " / " + bay.filesTotal);
   if (bay.bytesTotal > 0) row(list, "bay.bytes", bytes(bay.bytesDone) + " / " + bytes(bay.bytesTotal));
   if (bay.bytesPerSecond) row(list, "bay.rate", bytes(bay.bytesPerSecond) + "/s");
+  if (bay.lateDocking > 0) row(list, "bay.late", bay.lateDocking);
   if (bay.etaSeconds !== undefined && bay.etaSeconds !== null && bay.state === "collecting") row(list, "bay.eta", duration(bay.etaSeconds));
   node.appendChild(list);
   if (bay.state === "collecting" || bay.state === "verifying") {
@@ -102,6 +104,14 @@ function draw(status) {
   sync.setAttribute("data-rate", s.retainedOnlineRate); sync.setAttribute("data-reachable", String(s.serverReachable));
   const disk = document.getElementById("disk");
   disk.replaceChildren(el("h3", {}, t("disk.title")), el("div", {}, bytes(status.disk.freeBytes) + " " + t("disk.free") + " / " + bytes(status.disk.totalBytes)));
+  const silent = document.getElementById("silent");
+  const silentList = el("ul");
+  for (const camera of status.silentCameras) {
+    silentList.appendChild(el("li", { "data-serial": camera.serial }, camera.serial + (camera.officer ? " (" + camera.officer + ")" : "") + ": "
+      + (camera.days === null ? t("silent.never") : camera.days + " " + t("silent.days"))));
+  }
+  silent.replaceChildren(el("h3", {}, t("silent.title")), silentList);
+  silent.style.display = status.silentCameras.length ? "" : "none";
   document.getElementById("warnings-title").textContent = t("warnings.title");
   document.getElementById("warnings").replaceChildren(...status.warnings.map(w => el("li", {}, w)));
   document.getElementById("warnings-panel").style.display = status.warnings.length ? "" : "none";

@@ -84,7 +84,10 @@ final class StationCLITests: XCTestCase {
             XCTAssertEqual(done["officer"] as? String, "010203")
             XCTAssertNotNil(done["battery"] as? Int)
             XCTAssertEqual(done["bytesDone"] as? Int, done["bytesTotal"] as? Int)
+            // The cards hold recordings from 2026-11-25: docked more than a day late, and counted.
+            XCTAssertGreaterThan(done["lateDocking"] as? Int ?? 0, 0, "\(done)")
         }
+        XCTAssertTrue(try rows(env).contains { ($0["flags"] as? String)?.contains("late-docking") == true })
         try assertEachFileOnce(env, camera: "A200001", expected: 107)
         try assertEachFileOnce(env, camera: "A200003", expected: 107)
 
@@ -322,6 +325,40 @@ final class StationCLITests: XCTestCase {
         }
     }
 
+    func testOutsideItsUploadWindowTheStationCollectsButUploadsNothing() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let work = try temporaryFolder(self)
+        let home = work.appendingPathComponent("gateway")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        // A window that starts two hours from now (UTC) and lasts one: now is outside it.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let hour = calendar.component(.hour, from: Date())
+        let window = String(format: "%02d:00-%02d:00", (hour + 2) % 24, (hour + 3) % 24)
+        try config(home, "time_zone = \"UTC\"\nupload_windows = [\"\(window)\"]\n")
+        let env = ["FIELDGATE_HOME": home.path]
+        let server = KillableServer(data: work.appendingPathComponent("server"))
+        try server.start()
+        defer { server.stop() }
+        let token = try server.addGateway("windowed")
+        XCTAssertEqual(try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: env).status, 0)
+        let card = try volume("A800001")
+        let camera = EmulatedModels.gat947Camera(serial: "A800001", volume: card)
+        try camera.dock(on: testbed)
+        let station = try StationProcess(environment: env)
+        try station.waitForBay("A800001", state: "done")
+        try station.waitFor("the window to be seen closed") { status in
+            (status["sync"] as? [String: Any])?["inUploadWindow"] as? Bool == false
+        }
+        Thread.sleep(forTimeInterval: 3)  // several sync intervals: still nothing may go
+        let sync = try XCTUnwrap(try station.status()["sync"] as? [String: Any])
+        XCTAssertEqual(sync["receipted"] as? Int, 0)
+        XCTAssertEqual(sync["pending"] as? Int, files(in: card))
+        XCTAssertEqual(try server.metric("fieldgate_batches_committed_total"), 0, "nothing reached the server")
+        XCTAssertEqual(station.terminate(), 0, station.log)
+    }
+
     func testStatusAnswersJSONAndThePageServesItsLabels() throws {
         _ = try emulationTestbed()
         let home = try temporaryFolder(self)
@@ -331,6 +368,12 @@ final class StationCLITests: XCTestCase {
         let sync = try XCTUnwrap(status["sync"] as? [String: Any])
         for key in ["pending", "receipted", "retainedOnlineRate", "serverReachable"] { XCTAssertTrue(sync.keys.contains(key), key) }
         XCTAssertEqual(sync["enrolled"] as? Bool, false)
+        // A registered camera never docked here is listed as silent.
+        XCTAssertEqual(try runFieldgate(["camera", "register", "A999999"], environment: ["FIELDGATE_HOME": home.path]).status, 0)
+        let silent = try station.waitFor("the silent camera") { status in
+            ((status["silentCameras"] as? [[String: Any]]) ?? []).contains { $0["serial"] as? String == "A999999" }
+        }
+        XCTAssertTrue(((silent["warnings"] as? [String]) ?? []).contains { $0.contains("not docked for more than 3 day(s)") }, "\(silent)")
         let page = try station.get("/")
         XCTAssertTrue(page.stdout.contains("/api/status"), "the page polls the status API")
         let labels = try XCTUnwrap(try json(try station.get("/api/labels").stdout) as? [String: [String: String]])
