@@ -79,89 +79,12 @@ public struct DecodedPrintout: Sendable, Equatable {
 
     /// Reads `bytes`; a command this encoder does not use, or text that is not GB18030, is an error.
     public init(bytes: [UInt8]) throws(PrintError) {
-        var index = 0
-        var chinese = false, bold = false, doubleHeight = false, doubleWidth = false, centered = false
-        var pending: [UInt8] = []
-        var storedQR: [UInt8]?
-        func need(_ count: Int) throws(PrintError) {
-            guard index + count <= bytes.count else { throw PrintError.undecodable(index, "command cut short") }
-        }
-        func flushLine() throws(PrintError) {
-            let text: String
-            do {
-                text = chinese ? try ChineseEncoding.gb18030.decode(pending) : String(decoding: pending, as: UTF8.self)
-            } catch {
-                throw PrintError.undecodable(index, "text is not GB18030")
-            }
-            lines.append(Line(text: text, bold: bold, doubleHeight: doubleHeight, doubleWidth: doubleWidth, centered: centered))
-            pending = []
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case ESCPOS.lf:
-                try flushLine()
-                index += 1
-            case ESCPOS.esc:
-                try need(2)
-                switch bytes[index + 1] {
-                case 0x40: chinese = false; bold = false; doubleHeight = false; doubleWidth = false; centered = false; index += 2
-                case 0x61: try need(3); centered = bytes[index + 2] == 1 || bytes[index + 2] == 0x31; index += 3
-                case 0x45: try need(3); bold = bytes[index + 2] & 1 == 1; index += 3
-                case 0x64:
-                    try need(3)
-                    if !pending.isEmpty { try flushLine() }
-                    for _ in 0..<bytes[index + 2] { try flushLine() }
-                    index += 3
-                default: throw PrintError.undecodable(index, "unexpected ESC 0x\(String(bytes[index + 1], radix: 16))")
-                }
-            case ESCPOS.fs:
-                try need(2)
-                switch bytes[index + 1] {
-                case 0x26: chinese = true
-                case 0x2E: chinese = false
-                default: throw PrintError.undecodable(index, "unexpected FS 0x\(String(bytes[index + 1], radix: 16))")
-                }
-                index += 2
-            case ESCPOS.gs:
-                try need(2)
-                switch bytes[index + 1] {
-                case 0x21:
-                    try need(3)
-                    doubleHeight = bytes[index + 2] & 0x0F != 0
-                    doubleWidth = bytes[index + 2] & 0xF0 != 0
-                    index += 3
-                case 0x28:
-                    try need(5)
-                    guard bytes[index + 2] == 0x6B else { throw PrintError.undecodable(index, "unexpected GS ( function") }
-                    let length = Int(bytes[index + 3]) | Int(bytes[index + 4]) << 8
-                    try need(5 + length)
-                    let body = Array(bytes[(index + 5)..<(index + 5 + length)])
-                    guard body.count >= 2, body[0] == 0x31 else { throw PrintError.undecodable(index, "GS ( k that is not a QR code") }
-                    if body[1] == 0x50, body.count >= 3 { storedQR = Array(body[3...]) }
-                    if body[1] == 0x51 {
-                        guard let stored = storedQR else { throw PrintError.undecodable(index, "QR code printed before any data was stored") }
-                        if !pending.isEmpty { try flushLine() }
-                        qrCodes.append(String(decoding: stored, as: UTF8.self))
-                        marks.append((lines.count, "[QR] " + String(decoding: stored, as: UTF8.self)))
-                    }
-                    index += 5 + length
-                case 0x56:
-                    try need(3)
-                    let mode = bytes[index + 2]
-                    if !pending.isEmpty { try flushLine() }
-                    cuts += 1
-                    marks.append((lines.count, "- - - - - - - - cut - - - - - - - -"))
-                    index += (mode == 65 || mode == 66) ? 4 : 3
-                default: throw PrintError.undecodable(index, "unexpected GS 0x\(String(bytes[index + 1], radix: 16))")
-                }
-            default:
-                if byte < 0x20 && byte != 0x09 { throw PrintError.undecodable(index, "unexpected control byte 0x\(String(byte, radix: 16))") }
-                pending.append(byte)
-                index += 1
-            }
-        }
-        if !pending.isEmpty { try flushLine() }
+        var reader = PrintoutReader(bytes: bytes)
+        try reader.readAll()
+        lines = reader.lines
+        qrCodes = reader.qrCodes
+        cuts = reader.cuts
+        marks = reader.marks
     }
 
     /// The printout as plain text `columns` wide: centred lines centred, QR codes and cuts marked.
@@ -177,5 +100,121 @@ public struct DecodedPrintout: Sendable, Equatable {
         }
         for mark in marksByLine[lines.count] ?? [] { output.append(mark) }
         return output.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Walks an ESC/POS job byte by byte for ``DecodedPrintout``: the current text style, the text
+/// of the line being printed, the stored QR data, and what has come out so far.
+private struct PrintoutReader {
+    let bytes: [UInt8]
+    var index = 0
+    var chinese = false, bold = false, doubleHeight = false, doubleWidth = false, centered = false
+    var pending: [UInt8] = []
+    var storedQR: [UInt8]?
+    var lines: [DecodedPrintout.Line] = []
+    var qrCodes: [String] = []
+    var cuts = 0
+    var marks: [(line: Int, mark: String)] = []
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func readAll() throws(PrintError) {
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case ESCPOS.lf:
+                try flushLine()
+                index += 1
+            case ESCPOS.esc: try readESC()
+            case ESCPOS.fs: try readFS()
+            case ESCPOS.gs: try readGS()
+            default:
+                if byte < 0x20 && byte != 0x09 { throw PrintError.undecodable(index, "unexpected control byte 0x\(String(byte, radix: 16))") }
+                pending.append(byte)
+                index += 1
+            }
+        }
+        if !pending.isEmpty { try flushLine() }
+    }
+
+    private func need(_ count: Int) throws(PrintError) {
+        guard index + count <= bytes.count else { throw PrintError.undecodable(index, "command cut short") }
+    }
+
+    private mutating func flushLine() throws(PrintError) {
+        let text: String
+        do {
+            text = chinese ? try ChineseEncoding.gb18030.decode(pending) : String(decoding: pending, as: UTF8.self)
+        } catch {
+            throw PrintError.undecodable(index, "text is not GB18030")
+        }
+        lines.append(DecodedPrintout.Line(text: text, bold: bold, doubleHeight: doubleHeight, doubleWidth: doubleWidth, centered: centered))
+        pending = []
+    }
+
+    /// ESC @ (reset), ESC a (align), ESC E (bold), ESC d (feed lines).
+    private mutating func readESC() throws(PrintError) {
+        try need(2)
+        switch bytes[index + 1] {
+        case 0x40: chinese = false; bold = false; doubleHeight = false; doubleWidth = false; centered = false; index += 2
+        case 0x61: try need(3); centered = bytes[index + 2] == 1 || bytes[index + 2] == 0x31; index += 3
+        case 0x45: try need(3); bold = bytes[index + 2] & 1 == 1; index += 3
+        case 0x64:
+            try need(3)
+            if !pending.isEmpty { try flushLine() }
+            for _ in 0..<bytes[index + 2] { try flushLine() }
+            index += 3
+        default: throw PrintError.undecodable(index, "unexpected ESC 0x\(String(bytes[index + 1], radix: 16))")
+        }
+    }
+
+    /// FS & and FS .: Chinese (GB18030) text on and off.
+    private mutating func readFS() throws(PrintError) {
+        try need(2)
+        switch bytes[index + 1] {
+        case 0x26: chinese = true
+        case 0x2E: chinese = false
+        default: throw PrintError.undecodable(index, "unexpected FS 0x\(String(bytes[index + 1], radix: 16))")
+        }
+        index += 2
+    }
+
+    /// GS ! (character size), GS ( k (QR code), GS V (cut).
+    private mutating func readGS() throws(PrintError) {
+        try need(2)
+        switch bytes[index + 1] {
+        case 0x21:
+            try need(3)
+            doubleHeight = bytes[index + 2] & 0x0F != 0
+            doubleWidth = bytes[index + 2] & 0xF0 != 0
+            index += 3
+        case 0x28: try readQRFunction()
+        case 0x56:
+            try need(3)
+            let mode = bytes[index + 2]
+            if !pending.isEmpty { try flushLine() }
+            cuts += 1
+            marks.append((lines.count, "- - - - - - - - cut - - - - - - - -"))
+            index += (mode == 65 || mode == 66) ? 4 : 3
+        default: throw PrintError.undecodable(index, "unexpected GS 0x\(String(bytes[index + 1], radix: 16))")
+        }
+    }
+
+    /// GS ( k for the QR symbol: store its data (function 80), print it (function 81).
+    private mutating func readQRFunction() throws(PrintError) {
+        try need(5)
+        guard bytes[index + 2] == 0x6B else { throw PrintError.undecodable(index, "unexpected GS ( function") }
+        let length = Int(bytes[index + 3]) | Int(bytes[index + 4]) << 8
+        try need(5 + length)
+        let body = Array(bytes[(index + 5)..<(index + 5 + length)])
+        guard body.count >= 2, body[0] == 0x31 else { throw PrintError.undecodable(index, "GS ( k that is not a QR code") }
+        if body[1] == 0x50, body.count >= 3 { storedQR = Array(body[3...]) }
+        if body[1] == 0x51 {
+            guard let stored = storedQR else { throw PrintError.undecodable(index, "QR code printed before any data was stored") }
+            if !pending.isEmpty { try flushLine() }
+            qrCodes.append(String(decoding: stored, as: UTF8.self))
+            marks.append((lines.count, "[QR] " + String(decoding: stored, as: UTF8.self)))
+        }
+        index += 5 + length
     }
 }

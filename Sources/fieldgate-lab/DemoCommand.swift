@@ -39,11 +39,27 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let seeds = URL(fileURLWithPath: seedFolder)
 
+        try await loadRoster(from: seeds)
+        let docked = try dockDevices(on: testbed, volumesIn: scratch)
+        try await collect()
+        try await printAndCapture(seeds: seeds, printer: docked.printer, scratch: scratch)
+        let server = try await startServer(dataIn: scratch.appendingPathComponent("server"))
+        try await syncAndReport(to: server.url, token: server.token)
+        let status = try await watchUndocking(docked.leaving, testbed: testbed)
+        emitLine("\nDemo finished. The evidence store was \(storeHome.path)\(home == nil ? " (removed)" : "").")
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    private func loadRoster(from seeds: URL) async throws {
         section("1. The unit's officers and today's cases are loaded, and camera A123456 is registered as the unit's own")
         try await runChild(["fieldgate", "officers", "import", seeds.appendingPathComponent("officers.csv").path])
         try await runChild(["fieldgate", "cases", "import", seeds.appendingPathComponent("cases.csv").path])
         try await runChild(["fieldgate", "camera", "register", "A123456", "--model", "ZFY-X1"])
+    }
 
+    /// Two cameras (the second unregistered, its clock ahead), a fingerprint pad and a printer.
+    /// Returns the camera the last step undocks and the printer whose bytes step 6 decodes.
+    private func dockDevices(on testbed: USBTestbed, volumesIn scratch: URL) throws -> (leaving: EmulatedGAT947Camera, printer: EmulatedPrinter) {
         section("2. End of shift: two officers dock their cameras; a fingerprint pad and a printer are attached")
         let first = EmulatedModels.gat947Camera(
             serial: "A123456", officerNumber: "010203", officerName: "张伟",
@@ -56,7 +72,10 @@ struct DemoCommand: AsyncParsableCommand {
         try testbed.plug(EmulatedModels.fingerprintPad())
         let printer = EmulatedPrinter()
         try testbed.plug(printer.description, behaviour: printer)
+        return (second, printer)
+    }
 
+    private func collect() async throws {
         section("3. fieldgate scan: what is docked (each serial read over USB through libusb)")
         try await runChild(["fieldgate", "scan"])
 
@@ -65,7 +84,9 @@ struct DemoCommand: AsyncParsableCommand {
 
         section("5. fieldgate list: the A/V ledger (音像记录台账), flagged items included")
         try await runChild(["fieldgate", "list"])
+    }
 
+    private func printAndCapture(seeds: URL, printer: EmulatedPrinter, scratch: URL) async throws {
         section("6. On the spot (简易程序): a parking notice printed on the docked printer, kept as evidence")
         let notice = seeds.appendingPathComponent("documents/parking-notice.json").path
         try await runChild(["fieldgate", "print", "--template", "parking-notice", "--data", notice, "--printer", "PRN0001"])
@@ -82,14 +103,16 @@ struct DemoCommand: AsyncParsableCommand {
 
         section("8. fieldgate audit verify: every custody link and every stored blob re-checked")
         try await runChild(["fieldgate", "audit", "verify"])
+    }
 
+    /// An embedded server on a free loopback port, serving until the demo's process ends, and
+    /// an enrolment token for the gateway.
+    private func startServer(dataIn serverData: URL) async throws -> (url: String, token: String) {
         section("9. The central evidence server (fieldgate-server, embedded for the demo on 127.0.0.1)")
-        let serverData = scratch.appendingPathComponent("server")
         var serverConfiguration = ServerConfiguration(dataDirectory: serverData, port: 0)
         serverConfiguration.logLevel = .warning
         let server = try EvidenceServer(configuration: serverConfiguration)
         let ready = AsyncStream<Int>.makeStream()
-        // It serves until the demo's process ends.
         Task { try await server.run { port in ready.continuation.yield(port) } }
         var readyPorts = ready.stream.makeAsyncIterator()
         guard let port = await readyPorts.next() else { throw ExitCode.failure }
@@ -98,7 +121,10 @@ struct DemoCommand: AsyncParsableCommand {
         emitLine("$ fieldgate-server gateways add team-1")
         let token = try await GatewayAdministration.add(name: "team-1", dataDirectory: serverData)
         emitLine(token)
+        return (url, token)
+    }
 
+    private func syncAndReport(to url: String, token: String) async throws {
         section("10. fieldgate enroll, then sync: signed manifest, tus uploads, signed receipt")
         try await runChild(["fieldgate", "enroll", "--server", url, "--token", token])
         try await runChild(["fieldgate", "sync"])
@@ -106,16 +132,18 @@ struct DemoCommand: AsyncParsableCommand {
 
         section("11. fieldgate status: everything collected is retained online (网上留存率)")
         try await runChild(["fieldgate", "status"])
+    }
 
+    /// Undocks `camera` while `fieldgate watch` listens; returns watch's exit status.
+    private func watchUndocking(_ camera: EmulatedGAT947Camera, testbed: USBTestbed) async throws -> Int32 {
         section("12. fieldgate watch: camera B654321 is taken off the dock")
         emitLine("$ fieldgate watch --count 1")
         let watcher = try EmulationLauncher.start(["fieldgate", "watch", "--count", "1", "--timeout", "20"])
         try await Task.sleep(for: .seconds(1.5))  // let the watcher start listening
-        second.undock()
+        camera.undock()
         let status = await EmulationLauncher.wait(for: watcher)
         testbed.unplugAll()
-        emitLine("\nDemo finished. The evidence store was \(storeHome.path)\(home == nil ? " (removed)" : "").")
-        if status != 0 { throw ExitCode(status) }
+        return status
     }
 
     private func section(_ title: String) {

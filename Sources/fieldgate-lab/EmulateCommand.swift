@@ -24,6 +24,11 @@ struct EmulateCommand: AsyncParsableCommand {
     @Option(help: "GA/T 947 body cameras in control mode (serials A000001, A000002, …).")
     var cameras = 1
 
+    @Option(name: .customLong("volume"), help: ArgumentHelp(
+        "A GA/T 947 camera carrying this folder as its volume instead of generated samples (repeatable; serials V000001, …), e.g. a real SD card's mount point for a benchmark.",
+        valueName: "dir"))
+    var volumeFolders: [String] = []
+
     @Option(help: "How far the cameras' clocks are ahead of real time, in seconds (negative: behind).")
     var clockOffset: Double = 0
 
@@ -53,6 +58,9 @@ struct EmulateCommand: AsyncParsableCommand {
         if [cameras, storageCameras, printers, fingerprintPads, unknown].contains(where: { $0 < 0 || $0 > 100 }) {
             throw ValidationError("device counts must be between 0 and 100")
         }
+        for folder in volumeFolders where !FileManager.default.fileExists(atPath: folder) {
+            throw ValidationError("--volume \(folder): no such folder")
+        }
     }
 
     func run() async throws {
@@ -65,6 +73,11 @@ struct EmulateCommand: AsyncParsableCommand {
                 let serial = Self.serial("A", index)
                 let volume = try Self.sampleVolume(in: volumes, serial: serial, officer: "010203")
                 try EmulatedModels.gat947Camera(serial: serial, clockOffset: clockOffset, volume: volume).dock(on: testbed)
+            }
+            for (index, folder) in volumeFolders.enumerated() {
+                let camera = EmulatedModels.gat947Camera(serial: Self.serial("V", index), clockOffset: clockOffset,
+                                                         volume: URL(fileURLWithPath: folder))
+                try camera.dock(on: testbed)
             }
             for index in 0..<storageCameras {
                 let serial = Self.serial("M", index)

@@ -204,6 +204,29 @@ final class DocumentTests: XCTestCase {
         XCTAssertThrowsError(try DecodedPrintout(bytes: [0x1B, 0x40, 0x1B, 0x7A, 0x00]))
         XCTAssertThrowsError(try DecodedPrintout(bytes: [0x1C, 0x26, 0xFF, 0xFF, 0x0A]))
         XCTAssertThrowsError(try DecodedPrintout(bytes: [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]))
+        // Each refusal says where: the offset of the command that could not be read.
+        for (bytes, offset) in [([0x1B, 0x40, 0x1B, 0x7A, 0x00], 2), ([0x41, 0x1D, 0x21], 1), ([0x41, 0x42, 0x07], 2),
+                                ([0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30], 0)] as [([UInt8], Int)] {
+            XCTAssertThrowsError(try DecodedPrintout(bytes: bytes)) { error in
+                guard case PrintError.undecodable(let at, _) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(at, offset, "\(bytes)")
+            }
+        }
+    }
+
+    func testTheDecoderKeepsEachLinesStyleAndWhereQRCodesAndCutsCame() throws {
+        let qrData = Array("D1#0123".utf8)
+        let store = [0x1D, 0x28, 0x6B] + littleEndian(qrData.count + 3) + [0x31, 0x50, 0x30] + qrData
+        let print: [UInt8] = [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]
+        let bytes: [UInt8] = [0x1B, 0x40, 0x1B, 0x61, 0x01, 0x1B, 0x45, 0x01, 0x1D, 0x21, 0x11] + Array("Title".utf8) + [0x0A]
+            + [0x1B, 0x40] + Array("body".utf8) + store + print + [0x1B, 0x64, 0x01, 0x1D, 0x56, 0x42, 0x00]
+        let printout = try DecodedPrintout(bytes: bytes)
+        XCTAssertEqual(printout.lines.map(\.text), ["Title", "body", ""])
+        XCTAssertEqual(printout.lines.first.map { [$0.bold, $0.centered, $0.doubleHeight, $0.doubleWidth] }, [true, true, true, true])
+        XCTAssertEqual(printout.lines[1].bold, false, "ESC @ resets the style")
+        XCTAssertEqual(printout.qrCodes, ["D1#0123"])
+        XCTAssertEqual(printout.cuts, 1)
+        XCTAssertEqual(printout.marks.map(\.line), [2, 3], "shown before line 2 (after the body) and after the fed line")
     }
 
     private func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
