@@ -26,9 +26,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # name, file, original text, broken text, tests that must catch it (swift test --filter regex).
 MUTANTS = [
-    ("blob-no-fdatasync", "Sources/Store/BlobStore.swift",
-     "        if fdatasync(output) != 0 {\n            throw Self.writeError(temporaryPath)\n        }\n        keep = true\n        return Staged(sha256: hasher",
-     "        keep = true\n        return Staged(sha256: hasher",
+    ("blob-not-synced-before-rename", "Sources/Collect/Collector.swift",
+     "                    try store.blobs.syncStaged()",
+     "                    _ = store.blobs",
      "PromiseCLITests/testEveryBlobIsFdatasyncedBeforeItsRename"),
     ("blob-no-syncfs", "Sources/Store/BlobStore.swift",
      "guard fieldgate_syncfs(descriptor) == 0 else",

@@ -37,14 +37,17 @@ public struct CameraCollection: Sendable {
                                     timeZone: docking.config.timeZone, dockedAt: dockedAt)
         let collector = self.collector
         let root = info.volume ?? ""
-        // Copying blocks a thread for as long as the camera takes to read: a thread of its own,
-        // so that several bays at once never starve the tasks that serve the status page or sync.
+        // Copying blocks a thread for as long as the camera takes to read: a thread of its own
+        // (Dispatch's pool on Linux is as wide as the cores, so bays sharing it would copy two
+        // at a time), and the tasks that serve the status page or sync are never starved.
         return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            let thread = Thread {
                 continuation.resume(with: Result { () throws(CollectError) in
                     try collector.collect(root: root, camera: context, mayFree: true, progress: progress)
                 })
             }
+            thread.name = "fieldgate.bay.\(context.serial)"
+            thread.start()
         }
     }
 

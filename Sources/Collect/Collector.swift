@@ -128,7 +128,7 @@ public struct Collector: Sendable {
     /// Collects `root` as the volume of `camera`. `mayFree` allows deleting collected files
     /// from it as the policy says (never for an imported folder).
     public func collect(root: String, camera: CameraContext, mayFree: Bool,
-                        progress: @Sendable (CollectProgress) -> Void = { _ in }) throws(CollectError) -> CollectSummary {
+                        progress: @escaping @Sendable (CollectProgress) -> Void = { _ in }) throws(CollectError) -> CollectSummary {
         let started = Date()
         var summary = CollectSummary(camera: camera.serial, source: root)
         let (files, skipped) = try VolumeWalker.walk(root)
@@ -226,9 +226,35 @@ public struct Collector: Sendable {
             }
             bytesDone += chunkBytes
             var stop: CollectError?
+            // One syncfs makes every staged copy of the chunk durable before any is renamed into place.
+            let staged = outcomes.compactMap { outcome -> BlobStore.Staged? in
+                if case .staged(_, let copy) = outcome { return copy }
+                return nil
+            }
+            var placing: CollectError?
+            if !staged.isEmpty {
+                do {
+                    try store.blobs.syncStaged()
+                } catch {
+                    placing = .store(error)
+                }
+            }
             for (entry, outcome) in zip(chunk, outcomes) {
                 switch outcome {
-                case .staged(let recording, let folder):
+                case .staged(let recording, let copy):
+                    if let failure = placing {
+                        store.blobs.discard(copy)
+                        stop = stop ?? failure
+                        continue
+                    }
+                    let folder: URL
+                    do {
+                        folder = try store.blobs.place(copy)
+                    } catch {
+                        placing = .store(error)
+                        stop = stop ?? .store(error)
+                        continue
+                    }
                     pending.append(recording)
                     pendingSources.append(entry)
                     folders.insert(folder)
@@ -278,7 +304,8 @@ public struct Collector: Sendable {
 
     /// What became of one file.
     enum Outcome: Sendable {
-        case staged(Recording, folder: URL)
+        /// Copied and described; its bytes become durable with the batch's `syncStaged`, then it is placed.
+        case staged(Recording, BlobStore.Staged)
         case failed(String)
         /// The whole collection must stop (a full disk).
         case stop(CollectError)
@@ -288,10 +315,12 @@ public struct Collector: Sendable {
 
     /// Stages `entries` on `workers` threads; the outcomes come back in the entries' order.
     private func stageAll(_ entries: [VolumeEntry], root: String, camera: CameraContext, registered: Bool,
-                          officers: [String: Officer], starting: @Sendable (VolumeEntry) -> Void) -> [Outcome] {
+                          officers: [String: Officer], starting: @escaping @Sendable (VolumeEntry) -> Void) -> [Outcome] {
         let results = OutcomeSlots(count: entries.count)
         let cursor = Counter()
-        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, entries.count))) { _ in
+        // Threads of their own, not Dispatch's pool: on Linux that pool is as wide as the cores,
+        // and its threads block in reads from a slow camera, so bays would wait for each other.
+        Self.onThreads(max(1, min(workers, entries.count))) {
             while true {
                 let index = cursor.add(1) - 1
                 guard index < entries.count, !shouldStop() else { return }
@@ -300,6 +329,20 @@ public struct Collector: Sendable {
             }
         }
         return results.values
+    }
+
+    /// Runs `body` on `count` threads (this one among them) and returns when all have.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {
+        let done = DispatchGroup()
+        for _ in 1..<max(1, count) {
+            done.enter()
+            Thread {
+                body()
+                done.leave()
+            }.start()
+        }
+        body()
+        done.wait()
     }
 
     /// Stages, probes, places and describes one file.
@@ -318,7 +361,7 @@ public struct Collector: Sendable {
             }
             if let earlier = staged { store.blobs.discard(earlier) }
             do {
-                staged = try store.blobs.stage(descriptor: opened.descriptor, name: entry.displayPath)
+                staged = try store.blobs.stage(descriptor: opened.descriptor, name: entry.displayPath, durable: false)
             } catch .diskFull(let path) {
                 return .stop(.store(.diskFull(path)))
             } catch {
@@ -328,12 +371,6 @@ public struct Collector: Sendable {
         }
         guard let staged else { return .failed("not copied") }
         let media = MediaProbe.probe(fileAt: staged.temporaryPath)
-        let folder: URL
-        do {
-            folder = try store.blobs.place(staged)
-        } catch {
-            return .stop(.store(error))
-        }
 
         let name = RecordingName.parse(String(decoding: entry.name, as: UTF8.self))
         var flags: RecordingFlags = []
@@ -370,12 +407,12 @@ public struct Collector: Sendable {
         let problems = String(decoding: (try? encoder.encode(media.problems)) ?? Data("[]".utf8), as: UTF8.self)
         return .staged(Recording(
             cameraSerial: camera.serial, sourcePath: Data(entry.path), sourceName: entry.displayPath, size: staged.size,
-            sourceModified: entry.modified, sha256: staged.sha256, mediaType: media.mediaType.rawValue, container: media.container,
+            sourceModified: entry.modified, sha256: staged.sha256, mediaType: media.mediaType, container: media.container,
             durationSeconds: media.durationSeconds, mediaCreatedAt: media.createdAt, capturedAtLocal: media.capturedAtLocal,
             cameraStartedAt: name?.startedAt,
             correctedStartedAt: startDate.map { $0.addingTimeInterval(-(camera.clockDriftSeconds ?? 0)) },
             clockDriftSeconds: camera.clockDriftSeconds, sequence: name?.sequence, important: name?.important ?? false,
-            officerNumber: officerNumber, flags: flags, problems: problems, collectedAt: Date()), folder: folder)
+            officerNumber: officerNumber, flags: flags, problems: problems, collectedAt: Date()), staged)
     }
 
     static func sameTime(_ stored: Date?, _ modified: Date) -> Bool {

@@ -69,7 +69,11 @@ public struct BlobStore: Sendable {
     ///     and after the copy (see `Staged.changedWhileCopying`).
     ///   - name: how errors name the source.
     ///   - progress: called with the bytes copied by each chunk.
-    public func stage(descriptor: Int32, name: String, progress: (Int) -> Void = { _ in }) throws(StoreError) -> Staged {
+    ///   - durable: false leaves the bytes to one `syncStaged()` for a whole batch of staged
+    ///     files, which the caller must call before placing any of them (small files, where an
+    ///     fdatasync each would cost more than the copy).
+    public func stage(descriptor: Int32, name: String, durable: Bool = true,
+                      progress: (Int) -> Void = { _ in }) throws(StoreError) -> Staged {
         var before = stat()
         guard fstat(descriptor, &before) == 0 else { throw StoreError.unreadable(name, errnoText()) }
         guard (before.st_mode & S_IFMT) == S_IFREG else { throw StoreError.notARegularFile(name) }
@@ -93,7 +97,7 @@ public struct BlobStore: Sendable {
         guard fstat(descriptor, &after) == 0 else { throw StoreError.unreadable(name, errnoText()) }
         let changed = after.st_size != before.st_size || total != Int64(after.st_size)
             || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec
-        if fdatasync(output) != 0 {
+        if durable, fdatasync(output) != 0 {
             throw Self.writeError(temporaryPath)
         }
         keep = true
@@ -158,6 +162,18 @@ public struct BlobStore: Sendable {
             throw StoreError.io(destination.path, reason)
         }
         return folder
+    }
+
+    /// Makes the bytes of every file staged with `durable: false` durable, with one syncfs(2)
+    /// of the store's file system, before they are placed: a blob's name still only ever
+    /// points at durable bytes.
+    public func syncStaged() throws(StoreError) {
+        let descriptor = open(temporary.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw StoreError.io(temporary.path, errnoText()) }
+        defer { close(descriptor) }
+        guard fieldgate_syncfs(descriptor) == 0 else {
+            throw errno == ENOSPC || errno == EDQUOT ? .diskFull(temporary.path) : .io(temporary.path, errnoText())
+        }
     }
 
     /// Makes renamed entries durable before rows point at them. One syncfs(2) of the store's

@@ -151,7 +151,7 @@ public final class EvidenceStore: Sendable {
                 }
                 recording.verifiedAt = date
                 try recording.insert(db)
-                var details = ["source": recording.sourceName, "size": String(recording.size), "mediaType": recording.mediaType]
+                var details = ["source": recording.sourceName, "size": String(recording.size), "mediaType": recording.mediaType.rawValue]
                 if let drift = recording.clockDriftSeconds { details["clockDriftSeconds"] = String(Int(drift.rounded())) }
                 try chain.append(kind: .collected, at: date, camera: recording.cameraSerial, recordingId: recording.id,
                                  sha256: recording.sha256, details: details)

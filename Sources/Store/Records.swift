@@ -92,7 +92,7 @@ public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var size: Int64
     public var sourceModified: Date?
     public var sha256: String
-    public var mediaType: String
+    public var mediaType: MediaType
     public var container: String?
     public var durationSeconds: Double?
     public var mediaCreatedAt: Date?
@@ -120,7 +120,7 @@ public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var isFlagged: Bool { !flags.isEmpty }
 
     public init(cameraSerial: String, sourcePath: Data, sourceName: String, size: Int64, sourceModified: Date?,
-                sha256: String, mediaType: String, container: String? = nil, durationSeconds: Double? = nil,
+                sha256: String, mediaType: MediaType, container: String? = nil, durationSeconds: Double? = nil,
                 mediaCreatedAt: Date? = nil, capturedAtLocal: String? = nil, cameraStartedAt: String? = nil,
                 correctedStartedAt: Date? = nil, clockDriftSeconds: Double? = nil, sequence: Int? = nil,
                 important: Bool = false, officerNumber: String? = nil, flags: RecordingFlags = [], problems: String = "[]",
@@ -177,6 +177,9 @@ public struct Collection: Codable, Sendable, Equatable, FetchableRecord, Mutable
 }
 
 /// Flags are stored as their comma-separated text (the column has always held that).
+/// Stored as its name ("video", "photo", "audio", "unknown"), as every earlier build wrote it.
+extension MediaType: DatabaseValueConvertible {}
+
 extension RecordingFlags: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { text.databaseValue }
 

@@ -12,7 +12,7 @@ enum ManifestBuilder {
         case .recording(let recording):
             put("camera", recording.cameraSerial)
             put("source", recording.sourceName)
-            put("mediaType", recording.mediaType)
+            put("mediaType", recording.mediaType.rawValue)
             put("important", recording.important ? "true" : "false")
             put("collectedAt", time(recording.collectedAt))
             put("container", recording.container)

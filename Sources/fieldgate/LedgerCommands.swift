@@ -142,7 +142,7 @@ struct LedgerRow: Encodable {
         started = recording.correctedStartedAt.map(Timestamp.string)
         cameraStartedAt = recording.cameraStartedAt
         clockDriftSeconds = recording.clockDriftSeconds
-        mediaType = recording.mediaType
+        mediaType = recording.mediaType.rawValue
         durationSeconds = recording.durationSeconds
         size = recording.size
         sha256 = recording.sha256

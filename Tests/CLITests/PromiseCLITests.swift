@@ -161,22 +161,33 @@ final class PromiseCLITests: XCTestCase {
                                                      start: "20241105093012", oddFiles: false)
         let trace = folder.appendingPathComponent("trace.txt").path
         // strace -y names each descriptor's file, so a sync can be matched to the rename of the same file.
-        let result = try runProgram("/usr/bin/strace", ["-f", "-y", "-qq", "-e", "trace=fdatasync,rename,renameat,renameat2,syncfs",
+        let result = try runProgram("/usr/bin/strace", ["-f", "-y", "-qq", "-e", "trace=close,fdatasync,rename,renameat,renameat2,syncfs",
                                                         "-o", trace, builtBinary("fieldgate").path, "collect", "--from", volume.path,
                                                         "--camera", "A123456", "--home", folder.appendingPathComponent("store").path])
         XCTAssertEqual(result.status, 0, result.stderr)
         let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
-        var synced: Set<String> = [], renamed: [(from: String, line: Int)] = [], lastFolderSync = -1
+        func descriptorPath(_ line: String, after call: String) -> String? {
+            guard let start = line.range(of: call), let open = line.range(of: "<", range: start.upperBound..<line.endIndex),
+                  let close = line.range(of: ">", range: open.upperBound..<line.endIndex) else { return nil }
+            return String(line[open.upperBound..<close.lowerBound])
+        }
+        // A staged copy's bytes are durable once fdatasync'd, or once a syncfs of the store
+        // succeeded after its last write (its descriptor closed).
+        var synced: Set<String> = [], closedAt: [String: Int] = [:], syncfsLines: [Int] = []
+        var renamed: [(from: String, line: Int)] = [], lastFolderSync = -1
         for (number, line) in lines.enumerated() {
-            if let start = line.range(of: "fdatasync("), let open = line.range(of: "<", range: start.upperBound..<line.endIndex),
-               let close = line.range(of: ">", range: open.upperBound..<line.endIndex) {
-                synced.insert(String(line[open.upperBound..<close.lowerBound]))
+            if let path = descriptorPath(line, after: "fdatasync("), line.contains("= 0") { synced.insert(path) }
+            if let path = descriptorPath(line, after: "close("), path.contains("/tmp/stage-") { closedAt[path] = number }
+            if line.contains("syncfs("), line.contains("= 0") {
+                syncfsLines.append(number)
+                lastFolderSync = number
             }
             if line.contains("rename"), line.contains("/objects/sha256/"), let quoted = line.split(separator: "\"").dropFirst().first {
-                XCTAssertTrue(synced.contains(String(quoted)), "renamed before its data was synced: \(line)")
-                renamed.append((String(quoted), number))
+                let path = String(quoted)
+                let durable = synced.contains(path) || closedAt[path].map { closed in syncfsLines.contains { $0 > closed } } == true
+                XCTAssertTrue(durable, "renamed before its data was synced: \(line)")
+                renamed.append((path, number))
             }
-            if line.contains("syncfs("), line.contains("= 0") { lastFolderSync = number }
         }
         XCTAssertEqual(renamed.count, files.count, "one rename into the store per file:\n\(lines.joined(separator: "\n"))")
         XCTAssertGreaterThan(lastFolderSync, renamed.map(\.line).max() ?? .max, "the renamed entries are synced (syncfs) after the last rename")

@@ -48,7 +48,7 @@ final class CollectorTests: XCTestCase {
         XCTAssertEqual(recordings.count, written.count)
 
         let video = try XCTUnwrap(recordings.first { $0.sourceName.hasSuffix("_IMP.MP4") })
-        XCTAssertEqual(video.mediaType, "video")
+        XCTAssertEqual(video.mediaType, .video)
         XCTAssertTrue(video.important)
         XCTAssertEqual(video.officerNumber, "010203")
         XCTAssertEqual(video.flags, [], "a registered camera, a valid officer, a good file: no flags")

@@ -20,7 +20,7 @@ final class EvidenceStoreTests: XCTestCase {
 
     private func recording(_ sha256: String, size: Int64, path: String = "DCIM/a.MP4") -> Recording {
         Recording(cameraSerial: "A123456", sourcePath: Data(path.utf8), sourceName: path, size: size, sourceModified: nil,
-                  sha256: sha256, mediaType: "video", collectedAt: Date())
+                  sha256: sha256, mediaType: .video, collectedAt: Date())
     }
 
     func testBlobsAreNamedByTheirSHA256AndStoredOnce() throws {

@@ -64,7 +64,7 @@ final class StoreFixtureMigrationTests: XCTestCase {
         let staged = try store.blobs.stage(bytes: Array("after v4".utf8))
         try store.blobs.syncFolders([try store.blobs.place(staged)])
         let recording = Recording(cameraSerial: "A123456", sourcePath: Data("DCIM/NEW.MP4".utf8), sourceName: "DCIM/NEW.MP4",
-                                  size: staged.size, sourceModified: nil, sha256: staged.sha256, mediaType: "video", collectedAt: Date())
+                                  size: staged.size, sourceModified: nil, sha256: staged.sha256, mediaType: .video, collectedAt: Date())
         _ = try store.commit([recording])
         XCTAssertEqual(try store.syncStatus().pending, 1)
         XCTAssertThrowsError(try store.database.write { db in try db.execute(sql: "DELETE FROM custodyEvent") })

@@ -15,7 +15,7 @@ final class SyncQueueStateTests: XCTestCase {
             let staged = try store.blobs.stage(bytes: Array(text.utf8))
             try store.blobs.syncFolders([try store.blobs.place(staged)])
             var row = Recording(cameraSerial: "A123456", sourcePath: Data("DCIM/\(index).MP4".utf8), sourceName: "DCIM/\(index).MP4",
-                                size: staged.size, sourceModified: nil, sha256: staged.sha256, mediaType: "video", collectedAt: Date())
+                                size: staged.size, sourceModified: nil, sha256: staged.sha256, mediaType: .video, collectedAt: Date())
             row.important = index == importantIndex
             row.correctedStartedAt = Date(timeIntervalSince1970: 1_730_000_000 + Double(index) * 60)
             rows.append(row)

@@ -251,7 +251,7 @@ final class SyncEndToEndTests: XCTestCase {
         try enroll()
         let count = try collectSample()
         let store = try EvidenceStore(home: home)
-        let victim = try XCTUnwrap(try store.recordings().first { $0.mediaType == "photo" })
+        let victim = try XCTUnwrap(try store.recordings().first { $0.mediaType == .photo })
         let path = store.blobs.path(of: victim.sha256).path
         chmod(path, 0o644)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -105,7 +105,7 @@ extension SyncEndToEndTests {
         try enroll()
         let count = try collectSample()
         let store = try EvidenceStore(home: home)
-        let victim = try XCTUnwrap(try store.recordings().first { $0.mediaType == "photo" })
+        let victim = try XCTUnwrap(try store.recordings().first { $0.mediaType == .photo })
         let path = store.blobs.path(of: victim.sha256).path
         chmod(path, 0o644)
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
