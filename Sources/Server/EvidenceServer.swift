@@ -54,16 +54,24 @@ public final class EvidenceServer: Sendable {
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
     }
 
+    /// Completes uploads whose bytes are all acknowledged, however the last attempt ended.
+    var completion: UploadCompletion {
+        UploadCompletion(repository: context.repository, blobs: context.blobs, parts: context.parts, digests: context.digests,
+                         metrics: context.metrics)
+    }
+
     /// The server's Ed25519 public key, raw 32 bytes, which verifies its receipts.
     public var publicKey: Data { context.signingKey.publicKey.rawRepresentation }
 
-    /// Serves until the task is cancelled (or, with `handlingShutdownSignals`, until SIGINT or
+    /// Completes what a crash interrupted (uploads with every byte but no blob), then serves
+    /// until the task is cancelled (or, with `handlingShutdownSignals`, until SIGINT or
     /// SIGTERM), then shuts down gracefully.
     /// - Parameter onReady: called once listening, with the bound port (the real one when the
     ///   configuration asked for port 0).
     public func run(handlingShutdownSignals: Bool = false, onReady: @escaping @Sendable (Int) async -> Void) async throws {
         var logger = Logger(label: "fieldgate-server")
         logger.logLevel = configuration.logLevel
+        try await completion.recoverInterrupted(locks: context.uploadLocks, logger: logger)
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())

@@ -38,6 +38,9 @@ protocol EvidenceRepository: Sendable {
     func createUpload(_ upload: UploadRecord, at: Date) async throws
     func upload(id: String) async throws -> UploadRecord?
     func updateUpload(id: String, offset: Int64, state: UploadRecord.State, at: Date) async throws
+    /// Uploads whose every byte is acknowledged but which are not yet complete: a crash came
+    /// between the last chunk and the blob's recording.
+    func uploadsAwaitingCompletion() async throws -> [UploadRecord]
     func deleteUpload(id: String) async throws
 
     // MARK: Evidence

@@ -136,7 +136,8 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
     }
 
     func commitBatch(id: String, withdrawn: Set<String>, receipt: String, at date: Date) async throws -> BatchRecord {
-        try await database.write { db in
+        FaultPoint.receiptSigned.reach()
+        let committed = try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id]) else {
                 throw RepositoryError.corrupt("batch \(id) vanished during its commit")
             }
@@ -153,6 +154,8 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
             committed.receipt = receipt
             return committed
         }
+        FaultPoint.batchCommitted.reach()
+        return committed
     }
 
     private static func batch(from row: Row) throws -> BatchRecord {
@@ -203,6 +206,7 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
             try db.execute(sql: "INSERT OR IGNORE INTO blob (sha256, size, verifiedAt) VALUES (?, ?, ?)",
                            arguments: [sha256, size, date])
         }
+        FaultPoint.blobRecorded.reach()
     }
 
     func createUpload(_ upload: UploadRecord, at date: Date) async throws {
@@ -213,24 +217,39 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
                 """, arguments: [upload.id, upload.gatewayId, upload.length, upload.offset, upload.metadata, upload.sha256,
                                  upload.state.rawValue, date, date])
         }
+        FaultPoint.uploadCreated.reach()
     }
 
     func upload(id: String) async throws -> UploadRecord? {
         try await database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE id = ?", arguments: [id]) else { return nil }
-            let stateText: String = row["state"]
-            guard let state = UploadRecord.State(rawValue: stateText) else {
-                throw RepositoryError.corrupt("upload \(id) has unknown state \(stateText)")
-            }
-            return UploadRecord(id: row["id"], gatewayId: row["gatewayId"], length: row["length"], offset: row["offset"],
-                                metadata: row["metadata"], sha256: row["sha256"], state: state)
+            try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE id = ?", arguments: [id]).map(Self.upload(from:))
         }
+    }
+
+    private static func upload(from row: Row) throws -> UploadRecord {
+        let stateText: String = row["state"]
+        guard let state = UploadRecord.State(rawValue: stateText) else {
+            throw RepositoryError.corrupt("upload \(row["id"] as String) has unknown state \(stateText)")
+        }
+        return UploadRecord(id: row["id"], gatewayId: row["gatewayId"], length: row["length"], offset: row["offset"],
+                            metadata: row["metadata"], sha256: row["sha256"], state: state)
     }
 
     func updateUpload(id: String, offset: Int64, state: UploadRecord.State, at date: Date) async throws {
         try await database.write { db in
             try db.execute(sql: "UPDATE upload SET offset = ?, state = ?, updatedAt = ? WHERE id = ?",
                            arguments: [offset, state.rawValue, date, id])
+        }
+        switch state {
+        case .receiving: FaultPoint.offsetRecorded.reach()
+        case .complete: FaultPoint.uploadCompleted.reach()
+        }
+    }
+
+    func uploadsAwaitingCompletion() async throws -> [UploadRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM upload WHERE state = ? AND offset = length ORDER BY createdAt",
+                             arguments: [UploadRecord.State.receiving.rawValue]).map(Self.upload(from:))
         }
     }
 
