@@ -113,6 +113,20 @@ public struct BatchCreated: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/batches/{id}/commit`: the items the gateway could not deliver (a disk that failed
+/// mid-upload, say). An empty body, or one without `withdraw`, withdraws nothing.
+public struct CommitRequest: Codable, Sendable, Equatable {
+    /// SHA-256 of each blob of the batch the gateway withdraws.
+    public var withdraw: [String]
+
+    public init(withdraw: [String] = []) { self.withdraw = withdraw }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        withdraw = try container.decodeIfPresent([String].self, forKey: .withdraw) ?? []
+    }
+}
+
 /// What the server signs when it commits a batch: only a receipt counts as retained online.
 public struct Receipt: Codable, Sendable, Equatable {
     public struct Item: Codable, Sendable, Equatable {

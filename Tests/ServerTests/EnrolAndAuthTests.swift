@@ -74,6 +74,44 @@ final class EnrolAndAuthTests: ServerTestCase {
         XCTAssertEqual(uploads, [])
     }
 
+    /// Every route of a gateway sits behind the authentication middleware: without a credential
+    /// each answers 401 with a reason (uploads keep their Tus-Resumable header), while the
+    /// routes anyone may call stay open.
+    func testEveryGatewayRouteNeedsACredentialAndOpenRoutesDoNot() async throws {
+        let gateway = try await enrol("station-east")
+        let created = try await postManifest(gateway, items: [item(Data("held".utf8))])
+        let batchId = try created.decode(BatchCreated.self).batchId
+        let sha256 = Self.sha256(Data("held".utf8))
+        let tus = [("Tus-Resumable", Tus.version)]
+        let gatewayRoutes: [(method: String, path: String, headers: [(String, String)])] = [
+            ("POST", Route.batches, []), ("GET", Route.batch(batchId), []), ("POST", Route.commit(batchId), []),
+            ("GET", Route.evidence(sha256), []), ("POST", Route.uploads, tus + [("Upload-Length", "4")]),
+            ("HEAD", Route.upload("some-upload"), tus), ("PATCH", Route.upload("some-upload"), tus), ("DELETE", Route.upload("some-upload"), tus),
+        ]
+        for route in gatewayRoutes {
+            let answer = try await send(route.method, route.path, headers: route.headers)
+            XCTAssertEqual(answer.status, 401, "\(route.method) \(route.path)")
+            if route.method != "HEAD" {
+                XCTAssertEqual(answer.errorReason?.hasPrefix("missing Authorization header"), true, "\(route.method) \(route.path)")
+            }
+            if route.path.hasPrefix(Route.uploads) { XCTAssertEqual(answer.header("Tus-Resumable"), Tus.version) }
+        }
+        // Another gateway's batch is as unknown as a missing one, found through the context's gateway.
+        let other = try await enrol("station-west")
+        let foreign = try await send("GET", Route.batch(batchId), headers: other.bearer)
+        XCTAssertEqual(foreign.status, 404)
+        let own = try await send("GET", Route.batch(batchId), headers: gateway.bearer)
+        XCTAssertEqual(own.status, 200)
+        XCTAssertEqual(try own.decode(BatchCreated.self).state, "open")
+        XCTAssertEqual(own.header("Content-Type"), "application/json; charset=utf-8")
+        for path in [Route.health, Route.metrics, Route.apiDescription] {
+            let answer = try await send("GET", path)
+            XCTAssertEqual(answer.status, 200, path)
+        }
+        let discovery = try await send("OPTIONS", Route.uploads)
+        XCTAssertEqual(discovery.status, 204)
+    }
+
     func testRevokedGatewayIsRefusedAtTheNextRequest() async throws {
         let gateway = try await enrol("station-lost")
         let before = try await postManifest(gateway, items: [item(Data("a".utf8))])

@@ -3,28 +3,8 @@ import Hummingbird
 import NIOCore
 import NIOHTTPTypes
 
-/// The request context every route gets: Hummingbird's core context plus the connection, so a
-/// route can answer `Expect: 100-continue` once it has decided to take the body.
-struct ServerRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        channel = source.channel
-    }
-
-    /// Tells a client waiting on `Expect: 100-continue` to send its body. Called only once the
-    /// request is known to be accepted (credential, offset, size checked), just before reading
-    /// the body; a request refused before this point gets its final answer instead, and its
-    /// client never sends the body. Does nothing for a client that did not ask.
-    func acceptBody() async {
-        try? await channel.triggerUserOutboundEvent(ExpectContinueHandler.SendContinue()).get()
-    }
-}
-
 /// Sits in the HTTP/1 pipeline (after HTTP part decoding) and answers `Expect: 100-continue`:
-/// `100 Continue` when a route asks for the body (``ServerRequestContext/acceptBody()``); when
+/// `100 Continue` when a route asks for the body (``ConnectionContext/acceptBody()``); when
 /// the route answers without asking, its final answer goes out with `Connection: close` and the
 /// connection closes after it, since the body the client held back would otherwise be read as
 /// the next request.

@@ -62,7 +62,7 @@ enum JSONBody {
     }
 
     /// Reads a whole request body of at most `limit` bytes; more is 413.
-    static func collect(_ request: Request, limit: Int, what: String, context: ServerRequestContext) async throws -> ByteBuffer {
+    static func collect(_ request: Request, limit: Int, what: String, context: some ConnectionContext) async throws -> ByteBuffer {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw ServerError(.contentTooLarge, "\(what) is larger than \(limit) bytes")
         }

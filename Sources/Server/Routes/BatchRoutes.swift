@@ -11,17 +11,20 @@ struct BatchRoutes {
     static let maxCommitBodySize = 1 << 20
 
     func register(on router: Router<ServerRequestContext>) {
-        router.post("/v1/batches") { request, requestContext in try await createBatch(request, requestContext: requestContext) }
-        router.get("/v1/batches/:batchId") { request, requestContext in
-            try await showBatch(request, batchId: requestContext.parameters.require("batchId"))
-        }
-        router.post("/v1/batches/:batchId/commit") { request, requestContext in
-            try await commitBatch(request, batchId: requestContext.parameters.require("batchId"), requestContext: requestContext)
-        }
+        let batchId = Route.Parameter.pattern(Route.Parameter.batchId)
+        router.gatewayRoutes(authenticatedBy: context.authenticator)
+            .post(RouterPath(Route.batches)) { request, requestContext in try await createBatch(request, requestContext: requestContext) }
+            .get(RouterPath(Route.batch(batchId))) { _, requestContext in
+                try await showBatch(requestContext.parameters.require(Route.Parameter.batchId), of: requestContext.gateway)
+            }
+            .post(RouterPath(Route.commit(batchId))) { request, requestContext in
+                try await commitBatch(request, batchId: requestContext.parameters.require(Route.Parameter.batchId), requestContext: requestContext)
+            }
     }
 
-    func createBatch(_ request: Request, requestContext: ServerRequestContext) async throws -> Response {
-        let gateway = try await context.authenticator.authenticate(request)
+    /// 201 with the batch's missing blobs; 200 when the same manifest (same batch key) came before.
+    func createBatch(_ request: Request, requestContext: GatewayRequestContext) async throws -> EditedResponse<BatchCreated> {
+        let gateway = requestContext.gateway
         let body = try await JSONBody.collect(request, limit: Self.maxManifestSize, what: "the manifest", context: requestContext)
         let envelope = try JSONBody.decode(SignedEnvelope.self, from: body, what: "the signed manifest")
         guard let publicKeyText = gateway.publicKey, let publicKey = WireCoding.publicKey(base64: publicKeyText) else {
@@ -50,7 +53,7 @@ struct BatchRoutes {
         }
         let (stored, created) = try await context.repository.createBatch(batch, items: items)
         let storedItems = created ? items : try await context.repository.items(batchId: stored.id)
-        return JSONBody.response(try await batchCreated(stored, items: storedItems), status: created ? .created : .ok)
+        return EditedResponse(status: created ? .created : .ok, response: try await batchCreated(stored, items: storedItems))
     }
 
     /// Every problem of the manifest at once, each naming its field.
@@ -65,10 +68,9 @@ struct BatchRoutes {
         guard problems.isEmpty else { throw ServerError.badRequest("invalid manifest: " + problems.joined(separator: "; ")) }
     }
 
-    func showBatch(_ request: Request, batchId: String) async throws -> Response {
-        let gateway = try await context.authenticator.authenticate(request)
+    func showBatch(_ batchId: String, of gateway: GatewayRecord) async throws -> BatchCreated {
         let batch = try await ownedBatch(batchId, of: gateway)
-        return JSONBody.response(try await batchCreated(batch, items: try await context.repository.items(batchId: batch.id)))
+        return try await batchCreated(batch, items: try await context.repository.items(batchId: batch.id))
     }
 
     /// The batch, only when it is this gateway's: another gateway's batch is as unknown as a missing one.
@@ -89,20 +91,16 @@ struct BatchRoutes {
         return BatchCreated(batchId: batch.id, missing: missing, state: batch.state.rawValue)
     }
 
-    /// The optional commit body: items the gateway could not deliver.
-    struct CommitRequest: Decodable {
-        var withdraw: [String]?
-    }
-
-    func commitBatch(_ request: Request, batchId: String, requestContext: ServerRequestContext) async throws -> Response {
-        let gateway = try await context.authenticator.authenticate(request)
+    /// The signed receipt; a batch committed already answers the receipt it was first given.
+    func commitBatch(_ request: Request, batchId: String, requestContext: GatewayRequestContext) async throws -> SignedEnvelope {
+        let gateway = requestContext.gateway
         let body = try await JSONBody.collect(request, limit: Self.maxCommitBodySize, what: "the commit request", context: requestContext)
         let batch = try await ownedBatch(batchId, of: gateway)
         if batch.state == .committed, let receipt = batch.receipt {
-            return Self.receiptResponse(receipt)
+            return try Self.storedReceipt(receipt, of: batch.id)
         }
         let withdraw = body.readableBytes == 0
-            ? [] : try JSONBody.decode(CommitRequest.self, from: body, what: "the commit request").withdraw ?? []
+            ? [] : try JSONBody.decode(CommitRequest.self, from: body, what: "the commit request").withdraw
         let items = try await context.repository.items(batchId: batch.id)
         let hashesInBatch = Set(items.map(\.sha256))
         let strangers = withdraw.filter { !hashesInBatch.contains($0) }
@@ -134,12 +132,17 @@ struct BatchRoutes {
             context.metrics.batchesCommitted.increment()
             context.metrics.receiptsIssued.increment()
         }
-        return Self.receiptResponse(storedReceipt)
+        return try Self.storedReceipt(storedReceipt, of: batch.id)
     }
 
-    /// The stored receipt exactly as first issued, so a repeated commit gets the same bytes.
-    static func receiptResponse(_ receipt: String) -> Response {
-        Response(status: .ok, headers: [.contentType: JSONBody.contentType],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: receipt)))
+    /// The stored receipt as first issued. It was written by ``WireCoding/encoder``, whose output
+    /// (sorted keys, two strings) is deterministic, so answering it re-encoded gives a repeated
+    /// commit the same bytes.
+    static func storedReceipt(_ receipt: String, of batchId: String) throws -> SignedEnvelope {
+        do {
+            return try WireCoding.decoder.decode(SignedEnvelope.self, from: Data(receipt.utf8))
+        } catch {
+            throw RepositoryError.corrupt("batch \(batchId)'s stored receipt is not a signed envelope: \(error)")
+        }
     }
 }

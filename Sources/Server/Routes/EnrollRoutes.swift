@@ -7,10 +7,10 @@ struct EnrollRoutes {
     let context: ServerContext
 
     func register(on router: Router<ServerRequestContext>) {
-        router.post("/v1/enroll") { request, requestContext in try await enroll(request, requestContext: requestContext) }
+        router.post(RouterPath(Route.enroll)) { request, requestContext in try await enroll(request, requestContext: requestContext) }
     }
 
-    func enroll(_ request: Request, requestContext: ServerRequestContext) async throws -> Response {
+    func enroll(_ request: Request, requestContext: ServerRequestContext) async throws -> EnrollResponse {
         let body = try await JSONBody.collect(request, limit: 64 << 10, what: "the enrolment request", context: requestContext)
         let enrollment = try JSONBody.decode(EnrollRequest.self, from: body, what: "the enrolment request")
         guard WireCoding.publicKey(base64: enrollment.publicKey) != nil else {
@@ -22,9 +22,8 @@ struct EnrollRoutes {
                                                           secretHash: Credentials.hash(secret))
         switch outcome {
         case .enrolled(let gateway):
-            let answer = EnrollResponse(gatewayId: gateway.id, gatewayName: gateway.name, credential: "\(gateway.id).\(secret)",
-                                        serverPublicKey: context.signingKey.publicKey.rawRepresentation.base64EncodedString())
-            return JSONBody.response(answer)
+            return EnrollResponse(gatewayId: gateway.id, gatewayName: gateway.name, credential: "\(gateway.id).\(secret)",
+                                  serverPublicKey: context.signingKey.publicKey.rawRepresentation.base64EncodedString())
         case .unknownToken:
             context.metrics.requestsUnauthorized.increment()
             throw ServerError.unauthorized("enrolment token not recognised: ask for a new one (fieldgate-server gateways add)")

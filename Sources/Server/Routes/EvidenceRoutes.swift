@@ -6,13 +6,13 @@ struct EvidenceRoutes {
     let context: ServerContext
 
     func register(on router: Router<ServerRequestContext>) {
-        router.get("/v1/evidence/:sha256") { request, requestContext in
-            try await evidence(request, sha256: requestContext.parameters.require("sha256"))
-        }
+        router.gatewayRoutes(authenticatedBy: context.authenticator)
+            .get(RouterPath(Route.evidence(Route.Parameter.pattern(Route.Parameter.sha256)))) { _, requestContext in
+                try await evidence(sha256: requestContext.parameters.require(Route.Parameter.sha256), of: requestContext.gateway)
+            }
     }
 
-    func evidence(_ request: Request, sha256: String) async throws -> Response {
-        let gateway = try await context.authenticator.authenticate(request)
+    func evidence(sha256: String, of gateway: GatewayRecord) async throws -> EvidenceRecord {
         guard WireCoding.isSHA256(sha256) else {
             throw ServerError.badRequest("\"\(sha256)\" is not a SHA-256: expected 64 lower-case hex digits")
         }
@@ -20,6 +20,6 @@ struct EvidenceRoutes {
         guard !entries.isEmpty, let size = try await context.repository.blobSize(sha256: sha256) else {
             throw ServerError.notFound("gateway \(gateway.name) has no committed evidence with sha256 \(sha256)")
         }
-        return JSONBody.response(EvidenceRecord(sha256: sha256, size: size, entries: entries))
+        return EvidenceRecord(sha256: sha256, size: size, entries: entries)
     }
 }

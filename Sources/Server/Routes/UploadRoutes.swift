@@ -14,18 +14,21 @@ struct UploadRoutes {
     let context: ServerContext
 
     func register(on router: Router<ServerRequestContext>) {
-        let uploads = router.group("/v1/uploads").add(middleware: TusResumableMiddleware())
+        let uploads = router.group(RouterPath(Route.uploads)).add(middleware: TusResumableMiddleware())
+        // Discovery is open to anyone; everything else is a gateway's, checked after Tus-Resumable.
         uploads.on("", method: .options) { _, _ in discovery() }
-        uploads.post("") { request, requestContext in try await create(request, requestContext: requestContext) }
-        uploads.head(":uploadId") { request, requestContext in
-            try await status(request, uploadId: requestContext.parameters.require("uploadId"))
-        }
-        uploads.patch(":uploadId") { request, requestContext in
-            try await receiveChunk(request, uploadId: requestContext.parameters.require("uploadId"), requestContext: requestContext)
-        }
-        uploads.delete(":uploadId") { request, requestContext in
-            try await terminate(request, uploadId: requestContext.parameters.require("uploadId"))
-        }
+        let uploadId = RouterPath(Route.Parameter.pattern(Route.Parameter.uploadId))
+        uploads.gatewayRoutes(authenticatedBy: context.authenticator)
+            .post("") { request, requestContext in try await create(request, requestContext: requestContext) }
+            .head(uploadId) { _, requestContext in
+                try await status(uploadId: requestContext.parameters.require(Route.Parameter.uploadId), of: requestContext.gateway)
+            }
+            .patch(uploadId) { request, requestContext in
+                try await receiveChunk(request, uploadId: requestContext.parameters.require(Route.Parameter.uploadId), requestContext: requestContext)
+            }
+            .delete(uploadId) { _, requestContext in
+                try await terminate(uploadId: requestContext.parameters.require(Route.Parameter.uploadId), of: requestContext.gateway)
+            }
     }
 
     func discovery() -> Response {
@@ -37,8 +40,8 @@ struct UploadRoutes {
         ])
     }
 
-    func create(_ request: Request, requestContext: ServerRequestContext) async throws -> Response {
-        let gateway = try await context.authenticator.authenticate(request)
+    func create(_ request: Request, requestContext: GatewayRequestContext) async throws -> Response {
+        let gateway = requestContext.gateway
         guard let lengthText = request.headers[TusHeader.uploadLength] else {
             throw ServerError.badRequest("Upload-Length is required (this server does not support deferred lengths)")
         }
@@ -66,7 +69,7 @@ struct UploadRoutes {
                                   metadata: metadataText, sha256: sha256, state: .receiving)
         try context.parts.create(upload.id)
         try await context.repository.createUpload(upload, at: Date())
-        let location = "/v1/uploads/\(upload.id)"
+        let location = Route.upload(upload.id)
         let stored: UploadRecord
         do {
             stored = try await exclusively(upload.id) {
@@ -81,8 +84,7 @@ struct UploadRoutes {
         return Response(status: .created, headers: [.location: location, TusHeader.uploadOffset: String(stored.offset)])
     }
 
-    func status(_ request: Request, uploadId: String) async throws -> Response {
-        let gateway = try await context.authenticator.authenticate(request)
+    func status(uploadId: String, of gateway: GatewayRecord) async throws -> Response {
         let upload = try await ownedUpload(uploadId, of: gateway)
         var headers: HTTPFields = [TusHeader.uploadOffset: String(upload.offset), TusHeader.uploadLength: String(upload.length),
                                    .cacheControl: "no-store"]
@@ -90,8 +92,7 @@ struct UploadRoutes {
         return Response(status: .ok, headers: headers)
     }
 
-    func terminate(_ request: Request, uploadId: String) async throws -> Response {
-        let gateway = try await context.authenticator.authenticate(request)
+    func terminate(uploadId: String, of gateway: GatewayRecord) async throws -> Response {
         let upload = try await ownedUpload(uploadId, of: gateway)
         return try await exclusively(upload.id) {
             try await context.repository.deleteUpload(id: upload.id)
@@ -101,8 +102,8 @@ struct UploadRoutes {
         }
     }
 
-    func receiveChunk(_ request: Request, uploadId: String, requestContext: ServerRequestContext) async throws -> Response {
-        let gateway = try await context.authenticator.authenticate(request)
+    func receiveChunk(_ request: Request, uploadId: String, requestContext: GatewayRequestContext) async throws -> Response {
+        let gateway = requestContext.gateway
         guard request.headers[.contentType]?.lowercased() == Tus.offsetContentType else {
             throw ServerError(.unsupportedMediaType, "a PATCH body must have Content-Type \(Tus.offsetContentType)")
         }
@@ -151,7 +152,7 @@ struct UploadRoutes {
     /// at the upload's offset, then makes it durable: the bytes synced, then the new offset
     /// committed to the database, and only then acknowledged. The caller holds the upload's lock.
     private func receiveBody(_ request: Request, of current: UploadRecord, checksum: (algorithm: Tus.ChecksumAlgorithm, digest: Data)?,
-                             requestContext: ServerRequestContext) async throws -> UploadRecord {
+                             requestContext: GatewayRequestContext) async throws -> UploadRecord {
         let remaining = current.length - current.offset
         await requestContext.acceptBody()
         let writer = try context.parts.openForChunk(current.id, at: current.offset)
