@@ -61,6 +61,7 @@ let package = Package(
                                                .product(name: "HummingbirdTLS", package: "hummingbird"),
                                                .product(name: "HTTPTypes", package: "swift-http-types"),
                                                .product(name: "NIOCore", package: "swift-nio"),
+                                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                                                .product(name: "NIOPosix", package: "swift-nio"),
                                                .product(name: "GRDB", package: "GRDB.swift"),

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadSize: Int64
     /// What the server logs (to stderr): `.info` by default; an embedding program may want less.
     public var logLevel: Logger.Level = .info
+    /// Timeouts against stalled and idle clients, and the connection cap.
+    public var connectionLimits = ConnectionLimits()
 
     /// 64 GiB: more than any body-camera recording.
     public static let defaultMaxUploadSize: Int64 = 64 << 30
@@ -54,12 +56,6 @@ public final class EvidenceServer: Sendable {
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
     }
 
-    /// Completes uploads whose bytes are all acknowledged, however the last attempt ended.
-    var completion: UploadCompletion {
-        UploadCompletion(repository: context.repository, blobs: context.blobs, parts: context.parts, digests: context.digests,
-                         metrics: context.metrics)
-    }
-
     /// The server's Ed25519 public key, raw 32 bytes, which verifies its receipts.
     public var publicKey: Data { context.signingKey.publicKey.rawRepresentation }
 
@@ -71,7 +67,7 @@ public final class EvidenceServer: Sendable {
     public func run(handlingShutdownSignals: Bool = false, onReady: @escaping @Sendable (Int) async -> Void) async throws {
         var logger = Logger(label: "fieldgate-server")
         logger.logLevel = configuration.logLevel
-        try await completion.recoverInterrupted(locks: context.uploadLocks, logger: logger)
+        try await context.completion.recoverInterrupted(locks: context.uploadLocks, logger: logger)
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())
@@ -80,7 +76,12 @@ public final class EvidenceServer: Sendable {
         BatchRoutes(context: context).register(on: router)
         UploadRoutes(context: context).register(on: router)
         EvidenceRoutes(context: context).register(on: router)
-        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])
+        let limits = configuration.connectionLimits
+        let registry = ConnectionRegistry(limit: limits.maxConnections, metrics: context.metrics)
+        let connectionLogger = logger
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [
+            ConnectionGuard(limits: limits, registry: registry, logger: connectionLogger), ExpectContinueHandler(),
+        ])
         let application = Application(
             router: router,
             server: try tlsConfiguration.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),

@@ -13,6 +13,8 @@ public final class KillableServer: @unchecked Sendable {
     public var environment: [String: String] = [:]
     /// Extra `serve` arguments at each start.
     public var serveArguments: [String] = []
+    /// A program the server runs under, with its arguments (e.g. `prlimit --nofile=1024:1024 --`).
+    public var launcher: [String] = []
 
     public var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
@@ -24,9 +26,15 @@ public final class KillableServer: @unchecked Sendable {
     /// Starts the server (on `port`, or a free one the first time) and waits until it listens.
     public func start(port requested: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let process = Process()
-        process.executableURL = builtBinary("fieldgate-server")
-        process.arguments = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", String(requested ?? port)]
+        let serve = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", String(requested ?? port)]
             + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []) + serveArguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [builtBinary("fieldgate-server").path] + serve
+        } else {
+            process.executableURL = builtBinary("fieldgate-server")
+            process.arguments = serve
+        }
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }

@@ -112,11 +112,24 @@ struct BatchRoutes {
         // A blob is in the blob table only after its whole content was verified against its
         // SHA-256 on upload; the commit trusts that and checks the bytes are still present,
         // rather than re-reading gigabytes per commit.
-        let held = try await context.repository.heldBlobs(among: kept.map(\.sha256))
+        var held = try await context.repository.heldBlobSizes(among: kept.map(\.sha256))
+        if kept.contains(where: { held[$0.sha256] == nil }) {
+            // Bytes that all arrived but whose completion a crash interrupted are completed now.
+            try await completeInterruptedUploads(of: gateway, among: Set(kept.map(\.sha256)).subtracting(held.keys))
+            held = try await context.repository.heldBlobSizes(among: kept.map(\.sha256))
+        }
         var seen = Set<String>()
-        let missing = kept.map(\.sha256).filter { (!held.contains($0) || !context.blobs.contains($0)) && seen.insert($0).inserted }
+        let missing = kept.map(\.sha256).filter { (held[$0] == nil || !context.blobs.contains($0)) && seen.insert($0).inserted }
         guard missing.isEmpty else {
             throw ServerError(.conflict, "batch \(batch.id) cannot be committed: the server has not received blobs \(missing.joined(separator: ", ")); upload them or withdraw them")
+        }
+        // A receipt signs each item's size: the size must be the stored blob's.
+        let wrongSizes = kept.compactMap { item -> String? in
+            guard let size = held[item.sha256], size != item.size else { return nil }
+            return "items[\(item.position)] (\(item.sha256)) declares \(item.size) bytes, the blob has \(size)"
+        }
+        guard wrongSizes.isEmpty else {
+            throw ServerError(.unprocessableContent, "batch \(batch.id) cannot be committed: " + wrongSizes.joined(separator: "; "))
         }
         let now = Date()
         let receipt = Receipt(batchId: batch.id, batchKey: batch.batchKey, gatewayId: gateway.id,
@@ -133,6 +146,23 @@ struct BatchRoutes {
             context.metrics.receiptsIssued.increment()
         }
         return try Self.storedReceipt(storedReceipt, of: batch.id)
+    }
+
+    /// Completes this gateway's uploads of these blobs that have every byte but no blob (a
+    /// crash came between); one another request holds is left to it.
+    private func completeInterruptedUploads(of gateway: GatewayRecord, among hashes: Set<String>) async throws {
+        for upload in try await context.repository.uploadsAwaitingCompletion()
+        where upload.gatewayId == gateway.id && hashes.contains(upload.sha256) {
+            do {
+                _ = try await context.uploadLocks.exclusively(upload.id) {
+                    guard let current = try await context.repository.upload(id: upload.id) else { return false }
+                    _ = try await context.completion.complete(current)
+                    return true
+                }
+            } catch is UploadLockError {
+                continue
+            }
+        }
     }
 
     /// The stored receipt as first issued. It was written by ``WireCoding/encoder``, whose output

@@ -14,6 +14,11 @@ struct ServerContext: Sendable {
     /// One writer per upload at a time.
     let uploadLocks: any UploadLocks
     let digests: UploadDigests
+
+    /// Completes uploads whose bytes are all acknowledged, however the last attempt ended.
+    var completion: UploadCompletion {
+        UploadCompletion(repository: repository, blobs: blobs, parts: parts, digests: digests, metrics: metrics)
+    }
 }
 
 /// The server's private key, shared by every request.

@@ -32,6 +32,8 @@ protocol EvidenceRepository: Sendable {
 
     /// Which of these hashes name blobs held completely and verified.
     func heldBlobs(among hashes: [String]) async throws -> Set<String>
+    /// The sizes of the blobs among these hashes that are held.
+    func heldBlobSizes(among hashes: [String]) async throws -> [String: Int64]
     func blobSize(sha256: String) async throws -> Int64?
     func recordBlob(sha256: String, size: Int64, at: Date) async throws
 

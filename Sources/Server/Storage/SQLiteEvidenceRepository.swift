@@ -195,6 +195,23 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
         }
     }
 
+    func heldBlobSizes(among hashes: [String]) async throws -> [String: Int64] {
+        guard !hashes.isEmpty else { return [:] }
+        return try await database.read { db in
+            var sizes: [String: Int64] = [:]
+            let unique = Array(Set(hashes))
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = Array(unique[start..<min(start + 500, unique.count)])
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT sha256, size FROM blob WHERE sha256 IN (\(placeholders))",
+                                            arguments: StatementArguments(chunk)) {
+                    sizes[row["sha256"]] = row["size"]
+                }
+            }
+            return sizes
+        }
+    }
+
     func blobSize(sha256: String) async throws -> Int64? {
         try await database.read { db in
             try Int64.fetchOne(db, sql: "SELECT size FROM blob WHERE sha256 = ?", arguments: [sha256])
