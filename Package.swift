@@ -110,6 +110,7 @@ let package = Package(
         .testTarget(name: "DriveTests", dependencies: ["Drivers", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Devices", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "TestSupport",
+                                                        .product(name: "GRDB", package: "GRDB.swift"),
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                         .product(name: "Crypto", package: "swift-crypto"),
                                                         .product(name: "HummingbirdTLS", package: "hummingbird")],

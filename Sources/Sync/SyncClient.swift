@@ -326,11 +326,6 @@ extension BatchSession {
     }
 }
 
-/// `POST /v1/batches/{id}/commit`: what the gateway could not deliver.
-struct CommitRequest: Codable, Sendable {
-    var withdraw: [String]
-}
-
 /// Counts items and bytes across batches for the progress bar.
 final class ProgressTracker: @unchecked Sendable {
     private let lock = NSLock()

@@ -79,9 +79,10 @@ class ServerTestCase: XCTestCase {
 
     /// Moves the test from the in-process server to a `fieldgate-server` child process on the
     /// same data folder, so that it can be killed with SIGKILL mid-work.
-    func switchToChildProcess() async throws {
+    func switchToChildProcess(environment: [String: String] = [:]) async throws {
         await running.stop()
         let child = KillableServer(data: data)
+        child.environment = environment
         try child.start()
         self.child = child
     }

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import AsyncHTTPClient
 import Store
+import Sync
 import TestSupport
 import XCTest
 
@@ -81,6 +83,41 @@ extension SyncEndToEndTests {
         // What the stalled request delivered was kept: the sync sent only the rest.
         XCTAssertEqual(try summary(result)["sentBytes"] as? Int, size - Int(offset) - delivered)
         try assertEverythingReceiptedOnceAndStored()
+    }
+
+    /// While the server holds an upload for another request, the gateway backs off, each wait
+    /// longer, for a bounded time in all; then it leaves the item for the next sync, saying what
+    /// it waited for — no spin, and nothing marked refused.
+    func testAnUploadHeldOnTheServerIsWaitedForWithBoundedBackoffThenLeftForLater() async throws {
+        server.kill()
+        server.serveArguments = ["--read-timeout", "600"]
+        try server.start(port: server.port)
+        try enroll()
+        let (url, offset, _, credential) = try leavePartWayUpload(size: 3 << 20, serial: "G000001")
+        let head = "PATCH \(url.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(credential)\r\nTus-Resumable: 1.0.0\r\n"
+            + "Upload-Offset: \(offset)\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: \(1 << 20)\r\n\r\n"
+        let holder = openConnection(port: server.port, sending: Data((head + "x").utf8))
+        defer { close(holder) }
+        try await Task.sleep(for: .milliseconds(300))
+
+        let clock = ManualClock()
+        var options = SyncOptions()
+        options.retry = RetryPolicy(attempts: 8, base: 0.25, cap: 8, clock: clock, jitter: { $0.upperBound })
+        let store = try EvidenceStore(home: home)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let summary: SyncSummary
+        do {
+            summary = try await SyncClient(store: store, client: client).sync(options: options)
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        let reason = try XCTUnwrap(summary.stoppedBecause, "\(summary)")
+        XCTAssertTrue(reason.contains("still held upload") && reason.contains("waiting for that request to end or time out"), reason)
+        XCTAssertEqual(clock.sleeps, [0.25, 0.5, 1, 2, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], "doubling to the cap, about 90 s in all")
+        XCTAssertLessThanOrEqual(clock.elapsedSeconds, 90)
+        XCTAssertEqual(try syncStatus().refused, 0)
     }
 
     /// 2,000 connections that send nothing, against a server under the usual limit of 1,024 open
