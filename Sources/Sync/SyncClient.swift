@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Common
 import Crypto
 import Foundation
 import NIOCore
@@ -152,8 +153,10 @@ struct BatchSession {
         for round in 1...Self.commitRounds {
             let created = try await open(manifest, batchId: batchId)
             let current = round == 1 ? entries : try storeCall { try store.entries(inBatch: batchId) }
-            let uploads = try plan(current, missing: Set(created.missing), batchId: batchId, serverBatchId: created.batchId,
+            let planned = try plan(current, missing: Set(created.missing), batchId: batchId, serverBatchId: created.batchId,
                                    summary: &summary)
+            let uploads = try await proveHeld(planned, challenges: created.challenges, batchId: batchId, serverBatchId: created.batchId,
+                                              summary: &summary)
             try await upload(uploads, batchId: batchId, serverBatchId: created.batchId, summary: &summary)
             let commitStarted = ContinuousClock.now
             switch try await commit(batchId: batchId, serverBatchId: created.batchId) {
@@ -220,6 +223,34 @@ struct BatchSession {
         return uploads
     }
 
+    /// Answers the server's challenges for the blobs it says this gateway has yet to deliver: a
+    /// blob the server holds already (another gateway sent it) then counts as delivered without
+    /// being sent. Returns the uploads still to do. A server without challenges gets them all.
+    private func proveHeld(_ uploads: [PendingUpload], challenges: [PossessionChallenge], batchId: Int64, serverBatchId: String,
+                           summary: inout SyncSummary) async throws(SyncError) -> [PendingUpload] {
+        let byHash = Dictionary(challenges.map { ($0.sha256, $0) }, uniquingKeysWith: { first, _ in first })
+        let proofs = uploads.compactMap { upload -> PossessionProofs.Proof? in
+            guard let challenge = byHash[upload.sha256],
+                  let proof = PossessionProof.answer(challenge, from: store.blobs.path(of: upload.sha256).path) else { return nil }
+            return PossessionProofs.Proof(sha256: upload.sha256, proof: proof)
+        }
+        guard !proofs.isEmpty else { return uploads }
+        let body = try ServerConnection.json(PossessionProofs(proofs: proofs))
+        let answer = try await connection.send(.POST, Route.possession(serverBatchId), headers: [("Content-Type", "application/json")],
+                                               body: { .bytes(body) })
+        try answer.expect([200], doing: "answering the possession challenges of batch \(serverBatchId)")
+        let accepted = Set(try answer.decode(PossessionAnswer.self).accepted)
+        for upload in uploads where accepted.contains(upload.sha256) {
+            summary.alreadyHeld += 1
+            try storeCall {
+                try store.markUploaded(batchId: batchId, sha256: upload.sha256, server: enrolment.serverURL,
+                                       serverBatchId: serverBatchId, sentBytes: 0, alreadyHeld: true)
+            }
+            tracker.finished(items: upload.items, bytes: upload.size, sha256: upload.sha256)
+        }
+        return uploads.filter { !accepted.contains($0.sha256) }
+    }
+
     /// How a commit ended.
     private enum CommitAnswer {
         case receipted(SignedEnvelope)
@@ -262,6 +293,31 @@ struct BatchSession {
         }
         summary.receipted += entries.filter { receipted.contains($0.item.sha256) && $0.item.state != .refused }.count
         summary.receipts.append(serverBatchId)
+    }
+}
+
+/// The answer to a possession challenge, computed from the gateway's stored copy.
+enum PossessionProof {
+    /// Lower-case hex SHA-256 of the nonce's bytes and the challenged range; nil when the copy
+    /// cannot be read that far (the upload then says why).
+    static func answer(_ challenge: PossessionChallenge, from path: String) -> String? {
+        guard let nonce = Data(base64Encoded: challenge.nonce), challenge.offset >= 0, challenge.length >= 0 else { return nil }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var hasher = SHA256()
+        hasher.update(data: nonce)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var done: Int64 = 0
+        while done < challenge.length {
+            let got = pread(descriptor, buffer.baseAddress, Int(min(Int64(buffer.count), challenge.length - done)), off_t(challenge.offset + done))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { return nil }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            done += Int64(got)
+        }
+        return hasher.finalize().hexString
     }
 }
 

@@ -101,3 +101,25 @@ final class CrashSafeCompletionTests: ServerTestCase {
         XCTAssertEqual(batch.state, "open", "nothing was committed")
     }
 }
+
+/// A failure the client cannot help answers a plain reason and a request id; the detail (paths,
+/// system errors) goes to the log only, and no part file or upload row is left half-made.
+final class InternalErrorTests: ServerTestCase {
+    func testA5xxNamesARequestIdAndLeaksNoPathAndLeavesNoUploadBehind() async throws {
+        let gateway = try await enrol("g1")
+        // The part files' folder is not a folder any more: creating the part file fails.
+        let uploads = data.appendingPathComponent("uploads")
+        try FileManager.default.removeItem(at: uploads)
+        try Data("not a folder".utf8).write(to: uploads)
+        let answer = try await send("POST", "/v1/uploads", headers: gateway.tus + [
+            ("Upload-Length", "100"), ("Upload-Metadata", Tus.encodeMetadata(["sha256": String(repeating: "a", count: 64)]))])
+        XCTAssertEqual(answer.status, 500)
+        let reason = try XCTUnwrap(answer.errorReason)
+        let requestId = try XCTUnwrap(answer.header("Request-Id"))
+        XCTAssertTrue(reason.contains("request id \(requestId)"), reason)
+        XCTAssertFalse(reason.contains(data.path) || reason.contains("uploads") || reason.contains("Not a directory"), reason)
+        let database = try DatabaseQueue(path: data.appendingPathComponent("server.sqlite").path)
+        let rows = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM upload") }
+        XCTAssertEqual(rows, 0, "no upload row without its part file")
+    }
+}

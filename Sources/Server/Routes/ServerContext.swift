@@ -15,6 +15,8 @@ struct ServerContext: Sendable {
     let uploadLocks: any UploadLocks
     let digests: UploadDigests
 
+    var challenges: PossessionChallenges { PossessionChallenges(signingKey: signingKey) }
+
     /// Completes uploads whose bytes are all acknowledged, however the last attempt ended.
     var completion: UploadCompletion {
         UploadCompletion(repository: repository, blobs: blobs, parts: parts, digests: digests, metrics: metrics)

@@ -10,6 +10,8 @@ protocol BlobStorage: Sendable {
     func store(verifiedFile: URL, sha256: String) throws
     /// The SHA-256 and size of the bytes stored under this hash, read again; nil when absent.
     func sha256(of sha256: String) throws -> (sha256: String, size: Int64)?
+    /// `length` bytes of the blob from `offset`; nil when it is absent or shorter.
+    func read(_ sha256: String, offset: Int64, length: Int) throws -> Data?
     /// Drops bytes stored under a hash they do not have (found on recovery, never recorded as held).
     func remove(_ sha256: String)
 }
@@ -52,6 +54,23 @@ struct FolderBlobStorage: BlobStorage {
     }
 
     func remove(_ sha256: String) { unlink(path(of: sha256).path) }
+
+    func read(_ sha256: String, offset: Int64, length: Int) throws -> Data? {
+        let path = path(of: sha256).path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = Data(count: length)
+        var done = 0
+        while done < length {
+            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, length - done, off_t(offset) + off_t(done)) }
+            if got < 0 && errno == EINTR { continue }
+            guard got >= 0 else { throw FileError(path: path) }
+            if got == 0 { return nil }
+            done += got
+        }
+        return bytes
+    }
 }
 
 /// A failed system call on a file, named with its reason.

@@ -36,6 +36,10 @@ protocol EvidenceRepository: Sendable {
     func heldBlobSizes(among hashes: [String]) async throws -> [String: Int64]
     func blobSize(sha256: String) async throws -> Int64?
     func recordBlob(sha256: String, size: Int64, at: Date) async throws
+    /// The gateway delivered this blob (uploaded it whole, or proved it holds it).
+    func recordPossession(gatewayId: String, sha256: String, at: Date) async throws
+    /// Which of these hashes the gateway delivered.
+    func possessed(gatewayId: String, among hashes: [String]) async throws -> Set<String>
 
     func createUpload(_ upload: UploadRecord, at: Date) async throws
     func upload(id: String) async throws -> UploadRecord?

@@ -195,6 +195,28 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
         }
     }
 
+    func recordPossession(gatewayId: String, sha256: String, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO possession (gatewayId, sha256, provenAt) VALUES (?, ?, ?)",
+                           arguments: [gatewayId, sha256, date])
+        }
+    }
+
+    func possessed(gatewayId: String, among hashes: [String]) async throws -> Set<String> {
+        guard !hashes.isEmpty else { return [] }
+        return try await database.read { db in
+            var found = Set<String>()
+            let unique = Array(Set(hashes))
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = Array(unique[start..<min(start + 500, unique.count)])
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                found.formUnion(try String.fetchAll(db, sql: "SELECT sha256 FROM possession WHERE gatewayId = ? AND sha256 IN (\(placeholders))",
+                                                    arguments: StatementArguments([gatewayId] + chunk)))
+            }
+            return found
+        }
+    }
+
     func heldBlobSizes(among hashes: [String]) async throws -> [String: Int64] {
         guard !hashes.isEmpty else { return [:] }
         return try await database.read { db in

@@ -42,6 +42,8 @@ struct UploadCompletion: Sendable {
             }
         }
         try await repository.recordBlob(sha256: upload.sha256, size: upload.length, at: Date())
+        // Every byte came from this gateway: it holds the blob, whoever sent it first.
+        try await repository.recordPossession(gatewayId: upload.gatewayId, sha256: upload.sha256, at: Date())
         try await repository.updateUpload(id: upload.id, offset: upload.length, state: .complete, at: Date())
         metrics.uploadsCompleted.increment()
         var complete = upload
