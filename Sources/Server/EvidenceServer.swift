@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadSize: Int64
     /// What the server logs (to stderr): `.info` by default; an embedding program may want less.
     public var logLevel: Logger.Level = .info
+    /// Failed enrolments one client address may make in a minute before it is refused (429).
+    public var enrolmentFailuresPerMinute = 10
     /// Timeouts against stalled and idle clients, and the connection cap.
     public var connectionLimits = ConnectionLimits()
 
@@ -52,7 +54,8 @@ public final class EvidenceServer: Sendable {
         context = ServerContext(repository: repository, blobs: try FolderBlobStorage(root: folder.blobs),
                                 parts: try UploadParts(root: folder.uploads), signingKey: SigningKey(try folder.serverKey()),
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
-                                maxUploadSize: configuration.maxUploadSize, uploadLocks: InProcessUploadLocks(), digests: UploadDigests())
+                                maxUploadSize: configuration.maxUploadSize, uploadLocks: InProcessUploadLocks(), digests: UploadDigests(),
+                                enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute))
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
     }
 

@@ -39,7 +39,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Connections held at once; beyond it a new one replaces the longest-idle. Default: half the open-file limit less 64, at most 4096 (480 under 1024).", valueName: "n"))
     var maxConnections: Int?
 
+    @Option(help: ArgumentHelp("Failed enrolments one client address may make per minute; more are refused (429) until the minute passes.", valueName: "n"))
+    var enrolFailuresPerMinute = 10
+
     func validate() throws {
+        guard enrolFailuresPerMinute >= 1 else { throw ValidationError("--enrol-failures-per-minute must be at least 1") }
         for (name, value) in [("--header-timeout", headerTimeout), ("--read-timeout", readTimeout), ("--idle-timeout", idleTimeout)]
         where !(value > 0 && value <= 86_400) {
             throw ValidationError("\(name) must be more than 0 and at most 86400 seconds")
@@ -56,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration(dataDirectory: data.dataURL, host: host, port: port,
                                                 tlsCertificatePath: tlsCertificate, tlsKeyPath: tlsKey,
                                                 maxUploadSize: maxUploadSize)
+        configuration.enrolmentFailuresPerMinute = enrolFailuresPerMinute
         configuration.connectionLimits = ConnectionLimits(
             headerTimeout: .milliseconds(Int64(headerTimeout * 1000)), readTimeout: .milliseconds(Int64(readTimeout * 1000)),
             idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: maxConnections ?? ConnectionLimits.defaultMaxConnections)

@@ -14,6 +14,8 @@ struct ServerContext: Sendable {
     /// One writer per upload at a time.
     let uploadLocks: any UploadLocks
     let digests: UploadDigests
+    /// Failed enrolments per client address.
+    let enrolmentThrottle: EnrolmentThrottle
 
     var challenges: PossessionChallenges { PossessionChallenges(signingKey: signingKey) }
 
