@@ -19,6 +19,12 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadSize: Int64
     /// What the server logs (to stderr): `.info` by default; an embedding program may want less.
     public var logLevel: Logger.Level = .info
+    /// Per-gateway limits and the expiry of abandoned uploads.
+    public var quotas = UploadQuotas()
+    /// What "now" is for uploads' timestamps and expiry; a test moves it.
+    public var clock = ServerClock()
+    /// How often abandoned uploads are looked for (also once at start).
+    public var sweepInterval: Duration = .seconds(3600)
     /// Failed enrolments one client address may make in a minute before it is refused (429).
     public var enrolmentFailuresPerMinute = 10
     /// Timeouts against stalled and idle clients, and the connection cap.
@@ -55,8 +61,28 @@ public final class EvidenceServer: Sendable {
                                 parts: try UploadParts(root: folder.uploads), signingKey: SigningKey(try folder.serverKey()),
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
                                 maxUploadSize: configuration.maxUploadSize, uploadLocks: InProcessUploadLocks(), digests: UploadDigests(),
+                                quotas: configuration.quotas, clock: configuration.clock,
                                 enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute))
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
+    }
+
+    /// Deletes uploads nobody wrote to for `quotas.abandonedUploadExpiry`, with their part
+    /// files, and prunes completed uploads' rows older than `quotas.completedUploadRetention`.
+    /// Runs at start and every `sweepInterval`; callable any time.
+    @discardableResult
+    public func sweep(logger: Logger? = nil) async throws -> SweepSummary {
+        let now = context.clock.now()
+        let (expired, pruned) = try await context.repository.sweepUploads(
+            abandonedBefore: now.addingTimeInterval(-context.quotas.abandonedUploadExpiry),
+            completedBefore: now.addingTimeInterval(-context.quotas.completedUploadRetention))
+        for uploadId in expired {
+            context.parts.remove(uploadId)
+            context.digests.forget(uploadId)
+        }
+        if !expired.isEmpty || pruned > 0 {
+            logger?.info("expired \(expired.count) abandoned upload(s), pruned \(pruned) completed upload row(s)")
+        }
+        return SweepSummary(expiredUploads: expired.count, prunedUploads: pruned)
     }
 
     /// The server's Ed25519 public key, raw 32 bytes, which verifies its receipts.
@@ -71,6 +97,14 @@ public final class EvidenceServer: Sendable {
         var logger = Logger(label: "fieldgate-server")
         logger.logLevel = configuration.logLevel
         try await context.completion.recoverInterrupted(locks: context.uploadLocks, logger: logger)
+        try await sweep(logger: logger)
+        let sweeper = Task { [interval = configuration.sweepInterval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                _ = try? await sweep(logger: logger)
+            }
+        }
+        defer { sweeper.cancel() }
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())

@@ -42,7 +42,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Failed enrolments one client address may make per minute; more are refused (429) until the minute passes.", valueName: "n"))
     var enrolFailuresPerMinute = 10
 
+    @Option(help: ArgumentHelp("Days an upload nobody writes to is kept before it is deleted with its part file.", valueName: "days"))
+    var uploadExpiryDays: Double = 7
+
+    @Option(help: ArgumentHelp("Uploads one gateway may have in flight at once (abandoned ones count until they expire).", valueName: "n"))
+    var maxUploadsInFlight = UploadQuotas.defaultUploadsInFlight
+
+    @Option(help: ArgumentHelp("Declared bytes of one gateway's uploads in flight together.", valueName: "bytes"))
+    var maxBytesInFlight = UploadQuotas.defaultBytesInFlight
+
+    @Option(help: ArgumentHelp("Items one batch's manifest may carry.", valueName: "n"))
+    var maxItemsPerBatch = UploadQuotas.defaultItemsPerManifest
+
     func validate() throws {
+        guard uploadExpiryDays > 0 else { throw ValidationError("--upload-expiry-days must be more than 0") }
+        guard maxUploadsInFlight >= 1, maxBytesInFlight >= 0, maxItemsPerBatch >= 1 else {
+            throw ValidationError("--max-uploads-in-flight and --max-items-per-batch must be at least 1, --max-bytes-in-flight not negative")
+        }
         guard enrolFailuresPerMinute >= 1 else { throw ValidationError("--enrol-failures-per-minute must be at least 1") }
         for (name, value) in [("--header-timeout", headerTimeout), ("--read-timeout", readTimeout), ("--idle-timeout", idleTimeout)]
         where !(value > 0 && value <= 86_400) {
@@ -61,6 +77,10 @@ struct ServeCommand: AsyncParsableCommand {
                                                 tlsCertificatePath: tlsCertificate, tlsKeyPath: tlsKey,
                                                 maxUploadSize: maxUploadSize)
         configuration.enrolmentFailuresPerMinute = enrolFailuresPerMinute
+        configuration.quotas.abandonedUploadExpiry = uploadExpiryDays * 86_400
+        configuration.quotas.uploadsInFlight = maxUploadsInFlight
+        configuration.quotas.bytesInFlight = maxBytesInFlight
+        configuration.quotas.itemsPerManifest = maxItemsPerBatch
         configuration.connectionLimits = ConnectionLimits(
             headerTimeout: .milliseconds(Int64(headerTimeout * 1000)), readTimeout: .milliseconds(Int64(readTimeout * 1000)),
             idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: maxConnections ?? ConnectionLimits.defaultMaxConnections)

@@ -66,6 +66,9 @@ class ServerTestCase: XCTestCase {
     /// Set while the test talks to a `fieldgate-server` child process instead (one it can kill).
     var child: KillableServer?
     var maxUploadSize: Int64 = 1 << 30
+    var quotas = UploadQuotas()
+    /// The server's clock: the real time unless a test moves it.
+    let clock = MovableClock()
 
     override func setUp() async throws {
         data = try temporaryFolder(self)
@@ -88,7 +91,10 @@ class ServerTestCase: XCTestCase {
     }
 
     func configuration() -> ServerConfiguration {
-        ServerConfiguration(dataDirectory: data, host: "127.0.0.1", port: 0, maxUploadSize: maxUploadSize)
+        var configuration = ServerConfiguration(dataDirectory: data, host: "127.0.0.1", port: 0, maxUploadSize: maxUploadSize)
+        configuration.quotas = quotas
+        configuration.clock = ServerClock(now: { [clock] in clock.now() })
+        return configuration
     }
 
     func restartServer() async throws {
@@ -176,6 +182,17 @@ class ServerTestCase: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
+}
+
+/// The real time plus an offset a test adds to.
+final class MovableClock: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var offset: TimeInterval = 0
+
+    func now() -> Date { lock.withLock { Date().addingTimeInterval(offset) } }
+
+    func advance(by seconds: TimeInterval) { lock.withLock { offset += seconds } }
 }
 
 enum HarnessError: Error {

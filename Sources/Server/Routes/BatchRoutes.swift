@@ -46,7 +46,7 @@ struct BatchRoutes {
         guard manifest.gatewayId == gateway.id else {
             throw ServerError(.forbidden, "manifest names gateway \(manifest.gatewayId), but the credential is gateway \(gateway.id)'s")
         }
-        try Self.validate(manifest)
+        try Self.validate(manifest, quotas: context.quotas)
         let batch = BatchRecord(id: UUID().uuidString.lowercased(), gatewayId: gateway.id, batchKey: manifest.batchKey,
                                 state: .open, envelope: String(decoding: try WireCoding.encoder.encode(envelope), as: UTF8.self),
                                 createdAt: manifest.createdAt, receivedAt: Date(), committedAt: nil, receipt: nil)
@@ -60,13 +60,20 @@ struct BatchRoutes {
     }
 
     /// Every problem of the manifest at once, each naming its field.
-    static func validate(_ manifest: BatchManifest) throws {
+    static func validate(_ manifest: BatchManifest, quotas: UploadQuotas) throws {
+        guard manifest.items.count <= quotas.itemsPerManifest else {
+            throw ServerError(.contentTooLarge, "the manifest has \(manifest.items.count) items; at most \(quotas.itemsPerManifest) per batch")
+        }
         var problems: [String] = []
         if manifest.batchKey.isEmpty { problems.append("batchKey is empty") }
         for (index, item) in manifest.items.enumerated() {
             if !WireCoding.isSHA256(item.sha256) { problems.append("items[\(index)].sha256 is not 64 lower-case hex digits") }
             if item.size < 0 { problems.append("items[\(index)].size is negative") }
             if item.kind.isEmpty { problems.append("items[\(index)].kind is empty") }
+            let metadataBytes = item.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+            if metadataBytes > quotas.metadataBytesPerItem {
+                problems.append("items[\(index)].metadata is \(metadataBytes) bytes; at most \(quotas.metadataBytesPerItem)")
+            }
         }
         guard problems.isEmpty else { throw ServerError.badRequest("invalid manifest: " + problems.joined(separator: "; ")) }
     }

@@ -67,8 +67,17 @@ struct UploadRoutes {
         if withUpload { try Self.checkDeclaredLength(request, fits: length) }
         let upload = UploadRecord(id: UUID().uuidString.lowercased(), gatewayId: gateway.id, length: length, offset: 0,
                                   metadata: metadataText, sha256: sha256, state: .receiving)
+        let inFlight = try await context.repository.uploadsInFlight(gatewayId: gateway.id)
+        guard inFlight.count < context.quotas.uploadsInFlight else {
+            throw ServerError(.tooManyRequests, "gateway \(gateway.name) has \(inFlight.count) uploads in flight, its quota: finish or terminate one first (abandoned ones expire)",
+                              headers: [.retryAfter: "60"])
+        }
+        guard inFlight.bytes + length <= context.quotas.bytesInFlight else {
+            throw ServerError(.tooManyRequests, "gateway \(gateway.name) has \(inFlight.bytes) bytes in flight; \(length) more would pass its quota of \(context.quotas.bytesInFlight)",
+                              headers: [.retryAfter: "60"])
+        }
         // The row first: a part file never exists without the row that accounts for it.
-        try await context.repository.createUpload(upload, at: Date())
+        try await context.repository.createUpload(upload, at: context.clock.now())
         do {
             try context.parts.create(upload.id)
         } catch {
@@ -213,7 +222,7 @@ struct UploadRoutes {
             } else {
                 try await writer.sync()
                 let offset = current.offset + writer.written
-                try await context.repository.updateUpload(id: current.id, offset: offset, state: .receiving, at: Date())
+                try await context.repository.updateUpload(id: current.id, offset: offset, state: .receiving, at: context.clock.now())
                 if let blobHasher { context.digests.keep(current.id, at: offset, blobHasher) }
             }
             // Nobody reads this answer; it keeps a client's disconnect out of the error log.
@@ -233,7 +242,7 @@ struct UploadRoutes {
         try await writer.sync()
         var advanced = current
         advanced.offset = current.offset + writer.written
-        try await context.repository.updateUpload(id: current.id, offset: advanced.offset, state: .receiving, at: Date())
+        try await context.repository.updateUpload(id: current.id, offset: advanced.offset, state: .receiving, at: context.clock.now())
         if let blobHasher { context.digests.keep(current.id, at: advanced.offset, blobHasher) }
         if advanced.offset == advanced.length {
             return try await finish(advanced)

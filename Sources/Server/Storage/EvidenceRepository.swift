@@ -48,6 +48,11 @@ protocol EvidenceRepository: Sendable {
     /// between the last chunk and the blob's recording.
     func uploadsAwaitingCompletion() async throws -> [UploadRecord]
     func deleteUpload(id: String) async throws
+    /// The gateway's uploads receiving now: how many, and their declared lengths together.
+    func uploadsInFlight(gatewayId: String) async throws -> (count: Int, bytes: Int64)
+    /// Deletes uploads receiving and untouched since `abandonedBefore` (returning their ids, whose
+    /// part files go next) and completed ones untouched since `completedBefore` (returning how many).
+    func sweepUploads(abandonedBefore: Date, completedBefore: Date) async throws -> (expired: [String], pruned: Int)
 
     // MARK: Evidence
 

@@ -285,6 +285,26 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
         }
     }
 
+    func uploadsInFlight(gatewayId: String) async throws -> (count: Int, bytes: Int64) {
+        try await database.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS count, COALESCE(SUM(length), 0) AS bytes FROM upload WHERE gatewayId = ? AND state = ?",
+                                       arguments: [gatewayId, UploadRecord.State.receiving.rawValue])
+            return (row?["count"] ?? 0, row?["bytes"] ?? 0)
+        }
+    }
+
+    func sweepUploads(abandonedBefore: Date, completedBefore: Date) async throws -> (expired: [String], pruned: Int) {
+        try await database.write { db in
+            let expired = try String.fetchAll(db, sql: "SELECT id FROM upload WHERE state = ? AND updatedAt < ?",
+                                              arguments: [UploadRecord.State.receiving.rawValue, abandonedBefore])
+            try db.execute(sql: "DELETE FROM upload WHERE state = ? AND updatedAt < ?",
+                           arguments: [UploadRecord.State.receiving.rawValue, abandonedBefore])
+            try db.execute(sql: "DELETE FROM upload WHERE state = ? AND updatedAt < ?",
+                           arguments: [UploadRecord.State.complete.rawValue, completedBefore])
+            return (expired, db.changesCount)
+        }
+    }
+
     func uploadsAwaitingCompletion() async throws -> [UploadRecord] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM upload WHERE state = ? AND offset = length ORDER BY createdAt",

@@ -12,6 +12,7 @@ struct UploadCompletion: Sendable {
     let parts: UploadParts
     let digests: UploadDigests
     let metrics: ServerMetrics
+    let clock: ServerClock
 
     enum Outcome: Sendable, Equatable {
         /// The blob is held and the upload complete.
@@ -41,10 +42,10 @@ struct UploadCompletion: Sendable {
                 return try await discard(upload, "the received bytes of upload \(upload.id) are lost or damaged")
             }
         }
-        try await repository.recordBlob(sha256: upload.sha256, size: upload.length, at: Date())
+        try await repository.recordBlob(sha256: upload.sha256, size: upload.length, at: clock.now())
         // Every byte came from this gateway: it holds the blob, whoever sent it first.
-        try await repository.recordPossession(gatewayId: upload.gatewayId, sha256: upload.sha256, at: Date())
-        try await repository.updateUpload(id: upload.id, offset: upload.length, state: .complete, at: Date())
+        try await repository.recordPossession(gatewayId: upload.gatewayId, sha256: upload.sha256, at: clock.now())
+        try await repository.updateUpload(id: upload.id, offset: upload.length, state: .complete, at: clock.now())
         metrics.uploadsCompleted.increment()
         var complete = upload
         complete.state = .complete
