@@ -69,7 +69,9 @@ extension EvidenceStore {
             }
             let totals = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, SUM(CASE WHEN flags != '' THEN 1 ELSE 0 END) AS flagged FROM recording")!
             var byState: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM syncItem WHERE kind = 'recording' GROUP BY state") {
+            let recordingStates = SyncItem.filter(SyncItem.Columns.kind == EvidenceKind.recording)
+                .select(SyncItem.Columns.state, count(Column.rowID).forKey("n")).group(SyncItem.Columns.state).asRequest(of: Row.self)
+            for row in try recordingStates.fetchAll(db) {
                 byState[row["state"]] = row["n"]
             }
             let blobBytes = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT sha256, size FROM recording)") ?? 0

@@ -25,7 +25,7 @@ public struct Enroller: Sendable {
         let key = Curve25519.Signing.PrivateKey()
         let request = EnrollRequest(token: token, publicKey: key.publicKey.rawRepresentation.base64EncodedString())
         let body = try ServerConnection.json(request)
-        let answer = try await connection.send(.POST, "/v1/enroll", headers: [("Content-Type", "application/json")], body: { .bytes(body) })
+        let answer = try await connection.send(.POST, Route.enroll, headers: [("Content-Type", "application/json")], body: { .bytes(body) })
         try answer.expect([200, 201], doing: "enrolling")
         let response = try answer.decode(EnrollResponse.self)
         guard WireCoding.publicKey(base64: response.serverPublicKey) != nil else {

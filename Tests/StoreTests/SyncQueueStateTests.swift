@@ -91,4 +91,33 @@ final class SyncQueueStateTests: XCTestCase {
         XCTAssertEqual(try states(store)[.refused], nil)
         XCTAssertEqual(try states(store)[.pending], 1, "the refused item waits again after --retry-refused")
     }
+
+    func testABatchListsItsItemsInBatchOrderAndStatusNamesWhatWaitsRefusedFirst() throws {
+        let (store, recordings) = try storeWithRecordings(["first", "second", "third"], importantIndex: 2)
+        let batchId = try XCTUnwrap(try store.prepareBatch(limit: 10)?.id)
+        XCTAssertEqual(try store.entries(inBatch: batchId).map(\.item.sha256), [recordings[2], recordings[0], recordings[1]].map(\.sha256),
+                       "the important one, then by start time")
+        XCTAssertEqual(try store.entries(inBatch: batchId).map(\.custody.isEmpty), [false, false, false], "each carries its custody")
+        XCTAssertEqual(try store.entries(inBatch: batchId + 1).count, 0, "another batch holds nothing")
+        try store.markOpened(batchId: batchId, serverBatchId: "srv-3")
+        try store.noteWaiting(batchId: batchId, reason: "the server is unreachable")
+        try store.markRefused(batchId: batchId, sha256: recordings[1].sha256, reason: "bytes do not match")
+        let waiting = try store.syncStatus().waiting
+        XCTAssertEqual(waiting.map(\.state), [.refused, .batched, .batched])
+        XCTAssertEqual(waiting.first?.source, "DCIM/1.MP4")
+        XCTAssertEqual(waiting.first?.camera, "A123456")
+        XCTAssertEqual(waiting.first?.kind, .recording)
+        XCTAssertEqual(waiting.last?.reason, "the server is unreachable")
+        let backlog = try store.syncBacklog()
+        XCTAssertEqual(backlog.items, 2, "a refused item is not part of the backlog")
+        XCTAssertEqual(backlog.bytes, recordings[0].size + recordings[2].size)
+
+        try store.markUploaded(batchId: batchId, sha256: recordings[0].sha256, server: "s", serverBatchId: "srv-3", sentBytes: 5, alreadyHeld: false)
+        try store.markReceipted(batchId: batchId, serverBatchId: "srv-3", payload: Data("r".utf8), signature: "s", serverTime: "t",
+                                receiptedHashes: [recordings[0].sha256])
+        XCTAssertEqual(try store.receiptedRecordingIds(camera: "A123456"), [try XCTUnwrap(recordings[0].id)])
+        XCTAssertEqual(try store.receiptedRecordingIds(camera: "B000000"), [])
+        XCTAssertEqual(try store.receipts().map(\.state), [.committed])
+        XCTAssertEqual(try store.unfinishedBatches(), [])
+    }
 }
