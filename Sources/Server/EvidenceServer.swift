@@ -67,22 +67,31 @@ public final class EvidenceServer: Sendable {
     }
 
     /// Deletes uploads nobody wrote to for `quotas.abandonedUploadExpiry`, with their part
-    /// files, and prunes completed uploads' rows older than `quotas.completedUploadRetention`.
+    /// files (and part files as old without any upload), and prunes completed uploads' rows
+    /// older than `quotas.completedUploadRetention`.
     /// Runs at start and every `sweepInterval`; callable any time.
     @discardableResult
     public func sweep(logger: Logger? = nil) async throws -> SweepSummary {
         let now = context.clock.now()
+        let abandonedBefore = now.addingTimeInterval(-context.quotas.abandonedUploadExpiry)
         let (expired, pruned) = try await context.repository.sweepUploads(
-            abandonedBefore: now.addingTimeInterval(-context.quotas.abandonedUploadExpiry),
+            abandonedBefore: abandonedBefore,
             completedBefore: now.addingTimeInterval(-context.quotas.completedUploadRetention))
         for uploadId in expired {
             context.parts.remove(uploadId)
             context.digests.forget(uploadId)
         }
-        if !expired.isEmpty || pruned > 0 {
-            logger?.info("expired \(expired.count) abandoned upload(s), pruned \(pruned) completed upload row(s)")
+        // A part file without its row (an older server crashed between creating the two) is
+        // removed once it is as old as an abandoned upload.
+        var orphans = 0
+        for uploadId in context.parts.parts(writtenBefore: abandonedBefore) where try await context.repository.upload(id: uploadId) == nil {
+            context.parts.remove(uploadId)
+            orphans += 1
         }
-        return SweepSummary(expiredUploads: expired.count, prunedUploads: pruned)
+        if !expired.isEmpty || pruned > 0 || orphans > 0 {
+            logger?.info("expired \(expired.count) abandoned upload(s), pruned \(pruned) completed upload row(s), removed \(orphans) part file(s) without an upload")
+        }
+        return SweepSummary(expiredUploads: expired.count, prunedUploads: pruned, orphanedParts: orphans)
     }
 
     /// The server's Ed25519 public key, raw 32 bytes, which verifies its receipts.

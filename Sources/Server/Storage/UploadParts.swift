@@ -54,6 +54,15 @@ struct UploadParts: Sendable {
         try FileDigest.sha256(ofFileAt: path(of: uploadId).path)
     }
 
+    /// The upload ids of the part files last written before `date`.
+    func parts(writtenBefore date: Date) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.filter { name in
+            let modified = (try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(name).path))?[.modificationDate] as? Date
+            return modified.map { $0 < date } ?? false
+        }
+    }
+
     /// Whether the upload's part file exists.
     func exists(_ uploadId: String) -> Bool { FileManager.default.fileExists(atPath: path(of: uploadId).path) }
 }

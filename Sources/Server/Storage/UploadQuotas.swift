@@ -42,9 +42,12 @@ public struct SweepSummary: Sendable, Equatable {
     public var expiredUploads: Int
     /// Completed uploads' rows pruned.
     public var prunedUploads: Int
+    /// Part files without an upload row (left by a crash of an older server) removed.
+    public var orphanedParts: Int
 
-    public init(expiredUploads: Int, prunedUploads: Int) {
+    public init(expiredUploads: Int, prunedUploads: Int, orphanedParts: Int = 0) {
         self.expiredUploads = expiredUploads
         self.prunedUploads = prunedUploads
+        self.orphanedParts = orphanedParts
     }
 }
