@@ -19,6 +19,16 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadSize: Int64
     /// What the server logs (to stderr): `.info` by default; an embedding program may want less.
     public var logLevel: Logger.Level = .info
+    /// Per-gateway limits and the expiry of abandoned uploads.
+    public var quotas = UploadQuotas()
+    /// What "now" is for uploads' timestamps and expiry; a test moves it.
+    public var clock = ServerClock()
+    /// How often abandoned uploads are looked for (also once at start).
+    public var sweepInterval: Duration = .seconds(3600)
+    /// Failed enrolments one client address may make in a minute before it is refused (429).
+    public var enrolmentFailuresPerMinute = 10
+    /// Timeouts against stalled and idle clients, and the connection cap.
+    public var connectionLimits = ConnectionLimits()
 
     /// 64 GiB: more than any body-camera recording.
     public static let defaultMaxUploadSize: Int64 = 64 << 30
@@ -50,20 +60,60 @@ public final class EvidenceServer: Sendable {
         context = ServerContext(repository: repository, blobs: try FolderBlobStorage(root: folder.blobs),
                                 parts: try UploadParts(root: folder.uploads), signingKey: SigningKey(try folder.serverKey()),
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
-                                maxUploadSize: configuration.maxUploadSize, uploadLocks: InProcessUploadLocks(), digests: UploadDigests())
+                                maxUploadSize: configuration.maxUploadSize, uploadLocks: InProcessUploadLocks(), digests: UploadDigests(),
+                                quotas: configuration.quotas, clock: configuration.clock,
+                                enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute))
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
+    }
+
+    /// Deletes uploads nobody wrote to for `quotas.abandonedUploadExpiry`, with their part
+    /// files (and part files as old without any upload), and prunes completed uploads' rows
+    /// older than `quotas.completedUploadRetention`.
+    /// Runs at start and every `sweepInterval`; callable any time.
+    @discardableResult
+    public func sweep(logger: Logger? = nil) async throws -> SweepSummary {
+        let now = context.clock.now()
+        let abandonedBefore = now.addingTimeInterval(-context.quotas.abandonedUploadExpiry)
+        let (expired, pruned) = try await context.repository.sweepUploads(
+            abandonedBefore: abandonedBefore,
+            completedBefore: now.addingTimeInterval(-context.quotas.completedUploadRetention))
+        for uploadId in expired {
+            context.parts.remove(uploadId)
+            context.digests.forget(uploadId)
+        }
+        // A part file without its row (an older server crashed between creating the two) is
+        // removed once it is as old as an abandoned upload.
+        var orphans = 0
+        for uploadId in context.parts.parts(writtenBefore: abandonedBefore) where try await context.repository.upload(id: uploadId) == nil {
+            context.parts.remove(uploadId)
+            orphans += 1
+        }
+        if !expired.isEmpty || pruned > 0 || orphans > 0 {
+            logger?.info("expired \(expired.count) abandoned upload(s), pruned \(pruned) completed upload row(s), removed \(orphans) part file(s) without an upload")
+        }
+        return SweepSummary(expiredUploads: expired.count, prunedUploads: pruned, orphanedParts: orphans)
     }
 
     /// The server's Ed25519 public key, raw 32 bytes, which verifies its receipts.
     public var publicKey: Data { context.signingKey.publicKey.rawRepresentation }
 
-    /// Serves until the task is cancelled (or, with `handlingShutdownSignals`, until SIGINT or
+    /// Completes what a crash interrupted (uploads with every byte but no blob), then serves
+    /// until the task is cancelled (or, with `handlingShutdownSignals`, until SIGINT or
     /// SIGTERM), then shuts down gracefully.
     /// - Parameter onReady: called once listening, with the bound port (the real one when the
     ///   configuration asked for port 0).
     public func run(handlingShutdownSignals: Bool = false, onReady: @escaping @Sendable (Int) async -> Void) async throws {
         var logger = Logger(label: "fieldgate-server")
         logger.logLevel = configuration.logLevel
+        try await context.completion.recoverInterrupted(locks: context.uploadLocks, logger: logger)
+        try await sweep(logger: logger)
+        let sweeper = Task { [interval = configuration.sweepInterval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                _ = try? await sweep(logger: logger)
+            }
+        }
+        defer { sweeper.cancel() }
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())
@@ -72,7 +122,12 @@ public final class EvidenceServer: Sendable {
         BatchRoutes(context: context).register(on: router)
         UploadRoutes(context: context).register(on: router)
         EvidenceRoutes(context: context).register(on: router)
-        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])
+        let limits = configuration.connectionLimits
+        let registry = ConnectionRegistry(limit: limits.maxConnections, metrics: context.metrics)
+        let connectionLogger = logger
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [
+            ConnectionGuard(limits: limits, registry: registry, logger: connectionLogger), ExpectContinueHandler(),
+        ])
         let application = Application(
             router: router,
             server: try tlsConfiguration.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),

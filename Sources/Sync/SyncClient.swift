@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Common
 import Crypto
 import Foundation
 import NIOCore
@@ -133,6 +134,12 @@ struct BatchSession {
     let options: SyncOptions
     let tracker: ProgressTracker
 
+    /// Rounds of manifest → uploads → commit one batch gets per sync: a second when the commit
+    /// finds a blob missing that the server had said it held (or this gateway thought it had
+    /// sent), so that a crash between upload and commit costs no extra sync — and no more,
+    /// so a server that keeps losing blobs cannot keep a sync in a loop.
+    static let commitRounds = 2
+
     /// Sends the manifest (again, if it was sent before: the batch key makes that harmless),
     /// uploads what the server lacks, commits, and keeps the verified receipt.
     func finish(_ batch: SyncBatch, summary: inout SyncSummary) async throws(SyncError) {
@@ -142,6 +149,34 @@ struct BatchSession {
         let manifest = BatchManifest(
             batchKey: batch.batchKey, gatewayId: enrolment.gatewayId, createdAt: batch.createdAt.formatted(WireCoding.timestampFormat),
             items: entries.map(ManifestBuilder.item(for:)))
+        summary.batches += 1
+        for round in 1...Self.commitRounds {
+            let created = try await open(manifest, batchId: batchId)
+            let current = round == 1 ? entries : try storeCall { try store.entries(inBatch: batchId) }
+            let planned = try plan(current, missing: Set(created.missing), batchId: batchId, serverBatchId: created.batchId,
+                                   summary: &summary)
+            let uploads = try await proveHeld(planned, challenges: created.challenges, batchId: batchId, serverBatchId: created.batchId,
+                                              summary: &summary)
+            try await upload(uploads, batchId: batchId, serverBatchId: created.batchId, summary: &summary)
+            let commitStarted = ContinuousClock.now
+            switch try await commit(batchId: batchId, serverBatchId: created.batchId) {
+            case .receipted(let receiptEnvelope):
+                try keep(receiptEnvelope, of: batch, batchId: batchId, serverBatchId: created.batchId, manifest: manifest,
+                         entries: current, summary: &summary)
+                let commitTime = ContinuousClock.now - commitStarted
+                summary.commitSeconds.append(Double(commitTime.components.seconds) + Double(commitTime.components.attoseconds) / 1e18)
+                return
+            case .missingBlobs(let reason):
+                guard round == Self.commitRounds else { continue }
+                // The items go round again next time.
+                try storeCall { try store.noteWaiting(batchId: batchId, reason: "the server could not commit: \(reason)") }
+                summary.stoppedBecause = "batch \(created.batchId) not committed: \(reason)"
+            }
+        }
+    }
+
+    /// Sends the signed manifest; the server answers its batch id and the blobs it lacks.
+    private func open(_ manifest: BatchManifest, batchId: Int64) async throws(SyncError) -> BatchCreated {
         let envelope: SignedEnvelope
         do {
             envelope = try SignedEnvelope.seal(manifest, with: gatewayKey)
@@ -151,20 +186,26 @@ struct BatchSession {
         let manifestBody = try ServerConnection.json(envelope)
         let answer = try await connection.send(.POST, "/v1/batches", headers: [("Content-Type", "application/json")],
                                                body: { .bytes(manifestBody) })
-        try answer.expect([200, 201], doing: "sending the manifest of \(entries.count) item(s)")
+        try answer.expect([200, 201], doing: "sending the manifest of \(manifest.items.count) item(s)")
         let created = try answer.decode(BatchCreated.self)
         try storeCall { try store.markOpened(batchId: batchId, serverBatchId: created.batchId) }
-        summary.batches += 1
+        return created
+    }
 
-        // One upload per blob, however many items share it; up to `parallel` blobs at once, in
-        // the batch's order (important recordings first).
-        let missing = Set(created.missing)
+    /// One upload per blob the server lacks, however many items share it, in the batch's order
+    /// (important recordings first). A blob the server lacks is sent even when this gateway
+    /// thought it sent it (a server crash lost its completion); a blob the server holds marks
+    /// its items uploaded at once.
+    private func plan(_ entries: [SyncEntry], missing: Set<String>, batchId: Int64, serverBatchId: String,
+                      summary: inout SyncSummary) throws(SyncError) -> [PendingUpload] {
         var seen: Set<String> = []
         var uploads: [PendingUpload] = []
         for entry in entries where seen.insert(entry.item.sha256).inserted {
             let sha256 = entry.item.sha256, size = entry.item.size
             let sameBlob = entries.filter { $0.item.sha256 == sha256 }
-            guard sameBlob.contains(where: { $0.item.state == .batched }) else {
+            let waiting = sameBlob.contains { $0.item.state == .batched }
+            let lostByServer = missing.contains(sha256) && sameBlob.contains { $0.item.state == .uploaded }
+            guard waiting || lostByServer else {
                 tracker.finished(items: sameBlob.count, bytes: 0)
                 continue
             }
@@ -174,48 +215,109 @@ struct BatchSession {
                 summary.alreadyHeld += 1
                 try storeCall {
                     try store.markUploaded(batchId: batchId, sha256: sha256, server: enrolment.serverURL,
-                                           serverBatchId: created.batchId, sentBytes: 0, alreadyHeld: true)
+                                           serverBatchId: serverBatchId, sentBytes: 0, alreadyHeld: true)
                 }
                 tracker.finished(items: sameBlob.count, bytes: size, sha256: sha256)
             }
         }
-        try await upload(uploads, batchId: batchId, serverBatchId: created.batchId, summary: &summary)
+        return uploads
+    }
 
+    /// Answers the server's challenges for the blobs it says this gateway has yet to deliver: a
+    /// blob the server holds already (another gateway sent it) then counts as delivered without
+    /// being sent. Returns the uploads still to do. A server without challenges gets them all.
+    private func proveHeld(_ uploads: [PendingUpload], challenges: [PossessionChallenge], batchId: Int64, serverBatchId: String,
+                           summary: inout SyncSummary) async throws(SyncError) -> [PendingUpload] {
+        let byHash = Dictionary(challenges.map { ($0.sha256, $0) }, uniquingKeysWith: { first, _ in first })
+        let proofs = uploads.compactMap { upload -> PossessionProofs.Proof? in
+            guard let challenge = byHash[upload.sha256],
+                  let proof = PossessionProof.answer(challenge, from: store.blobs.path(of: upload.sha256).path) else { return nil }
+            return PossessionProofs.Proof(sha256: upload.sha256, proof: proof)
+        }
+        guard !proofs.isEmpty else { return uploads }
+        let body = try ServerConnection.json(PossessionProofs(proofs: proofs))
+        let answer = try await connection.send(.POST, Route.possession(serverBatchId), headers: [("Content-Type", "application/json")],
+                                               body: { .bytes(body) })
+        try answer.expect([200], doing: "answering the possession challenges of batch \(serverBatchId)")
+        let accepted = Set(try answer.decode(PossessionAnswer.self).accepted)
+        for upload in uploads where accepted.contains(upload.sha256) {
+            summary.alreadyHeld += 1
+            try storeCall {
+                try store.markUploaded(batchId: batchId, sha256: upload.sha256, server: enrolment.serverURL,
+                                       serverBatchId: serverBatchId, sentBytes: 0, alreadyHeld: true)
+            }
+            tracker.finished(items: upload.items, bytes: upload.size, sha256: upload.sha256)
+        }
+        return uploads.filter { !accepted.contains($0.sha256) }
+    }
+
+    /// How a commit ended.
+    private enum CommitAnswer {
+        case receipted(SignedEnvelope)
+        /// 409: the server lacks a blob of the batch.
+        case missingBlobs(String)
+    }
+
+    /// Commits the batch, withdrawing the items this gateway cannot deliver.
+    private func commit(batchId: Int64, serverBatchId: String) async throws(SyncError) -> CommitAnswer {
         let withdraw = try storeCall { try store.hashes(inBatch: batchId, state: .refused) }
         let commitBody = try ServerConnection.json(CommitRequest(withdraw: withdraw))
-        let commitStarted = ContinuousClock.now
-        let committed = try await connection.send(.POST, "/v1/batches/\(created.batchId)/commit",
+        let committed = try await connection.send(.POST, "/v1/batches/\(serverBatchId)/commit",
                                                   headers: [("Content-Type", "application/json")], body: { .bytes(commitBody) })
-        if committed.status == 409 {
-            // The server lacks a blob it had said it held: the items go round again next time.
-            try storeCall { try store.noteWaiting(batchId: batchId, reason: "the server could not commit: \(committed.reason)") }
-            summary.stoppedBecause = "batch \(created.batchId) not committed: \(committed.reason)"
-            return
-        }
-        try committed.expect([200, 201], doing: "committing batch \(created.batchId)")
-        let receiptEnvelope = try committed.decode(SignedEnvelope.self)
+        if committed.status == 409 { return .missingBlobs(committed.reason) }
+        try committed.expect([200, 201], doing: "committing batch \(serverBatchId)")
+        return .receipted(try committed.decode(SignedEnvelope.self))
+    }
+
+    /// Verifies the receipt against the pinned server key and this batch, then marks the items
+    /// it names receipted.
+    private func keep(_ receiptEnvelope: SignedEnvelope, of batch: SyncBatch, batchId: Int64, serverBatchId: String,
+                      manifest: BatchManifest, entries: [SyncEntry], summary: inout SyncSummary) throws(SyncError) {
         let payload: Data
         let receipt: Receipt
         do {
             payload = try receiptEnvelope.openedBytes(verifyingWith: serverKey)
             receipt = try receiptEnvelope.open(Receipt.self, verifyingWith: serverKey)
         } catch {
-            throw .untrustedServer("the receipt for batch \(created.batchId) was rejected: \(error)")
+            throw .untrustedServer("the receipt for batch \(serverBatchId) was rejected: \(error)")
         }
         let sent = Set(manifest.items.map(\.sha256))
         let receipted = Set(receipt.items.map(\.sha256))
-        guard receipt.batchId == created.batchId, receipt.batchKey == batch.batchKey, receipt.gatewayId == enrolment.gatewayId,
+        guard receipt.batchId == serverBatchId, receipt.batchKey == batch.batchKey, receipt.gatewayId == enrolment.gatewayId,
               receipted.isSubset(of: sent) else {
-            throw .untrustedServer("the receipt for batch \(created.batchId) names another batch, gateway or items")
+            throw .untrustedServer("the receipt for batch \(serverBatchId) names another batch, gateway or items")
         }
         try storeCall {
-            try store.markReceipted(batchId: batchId, serverBatchId: created.batchId, payload: payload,
+            try store.markReceipted(batchId: batchId, serverBatchId: serverBatchId, payload: payload,
                                     signature: receiptEnvelope.signature, serverTime: receipt.serverTime, receiptedHashes: receipted)
         }
-        let commitTime = ContinuousClock.now - commitStarted
-        summary.commitSeconds.append(Double(commitTime.components.seconds) + Double(commitTime.components.attoseconds) / 1e18)
         summary.receipted += entries.filter { receipted.contains($0.item.sha256) && $0.item.state != .refused }.count
-        summary.receipts.append(created.batchId)
+        summary.receipts.append(serverBatchId)
+    }
+}
+
+/// The answer to a possession challenge, computed from the gateway's stored copy.
+enum PossessionProof {
+    /// Lower-case hex SHA-256 of the nonce's bytes and the challenged range; nil when the copy
+    /// cannot be read that far (the upload then says why).
+    static func answer(_ challenge: PossessionChallenge, from path: String) -> String? {
+        guard let nonce = Data(base64Encoded: challenge.nonce), challenge.offset >= 0, challenge.length >= 0 else { return nil }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var hasher = SHA256()
+        hasher.update(data: nonce)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var done: Int64 = 0
+        while done < challenge.length {
+            let got = pread(descriptor, buffer.baseAddress, Int(min(Int64(buffer.count), challenge.length - done)), off_t(challenge.offset + done))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { return nil }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            done += Int64(got)
+        }
+        return hasher.finalize().hexString
     }
 }
 
@@ -278,11 +380,6 @@ extension BatchSession {
         }
         if let failure { throw failure }
     }
-}
-
-/// `POST /v1/batches/{id}/commit`: what the gateway could not deliver.
-struct CommitRequest: Codable, Sendable {
-    var withdraw: [String]
 }
 
 /// Counts items and bytes across batches for the progress bar.

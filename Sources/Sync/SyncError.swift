@@ -11,6 +11,9 @@ public enum SyncError: Error, Equatable, CustomStringConvertible {
     case untrustedServer(String)
     /// The server could not be reached after every retry.
     case unreachable(String)
+    /// The server cannot take an upload now (another request holds it, or it keeps refusing
+    /// bytes this gateway's own copy proves intact); the reason says what it waits for.
+    case retryLater(String)
     /// The server answered something this gateway cannot use.
     case protocolViolation(String)
     case store(String)
@@ -29,6 +32,8 @@ public enum SyncError: Error, Equatable, CustomStringConvertible {
             "the server's answer cannot be trusted: \(reason); nothing was marked as receipted (check that the server is the one this gateway enrolled with)"
         case .unreachable(let reason):
             "the server could not be reached: \(reason); nothing is lost, run `fieldgate sync` again later"
+        case .retryLater(let reason):
+            "\(reason); nothing is lost, run `fieldgate sync` again later"
         case .protocolViolation(let reason):
             "unexpected answer from the server: \(reason)"
         case .store(let reason):
@@ -38,7 +43,9 @@ public enum SyncError: Error, Equatable, CustomStringConvertible {
 
     /// Whether a later sync may succeed without anyone changing anything.
     public var isTransient: Bool {
-        if case .unreachable = self { return true }
-        return false
+        switch self {
+        case .unreachable, .retryLater: true
+        default: false
+        }
     }
 }

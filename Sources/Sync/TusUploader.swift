@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Common
 import Crypto
 import Foundation
 import NIOCore
@@ -10,7 +11,7 @@ import SyncProtocol
 enum UploadOutcome: Sendable, Equatable {
     /// The server has the whole blob, verified; `sentBytes` went over the wire in this run.
     case completed(sentBytes: Int64)
-    /// The server refused the bytes as not matching their hash.
+    /// This gateway's own stored copy is unreadable or fails its own hash: nothing intact to send.
     case refused(String)
 }
 
@@ -36,6 +37,13 @@ struct TusUploader: Sendable {
 
     /// A chunk whose checksum keeps failing is given up after this many tries.
     static let checksumAttempts = 3
+    /// How long, in all, an upload waits (backing off) while the server says another request
+    /// holds it (409/423) — longer than the server's read timeout, after which a stalled request
+    /// lets go — before the sync moves on and leaves it to the next run.
+    static let busyPatience: Double = 90
+    /// Fresh uploads of one blob after the server found the whole blob did not match its hash
+    /// (while this gateway's own copy matches): past that the item waits for the next sync.
+    static let freshStarts = 2
 
     func upload(sha256: String, length: Int64, batchId: String) async throws(SyncError) -> UploadOutcome {
         let path = store.blobs.path(of: sha256).path
@@ -44,14 +52,47 @@ struct TusUploader: Sendable {
             return .refused("the stored copy \(path) cannot be read: \(String(cString: strerror(errno))) (run `fieldgate audit verify`)")
         }
         let file = OpenFile(descriptor: descriptor, path: path)
+        var attempt = UploadAttempt(sha256: sha256, length: length)
+        while true {
+            if let outcome = try await sendAll(file, batchId: batchId, attempt: &attempt) { return outcome }
+            // The server found the whole blob did not match: refused only when this gateway's
+            // own copy fails its own hash; otherwise the upload starts afresh, a bounded number of times.
+            if let damage = try Self.ownCopyDamage(file, sha256: sha256, length: length) {
+                return .refused(damage)
+            }
+            attempt.freshStarts += 1
+            guard attempt.freshStarts <= Self.freshStarts else {
+                throw .retryLater("the server found the upload of \(sha256) did not match its hash \(attempt.freshStarts) times, although this gateway's copy matches")
+            }
+        }
+    }
 
+    /// What one blob's upload has met so far, across fresh starts.
+    private struct UploadAttempt {
+        let sha256: String
+        let length: Int64
         var sent: Int64 = 0
+        var freshStarts = 0
+        /// Seconds waited so far because the server said another request holds the upload.
+        var busyWaited: Double = 0
+        var busyRetries = 0
+    }
+
+    /// Sends the blob from where the server stands to its end; the upload counts as done only
+    /// once the server answered its final offset (a HEAD that reports every byte is followed
+    /// by an empty PATCH at that offset, which makes the server complete the upload if a crash
+    /// interrupted it). Nil when the server discarded the upload as not matching its hash.
+    private func sendAll(_ file: OpenFile, batchId: String, attempt: inout UploadAttempt) async throws(SyncError) -> UploadOutcome? {
+        let sha256 = attempt.sha256, length = attempt.length
         if try stored(sha256) == nil, length <= Int64(chunkSize) {
             switch try await createWithUpload(file, sha256: sha256, length: length, batchId: batchId) {
-            case .finished(let outcome):
-                return outcome
+            case .finished:
+                attempt.sent += length
+                return .completed(sentBytes: attempt.sent)
+            case .mismatch:
+                return nil
             case .continueWithPatches(let alreadySent):
-                sent = alreadySent
+                attempt.sent += alreadySent
             }
         }
         var (url, offset) = try await resume(sha256: sha256, length: length, batchId: batchId)
@@ -59,7 +100,7 @@ struct TusUploader: Sendable {
         var transientFailures = 0
         var prepared: PreparedChunk?
         progress(offset)
-        while offset < length || length == 0 {
+        while true {
             let count = Int(min(Int64(chunkSize), length - offset))
             let checksum: String
             if let prepared, prepared.offset == offset, prepared.count == count {
@@ -90,13 +131,14 @@ struct TusUploader: Sendable {
                 guard let next = answer.headers.first(name: Tus.Header.uploadOffset).flatMap(Int64.init), next == offset + Int64(count) else {
                     throw .protocolViolation("PATCH \(url) answered Upload-Offset \(answer.headers.first(name: Tus.Header.uploadOffset) ?? "none") after \(count) bytes at \(offset)")
                 }
-                sent += Int64(count)
+                attempt.sent += Int64(count)
                 offset = next
                 transientFailures = 0
                 checksumFailures = 0
+                attempt.busyRetries = 0
                 progress(offset)
                 if offset == length {
-                    return .completed(sentBytes: sent)
+                    return .completed(sentBytes: attempt.sent)
                 }
                 try save(SyncUpload(sha256: sha256, url: url, offset: offset, length: length))
             case Tus.checksumMismatchStatus:
@@ -105,14 +147,15 @@ struct TusUploader: Sendable {
                 guard checksumFailures < Self.checksumAttempts else {
                     throw .protocolViolation("PATCH \(url) at offset \(offset): checksum mismatch \(checksumFailures) times in a row (\(answer.reason))")
                 }
-            case 409:
+            case 409, 423:
+                try await waitWhileBusy(url: url, answer: answer, attempt: &attempt)
                 (url, offset) = try await resume(sha256: sha256, length: length, batchId: batchId)
             case 404, 410:
                 try remove(sha256)
                 (url, offset) = try await resume(sha256: sha256, length: length, batchId: batchId)
             case 422:
                 try remove(sha256)
-                return .refused("the server refused the upload: \(answer.reason)")
+                return nil
             case 401:
                 throw .unauthorized(answer.reason)
             case 429, 500...:
@@ -126,12 +169,50 @@ struct TusUploader: Sendable {
                 throw .protocolViolation("PATCH \(url) at offset \(offset): \(answer.reason)")
             }
         }
-        return .completed(sentBytes: sent)
+    }
+
+    /// Backs off while the server says another request holds the upload (a stalled one it has
+    /// not yet timed out, or another gateway process): each wait longer, up to
+    /// ``busyPatience`` in all, then the sync moves on, saying what it waited for.
+    private func waitWhileBusy(url: String, answer: ServerAnswer, attempt: inout UploadAttempt) async throws(SyncError) {
+        let wait = connection.retry.delay(beforeRetry: attempt.busyRetries)
+        guard attempt.busyWaited + wait <= Self.busyPatience else {
+            throw .retryLater("the server still held upload \(url) of \(attempt.sha256) for another request after \(attempt.busyRetries + 1) tries over \(Int(attempt.busyWaited)) s (HTTP \(answer.status): \(answer.reason)); waiting for that request to end or time out")
+        }
+        do {
+            try await connection.retry.clock.sleep(for: .seconds(wait))
+        } catch {
+            throw .unreachable("cancelled")
+        }
+        attempt.busyWaited += wait
+        attempt.busyRetries += 1
+    }
+
+    /// Why this gateway's own stored copy fails its own hash, or nil when it is intact.
+    static func ownCopyDamage(_ file: OpenFile, sha256: String, length: Int64) throws(SyncError) -> String? {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: hashPieceSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var hasher = SHA256()
+        var done: Int64 = 0
+        while true {
+            let got = pread(file.descriptor, buffer.baseAddress, buffer.count, off_t(done))
+            if got < 0 && errno == EINTR { continue }
+            guard got >= 0 else { throw .store("\(file.path): \(String(cString: strerror(errno)))") }
+            if got == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            done += Int64(got)
+        }
+        let actual = hasher.finalize().hexString
+        guard actual != sha256 || done != length else { return nil }
+        return "refused: this gateway's stored copy \(file.path) no longer matches its hash (\(done) bytes, sha256 \(actual)); run `fieldgate audit verify`"
     }
 
     /// What became of a creation-with-upload.
     private enum FirstRequest {
-        case finished(UploadOutcome)
+        /// The server holds the whole blob.
+        case finished
+        /// The server found the whole blob did not match its hash and discarded the upload.
+        case mismatch
         /// The server kept less than the whole blob, or the request failed: carry on with HEAD
         /// and PATCH (a new upload when the server's Location never arrived).
         case continueWithPatches(sentBytes: Int64)
@@ -160,7 +241,7 @@ struct TusUploader: Sendable {
                 throw .protocolViolation("POST /v1/uploads answered 201 without a Location or a valid Upload-Offset")
             }
             progress(offset)
-            if offset == length { return .finished(.completed(sentBytes: length)) }
+            if offset == length { return .finished }
             try save(SyncUpload(sha256: sha256, url: location, offset: offset, length: length))
             return .continueWithPatches(sentBytes: offset)
         case Tus.checksumMismatchStatus:
@@ -168,10 +249,10 @@ struct TusUploader: Sendable {
             if let location { try save(SyncUpload(sha256: sha256, url: location, offset: 0, length: length)) }
             return .continueWithPatches(sentBytes: 0)
         case 422:
-            return .finished(.refused("the server refused the upload: \(answer.reason)"))
+            return .mismatch
         case 401:
             throw .unauthorized(answer.reason)
-        case 429, 500...:
+        case 409, 423, 429, 500...:
             return .continueWithPatches(sentBytes: 0)
         default:
             throw .protocolViolation("creating the upload of \(sha256): \(answer.reason)")

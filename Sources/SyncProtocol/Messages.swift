@@ -71,19 +71,76 @@ public struct BatchManifest: Codable, Sendable, Equatable {
     }
 }
 
-/// The server's answer to a manifest: the batch and the blobs it still lacks.
+/// The server's answer to a manifest: the batch and the blobs this gateway has yet to deliver.
 public struct BatchCreated: Codable, Sendable, Equatable {
     public var batchId: String
-    /// SHA-256 of every blob to upload (held blobs, from any gateway, are not listed).
+    /// SHA-256 of every blob of the batch this gateway has neither uploaded nor proved it holds.
+    /// Whether another gateway uploaded it is not said: the list is the same either way.
     public var missing: [String]
     /// "open" or "committed".
     public var state: String
+    /// One per missing blob: a gateway that holds the blob may answer it
+    /// (`POST /v1/batches/{id}/possession`) instead of uploading; the server accepts the
+    /// answer only when it holds the blob itself and the answer matches.
+    public var challenges: [PossessionChallenge]
 
-    public init(batchId: String, missing: [String], state: String) {
+    public init(batchId: String, missing: [String], state: String, challenges: [PossessionChallenge] = []) {
         self.batchId = batchId
         self.missing = missing
         self.state = state
+        self.challenges = challenges
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        batchId = try container.decode(String.self, forKey: .batchId)
+        missing = try container.decode([String].self, forKey: .missing)
+        state = try container.decode(String.self, forKey: .state)
+        challenges = try container.decodeIfPresent([PossessionChallenge].self, forKey: .challenges) ?? []
+    }
+}
+
+/// A server-chosen question only a holder of the blob can answer: the lower-case hex SHA-256
+/// of the nonce's bytes followed by the blob's bytes `offset ..< offset + length`.
+public struct PossessionChallenge: Codable, Sendable, Equatable {
+    public var sha256: String
+    /// Base64, unpredictable to the gateway.
+    public var nonce: String
+    public var offset: Int64
+    public var length: Int64
+
+    public init(sha256: String, nonce: String, offset: Int64, length: Int64) {
+        self.sha256 = sha256
+        self.nonce = nonce
+        self.offset = offset
+        self.length = length
+    }
+}
+
+/// `POST /v1/batches/{id}/possession`: answers to the batch's challenges.
+public struct PossessionProofs: Codable, Sendable, Equatable {
+    public struct Proof: Codable, Sendable, Equatable {
+        public var sha256: String
+        /// Lower-case hex SHA-256 of the nonce's bytes and the challenged range.
+        public var proof: String
+
+        public init(sha256: String, proof: String) {
+            self.sha256 = sha256
+            self.proof = proof
+        }
+    }
+
+    public var proofs: [Proof]
+
+    public init(proofs: [Proof]) { self.proofs = proofs }
+}
+
+/// The blobs whose proof the server accepted: they count as delivered by this gateway. A blob
+/// not listed is to be uploaded (whether the server lacks it or the proof was wrong is not said).
+public struct PossessionAnswer: Codable, Sendable, Equatable {
+    public var accepted: [String]
+
+    public init(accepted: [String]) { self.accepted = accepted }
 }
 
 /// `POST /v1/batches/{id}/commit`: the items the gateway could not deliver (a disk that failed

@@ -27,7 +27,44 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The largest blob an upload may announce, in bytes.", valueName: "bytes"))
     var maxUploadSize: Int64 = ServerConfiguration.defaultMaxUploadSize
 
+    @Option(help: ArgumentHelp("Seconds a new connection has to send its first request's head.", valueName: "seconds"))
+    var headerTimeout: Double = 10
+
+    @Option(help: ArgumentHelp("Seconds a request body may stop arriving before its request ends (releasing its upload; what was acknowledged stays).", valueName: "seconds"))
+    var readTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Seconds a kept-alive connection may wait for its next request.", valueName: "seconds"))
+    var idleTimeout: Double = 60
+
+    @Option(help: ArgumentHelp("Connections held at once; beyond it a new one replaces the longest-idle. Default: half the open-file limit less 64, at most 4096 (480 under 1024).", valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(help: ArgumentHelp("Failed enrolments one client address may make per minute; more are refused (429) until the minute passes.", valueName: "n"))
+    var enrolFailuresPerMinute = 10
+
+    @Option(help: ArgumentHelp("Days an upload nobody writes to is kept before it is deleted with its part file.", valueName: "days"))
+    var uploadExpiryDays: Double = 7
+
+    @Option(help: ArgumentHelp("Uploads one gateway may have in flight at once (abandoned ones count until they expire).", valueName: "n"))
+    var maxUploadsInFlight = UploadQuotas.defaultUploadsInFlight
+
+    @Option(help: ArgumentHelp("Declared bytes of one gateway's uploads in flight together.", valueName: "bytes"))
+    var maxBytesInFlight = UploadQuotas.defaultBytesInFlight
+
+    @Option(help: ArgumentHelp("Items one batch's manifest may carry.", valueName: "n"))
+    var maxItemsPerBatch = UploadQuotas.defaultItemsPerManifest
+
     func validate() throws {
+        guard uploadExpiryDays > 0 else { throw ValidationError("--upload-expiry-days must be more than 0") }
+        guard maxUploadsInFlight >= 1, maxBytesInFlight >= 0, maxItemsPerBatch >= 1 else {
+            throw ValidationError("--max-uploads-in-flight and --max-items-per-batch must be at least 1, --max-bytes-in-flight not negative")
+        }
+        guard enrolFailuresPerMinute >= 1 else { throw ValidationError("--enrol-failures-per-minute must be at least 1") }
+        for (name, value) in [("--header-timeout", headerTimeout), ("--read-timeout", readTimeout), ("--idle-timeout", idleTimeout)]
+        where !(value > 0 && value <= 86_400) {
+            throw ValidationError("\(name) must be more than 0 and at most 86400 seconds")
+        }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw ValidationError("give both --tls-cert and --tls-key for HTTPS, or neither")
         }
@@ -36,9 +73,17 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = ServerConfiguration(dataDirectory: data.dataURL, host: host, port: port,
+        var configuration = ServerConfiguration(dataDirectory: data.dataURL, host: host, port: port,
                                                 tlsCertificatePath: tlsCertificate, tlsKeyPath: tlsKey,
                                                 maxUploadSize: maxUploadSize)
+        configuration.enrolmentFailuresPerMinute = enrolFailuresPerMinute
+        configuration.quotas.abandonedUploadExpiry = uploadExpiryDays * 86_400
+        configuration.quotas.uploadsInFlight = maxUploadsInFlight
+        configuration.quotas.bytesInFlight = maxBytesInFlight
+        configuration.quotas.itemsPerManifest = maxItemsPerBatch
+        configuration.connectionLimits = ConnectionLimits(
+            headerTimeout: .milliseconds(Int64(headerTimeout * 1000)), readTimeout: .milliseconds(Int64(readTimeout * 1000)),
+            idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: maxConnections ?? ConnectionLimits.defaultMaxConnections)
         let server: EvidenceServer
         do {
             server = try EvidenceServer(configuration: configuration)
@@ -47,8 +92,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let scheme = tlsCertificate == nil ? "http" : "https"
+        let host = configuration.host
         try await server.run(handlingShutdownSignals: true) { port in
-            emitLine("fieldgate-server listening on \(scheme)://\(configuration.host):\(port)")
+            emitLine("fieldgate-server listening on \(scheme)://\(host):\(port)")
         }
     }
 }

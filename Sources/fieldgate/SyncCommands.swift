@@ -97,7 +97,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(name: .customLong("limit-rate"), help: ArgumentHelp("Upload at most this many bytes per second, e.g. 10M, 512k.", valueName: "rate"))
     var limitRate: String?
 
-    @Option(name: .customLong("batch-size"), help: "Items per batch (manifest and receipt).")
+    @Option(name: .customLong("batch-size"), help: "Items per batch (manifest and receipt), 1 to 10000.")
     var batchSize = 100
 
     @Option(name: .customLong("chunk-size"), help: ArgumentHelp(
@@ -123,7 +123,8 @@ struct SyncCommand: AsyncParsableCommand {
             throw ValidationError("--chunk-size \(chunkSize): give 64k to 256M")
         }
         if !(1...16).contains(parallel) { throw ValidationError("--parallel \(parallel): give 1 to 16") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        // 10,000: the most a server takes in one manifest by default (--max-items-per-batch).
+        if !(1...10_000).contains(batchSize) { throw ValidationError("--batch-size must be 1 to 10000") }
         if retries < 1 { throw ValidationError("--retries must be at least 1") }
     }
 

@@ -67,6 +67,9 @@ class ServerTestCase: XCTestCase {
     /// Set while the test talks to a `fieldgate-server` child process instead (one it can kill).
     var child: KillableServer?
     var maxUploadSize: Int64 = 1 << 30
+    var quotas = UploadQuotas()
+    /// The server's clock: the real time unless a test moves it.
+    let clock = MovableClock()
 
     override func setUp() async throws {
         data = try temporaryFolder(self)
@@ -80,15 +83,19 @@ class ServerTestCase: XCTestCase {
 
     /// Moves the test from the in-process server to a `fieldgate-server` child process on the
     /// same data folder, so that it can be killed with SIGKILL mid-work.
-    func switchToChildProcess() async throws {
+    func switchToChildProcess(environment: [String: String] = [:]) async throws {
         await running.stop()
         let child = KillableServer(data: data)
+        child.environment = environment
         try child.start()
         self.child = child
     }
 
     func configuration() -> ServerConfiguration {
-        ServerConfiguration(dataDirectory: data, host: "127.0.0.1", port: 0, maxUploadSize: maxUploadSize)
+        var configuration = ServerConfiguration(dataDirectory: data, host: "127.0.0.1", port: 0, maxUploadSize: maxUploadSize)
+        configuration.quotas = quotas
+        configuration.clock = ServerClock(now: { [clock] in clock.now() })
+        return configuration
     }
 
     func restartServer() async throws {
@@ -176,6 +183,17 @@ class ServerTestCase: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
+}
+
+/// The real time plus an offset a test adds to.
+final class MovableClock: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var offset: TimeInterval = 0
+
+    func now() -> Date { lock.withLock { Date().addingTimeInterval(offset) } }
+
+    func advance(by seconds: TimeInterval) { lock.withLock { offset += seconds } }
 }
 
 enum HarnessError: Error {

@@ -9,6 +9,12 @@ public final class KillableServer: @unchecked Sendable {
     public let tls: (certificate: String, key: String)?
     public private(set) var port: Int = 0
     private var process: Process?
+    /// Added to the server's environment at each start (e.g. a fault point to die at).
+    public var environment: [String: String] = [:]
+    /// Extra `serve` arguments at each start.
+    public var serveArguments: [String] = []
+    /// A program the server runs under, with its arguments (e.g. `prlimit --nofile=1024:1024 --`).
+    public var launcher: [String] = []
 
     public var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
@@ -20,9 +26,18 @@ public final class KillableServer: @unchecked Sendable {
     /// Starts the server (on `port`, or a free one the first time) and waits until it listens.
     public func start(port requested: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let process = Process()
-        process.executableURL = builtBinary("fieldgate-server")
-        process.arguments = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", String(requested ?? port)]
-            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? [])
+        let serve = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", String(requested ?? port)]
+            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []) + serveArguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [builtBinary("fieldgate-server").path] + serve
+        } else {
+            process.executableURL = builtBinary("fieldgate-server")
+            process.arguments = serve
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.standardError
@@ -66,6 +81,23 @@ public final class KillableServer: @unchecked Sendable {
         process.waitUntilExit()
         self.process = nil
     }
+
+    /// Whether the server process is alive (false once it died at a fault point).
+    public var isRunning: Bool { process?.isRunning ?? false }
+
+    /// Waits up to `timeout` for the server to die on its own (at a fault point); true if it did.
+    public func waitForDeath(timeout: TimeInterval) -> Bool {
+        guard let process else { return true }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        guard !process.isRunning else { return false }
+        process.waitUntilExit()
+        self.process = nil
+        return true
+    }
+
+    /// The process id of the running server, for tools that act on it (prlimit).
+    public var processIdentifier: Int32? { process?.processIdentifier }
 
     deinit { kill() }
 

@@ -29,10 +29,18 @@ struct ServerError: HTTPResponseError {
         case let error as HTTPError:
             return ServerError(error.status, error.body ?? error.status.reasonPhrase, headers: error.headers)
         default:
-            context.logger.error("\(request.method) \(request.uri.path) failed: \(error)")
-            return ServerError(.internalServerError, "the server could not complete the request: \(error)")
+            // The detail (paths, SQL, system errors) is for the operators' log only; the client
+            // gets a plain reason and the id to quote, which finds the detail in the log.
+            let requestId = context.id
+            context.logger.error("request \(requestId): \(request.method) \(request.uri.path) failed: \(error)")
+            return ServerError(.internalServerError,
+                               "the server could not complete the request (request id \(requestId)); its operators' log has the detail",
+                               headers: [requestIdHeader: requestId])
         }
     }
+
+    /// Names the request in a 5xx answer and in the log line that explains it.
+    static let requestIdHeader = HeaderName("Request-Id")!
 
     static func badRequest(_ reason: String) -> ServerError { ServerError(.badRequest, reason) }
     static func unauthorized(_ reason: String) -> ServerError { ServerError(.unauthorized, reason) }

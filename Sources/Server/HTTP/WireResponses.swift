@@ -6,3 +6,4 @@ extension EnrollResponse: ResponseEncodable {}
 extension BatchCreated: ResponseEncodable {}
 extension EvidenceRecord: ResponseEncodable {}
 extension SignedEnvelope: ResponseEncodable {}
+extension PossessionAnswer: ResponseEncodable {}

@@ -16,6 +16,14 @@ final class ServerMetrics: Sendable {
     let batchesCommitted: Prometheus.Counter
     let receiptsIssued: Prometheus.Counter
     let requestsUnauthorized: Prometheus.Counter
+    /// Enrolments refused for a wrong, used or revoked token, or a malformed request.
+    let enrolmentFailures: Prometheus.Counter
+    /// Enrolments refused (429) because their address failed too often.
+    let enrolmentsThrottled: Prometheus.Counter
+    /// Idle connections closed to make room under the connection cap.
+    let connectionsEvicted: Prometheus.Counter
+    /// New connections closed at once: the cap was reached and every connection was busy.
+    let connectionsRefused: Prometheus.Counter
 
     private init() {
         let registry = PrometheusCollectorRegistry()
@@ -32,6 +40,14 @@ final class ServerMetrics: Sendable {
             "fieldgate_receipts_issued_total", help: "Signed receipts issued."))
         requestsUnauthorized = registry.makeCounter(descriptor: .counter(
             "fieldgate_requests_unauthorized_total", help: "Requests refused with 401."))
+        enrolmentFailures = registry.makeCounter(descriptor: .counter(
+            "fieldgate_enrolment_failures_total", help: "Enrolments refused: unknown, used or revoked token, or a malformed request."))
+        enrolmentsThrottled = registry.makeCounter(descriptor: .counter(
+            "fieldgate_enrolments_throttled_total", help: "Enrolments refused with 429 because their address failed too often."))
+        connectionsEvicted = registry.makeCounter(descriptor: .counter(
+            "fieldgate_connections_evicted_total", help: "Idle connections closed to make room for new ones under the connection cap."))
+        connectionsRefused = registry.makeCounter(descriptor: .counter(
+            "fieldgate_connections_refused_total", help: "New connections closed because the cap was reached and every connection was busy."))
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 

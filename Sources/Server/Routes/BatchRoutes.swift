@@ -20,6 +20,9 @@ struct BatchRoutes {
             .post(RouterPath(Route.commit(batchId))) { request, requestContext in
                 try await commitBatch(request, batchId: requestContext.parameters.require(Route.Parameter.batchId), requestContext: requestContext)
             }
+            .post(RouterPath(Route.possession(batchId))) { request, requestContext in
+                try await prove(request, batchId: requestContext.parameters.require(Route.Parameter.batchId), requestContext: requestContext)
+            }
     }
 
     /// 201 with the batch's missing blobs; 200 when the same manifest (same batch key) came before.
@@ -43,7 +46,7 @@ struct BatchRoutes {
         guard manifest.gatewayId == gateway.id else {
             throw ServerError(.forbidden, "manifest names gateway \(manifest.gatewayId), but the credential is gateway \(gateway.id)'s")
         }
-        try Self.validate(manifest)
+        try Self.validate(manifest, quotas: context.quotas)
         let batch = BatchRecord(id: UUID().uuidString.lowercased(), gatewayId: gateway.id, batchKey: manifest.batchKey,
                                 state: .open, envelope: String(decoding: try WireCoding.encoder.encode(envelope), as: UTF8.self),
                                 createdAt: manifest.createdAt, receivedAt: Date(), committedAt: nil, receipt: nil)
@@ -57,13 +60,20 @@ struct BatchRoutes {
     }
 
     /// Every problem of the manifest at once, each naming its field.
-    static func validate(_ manifest: BatchManifest) throws {
+    static func validate(_ manifest: BatchManifest, quotas: UploadQuotas) throws {
+        guard manifest.items.count <= quotas.itemsPerManifest else {
+            throw ServerError(.contentTooLarge, "the manifest has \(manifest.items.count) items; at most \(quotas.itemsPerManifest) per batch")
+        }
         var problems: [String] = []
         if manifest.batchKey.isEmpty { problems.append("batchKey is empty") }
         for (index, item) in manifest.items.enumerated() {
             if !WireCoding.isSHA256(item.sha256) { problems.append("items[\(index)].sha256 is not 64 lower-case hex digits") }
             if item.size < 0 { problems.append("items[\(index)].size is negative") }
             if item.kind.isEmpty { problems.append("items[\(index)].kind is empty") }
+            let metadataBytes = item.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+            if metadataBytes > quotas.metadataBytesPerItem {
+                problems.append("items[\(index)].metadata is \(metadataBytes) bytes; at most \(quotas.metadataBytesPerItem)")
+            }
         }
         guard problems.isEmpty else { throw ServerError.badRequest("invalid manifest: " + problems.joined(separator: "; ")) }
     }
@@ -81,14 +91,52 @@ struct BatchRoutes {
         return batch
     }
 
-    /// The batch's state and the blobs of its items (withdrawn ones aside) the server does not
-    /// hold, from any gateway: each once, in manifest order.
+    /// The batch's state and the blobs of its items (withdrawn ones aside) this gateway has not
+    /// delivered (uploaded whole, or proved it holds), each once, in manifest order, each with a
+    /// challenge. Whether another gateway sent a blob changes nothing in the answer.
     private func batchCreated(_ batch: BatchRecord, items: [BatchItemRecord]) async throws -> BatchCreated {
-        let wanted = items.filter { !$0.withdrawn }.map(\.sha256)
-        let held = try await context.repository.heldBlobs(among: wanted)
+        let missing = try await undelivered(items.filter { !$0.withdrawn }, of: batch.gatewayId)
+        let challenges = missing.map { item in
+            context.challenges.challenge(batchId: batch.id, sha256: item.sha256, declaredSize: item.size)
+        }
+        return BatchCreated(batchId: batch.id, missing: missing.map(\.sha256), state: batch.state.rawValue, challenges: challenges)
+    }
+
+    /// The first item of each blob this gateway has not delivered, or whose bytes are not held.
+    private func undelivered(_ items: [BatchItemRecord], of gatewayId: String) async throws -> [BatchItemRecord] {
+        let hashes = items.map(\.sha256)
+        let held = try await context.repository.heldBlobs(among: hashes)
+        let delivered = try await context.repository.possessed(gatewayId: gatewayId, among: hashes)
         var seen = Set<String>()
-        let missing = wanted.filter { !held.contains($0) && seen.insert($0).inserted }
-        return BatchCreated(batchId: batch.id, missing: missing, state: batch.state.rawValue)
+        return items.filter { !(held.contains($0.sha256) && delivered.contains($0.sha256)) && seen.insert($0.sha256).inserted }
+    }
+
+    /// Answers to the batch's challenges: each one right, for a blob the server holds, counts as
+    /// delivered by this gateway. The answer lists only those; a wrong proof and a blob the
+    /// server lacks look the same, so the answer tells nothing about other gateways' blobs.
+    func prove(_ request: Request, batchId: String, requestContext: GatewayRequestContext) async throws -> PossessionAnswer {
+        let gateway = requestContext.gateway
+        let body = try await JSONBody.collect(request, limit: Self.maxManifestSize, what: "the possession proofs", context: requestContext)
+        let proofs = try JSONBody.decode(PossessionProofs.self, from: body, what: "the possession proofs").proofs
+        let batch = try await ownedBatch(batchId, of: gateway)
+        let missing = try await undelivered(try await context.repository.items(batchId: batch.id).filter { !$0.withdrawn }, of: gateway.id)
+        let declared = Dictionary(missing.map { ($0.sha256, $0.size) }, uniquingKeysWith: { first, _ in first })
+        let sizes = try await context.repository.heldBlobSizes(among: proofs.map(\.sha256))
+        var accepted: [String] = []
+        for proof in proofs where !accepted.contains(proof.sha256) {
+            guard let declaredSize = declared[proof.sha256], let size = sizes[proof.sha256], size == declaredSize else { continue }
+            let challenge = context.challenges.challenge(batchId: batch.id, sha256: proof.sha256, declaredSize: declaredSize)
+            let range = try await BlockingIO.run { [blobs = context.blobs] in
+                try blobs.read(challenge.sha256, offset: challenge.offset, length: Int(challenge.length))
+            }
+            guard let range, PossessionChallenges.proof(for: challenge, over: range) == proof.proof else {
+                requestContext.logger.info("gateway \(gateway.name): possession proof for \(proof.sha256) in batch \(batch.id) not accepted")
+                continue
+            }
+            try await context.repository.recordPossession(gatewayId: gateway.id, sha256: proof.sha256, at: Date())
+            accepted.append(proof.sha256)
+        }
+        return PossessionAnswer(accepted: accepted)
     }
 
     /// The signed receipt; a batch committed already answers the receipt it was first given.
@@ -112,11 +160,28 @@ struct BatchRoutes {
         // A blob is in the blob table only after its whole content was verified against its
         // SHA-256 on upload; the commit trusts that and checks the bytes are still present,
         // rather than re-reading gigabytes per commit.
-        let held = try await context.repository.heldBlobs(among: kept.map(\.sha256))
+        var held = try await context.repository.heldBlobSizes(among: kept.map(\.sha256))
+        if kept.contains(where: { held[$0.sha256] == nil }) {
+            // Bytes that all arrived but whose completion a crash interrupted are completed now.
+            try await completeInterruptedUploads(of: gateway, among: Set(kept.map(\.sha256)).subtracting(held.keys))
+            held = try await context.repository.heldBlobSizes(among: kept.map(\.sha256))
+        }
         var seen = Set<String>()
-        let missing = kept.map(\.sha256).filter { (!held.contains($0) || !context.blobs.contains($0)) && seen.insert($0).inserted }
+        // A blob another gateway sent is receipted only once this gateway proved it holds it.
+        let delivered = try await context.repository.possessed(gatewayId: gateway.id, among: kept.map(\.sha256))
+        let missing = kept.map(\.sha256).filter {
+            (held[$0] == nil || !delivered.contains($0) || !context.blobs.contains($0)) && seen.insert($0).inserted
+        }
         guard missing.isEmpty else {
-            throw ServerError(.conflict, "batch \(batch.id) cannot be committed: the server has not received blobs \(missing.joined(separator: ", ")); upload them or withdraw them")
+            throw ServerError(.conflict, "batch \(batch.id) cannot be committed: this gateway has not delivered blobs \(missing.joined(separator: ", ")) (upload them, or answer their challenges); or withdraw them")
+        }
+        // A receipt signs each item's size: the size must be the stored blob's.
+        let wrongSizes = kept.compactMap { item -> String? in
+            guard let size = held[item.sha256], size != item.size else { return nil }
+            return "items[\(item.position)] (\(item.sha256)) declares \(item.size) bytes, the blob has \(size)"
+        }
+        guard wrongSizes.isEmpty else {
+            throw ServerError(.unprocessableContent, "batch \(batch.id) cannot be committed: " + wrongSizes.joined(separator: "; "))
         }
         let now = Date()
         let receipt = Receipt(batchId: batch.id, batchKey: batch.batchKey, gatewayId: gateway.id,
@@ -133,6 +198,23 @@ struct BatchRoutes {
             context.metrics.receiptsIssued.increment()
         }
         return try Self.storedReceipt(storedReceipt, of: batch.id)
+    }
+
+    /// Completes this gateway's uploads of these blobs that have every byte but no blob (a
+    /// crash came between); one another request holds is left to it.
+    private func completeInterruptedUploads(of gateway: GatewayRecord, among hashes: Set<String>) async throws {
+        for upload in try await context.repository.uploadsAwaitingCompletion()
+        where upload.gatewayId == gateway.id && hashes.contains(upload.sha256) {
+            do {
+                _ = try await context.uploadLocks.exclusively(upload.id) {
+                    guard let current = try await context.repository.upload(id: upload.id) else { return false }
+                    _ = try await context.completion.complete(current)
+                    return true
+                }
+            } catch is UploadLockError {
+                continue
+            }
+        }
     }
 
     /// The stored receipt as first issued. It was written by ``WireCoding/encoder``, whose output

@@ -11,6 +11,25 @@ struct EnrollRoutes {
     }
 
     func enroll(_ request: Request, requestContext: ServerRequestContext) async throws -> EnrollResponse {
+        let address = requestContext.channel.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = context.enrolmentThrottle.wait(for: address) {
+            context.metrics.enrolmentsThrottled.increment()
+            requestContext.logger.warning("enrolment from \(address) refused: \(context.enrolmentThrottle.limit) failed attempts within \(Int(context.enrolmentThrottle.window)) s")
+            throw ServerError(.tooManyRequests, "too many failed enrolments from this address: try again in \(Int(wait.rounded(.up))) s",
+                              headers: [.retryAfter: String(Int(wait.rounded(.up)))])
+        }
+        do {
+            return try await enroll(request, from: address, requestContext: requestContext)
+        } catch let error as ServerError where error.status == .unauthorized || error.status == .badRequest {
+            // Logged with the address, never the token.
+            context.enrolmentThrottle.recordFailure(from: address)
+            context.metrics.enrolmentFailures.increment()
+            requestContext.logger.warning("enrolment from \(address) failed: \(error.reason)")
+            throw error
+        }
+    }
+
+    private func enroll(_ request: Request, from address: String, requestContext: ServerRequestContext) async throws -> EnrollResponse {
         let body = try await JSONBody.collect(request, limit: 64 << 10, what: "the enrolment request", context: requestContext)
         let enrollment = try JSONBody.decode(EnrollRequest.self, from: body, what: "the enrolment request")
         guard WireCoding.publicKey(base64: enrollment.publicKey) != nil else {

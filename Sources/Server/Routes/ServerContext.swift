@@ -14,6 +14,25 @@ struct ServerContext: Sendable {
     /// One writer per upload at a time.
     let uploadLocks: any UploadLocks
     let digests: UploadDigests
+    let quotas: UploadQuotas
+    /// What "now" is for uploads' timestamps and expiry (a test moves it).
+    let clock: ServerClock
+    /// Failed enrolments per client address.
+    let enrolmentThrottle: EnrolmentThrottle
+
+    var challenges: PossessionChallenges { PossessionChallenges(signingKey: signingKey) }
+
+    /// Completes uploads whose bytes are all acknowledged, however the last attempt ended.
+    var completion: UploadCompletion {
+        UploadCompletion(repository: repository, blobs: blobs, parts: parts, digests: digests, metrics: metrics, clock: clock)
+    }
+}
+
+/// The server's idea of the current time.
+public struct ServerClock: Sendable {
+    public let now: @Sendable () -> Date
+
+    public init(now: @escaping @Sendable () -> Date = Date.init) { self.now = now }
 }
 
 /// The server's private key, shared by every request.

@@ -67,8 +67,23 @@ struct UploadRoutes {
         if withUpload { try Self.checkDeclaredLength(request, fits: length) }
         let upload = UploadRecord(id: UUID().uuidString.lowercased(), gatewayId: gateway.id, length: length, offset: 0,
                                   metadata: metadataText, sha256: sha256, state: .receiving)
-        try context.parts.create(upload.id)
-        try await context.repository.createUpload(upload, at: Date())
+        let inFlight = try await context.repository.uploadsInFlight(gatewayId: gateway.id)
+        guard inFlight.count < context.quotas.uploadsInFlight else {
+            throw ServerError(.tooManyRequests, "gateway \(gateway.name) has \(inFlight.count) uploads in flight, its quota: finish or terminate one first (abandoned ones expire)",
+                              headers: [.retryAfter: "60"])
+        }
+        guard inFlight.bytes + length <= context.quotas.bytesInFlight else {
+            throw ServerError(.tooManyRequests, "gateway \(gateway.name) has \(inFlight.bytes) bytes in flight; \(length) more would pass its quota of \(context.quotas.bytesInFlight)",
+                              headers: [.retryAfter: "60"])
+        }
+        // The row first: a part file never exists without the row that accounts for it.
+        try await context.repository.createUpload(upload, at: context.clock.now())
+        do {
+            try context.parts.create(upload.id)
+        } catch {
+            try? await context.repository.deleteUpload(id: upload.id)
+            throw error
+        }
         let location = Route.upload(upload.id)
         let stored: UploadRecord
         do {
@@ -84,8 +99,26 @@ struct UploadRoutes {
         return Response(status: .created, headers: [.location: location, TusHeader.uploadOffset: String(stored.offset)])
     }
 
+    /// HEAD: where the upload stands. One with every byte but no blob (a crash came between)
+    /// is completed first, so a client is never told "all there" for an upload that is not done.
     func status(uploadId: String, of gateway: GatewayRecord) async throws -> Response {
-        let upload = try await ownedUpload(uploadId, of: gateway)
+        var upload = try await ownedUpload(uploadId, of: gateway)
+        if upload.state == .receiving && upload.offset == upload.length {
+            do {
+                upload = try await context.uploadLocks.exclusively(upload.id) {
+                    guard let current = try await context.repository.upload(id: upload.id) else {
+                        throw ServerError.notFound("no upload \(upload.id) for gateway \(gateway.name)")
+                    }
+                    guard current.state == .receiving && current.offset == current.length else { return current }
+                    switch try await context.completion.complete(current) {
+                    case .completed(let complete): return complete
+                    case .discarded: throw ServerError.notFound("upload \(upload.id)'s bytes did not match its sha256; it was discarded: start afresh")
+                    }
+                }
+            } catch is UploadLockError {
+                // Another request is completing it; its answer settles the state.
+            }
+        }
         var headers: HTTPFields = [TusHeader.uploadOffset: String(upload.offset), TusHeader.uploadLength: String(upload.length),
                                    .cacheControl: "no-store"]
         if !upload.metadata.isEmpty { headers[TusHeader.uploadMetadata] = upload.metadata }
@@ -139,14 +172,17 @@ struct UploadRoutes {
         }
     }
 
-    /// Runs `body` holding the upload's lock; a lock held by another request is 409.
+    /// Runs `body` holding the upload's lock; a lock held by another request is 423 Locked
+    /// (409 stays for a wrong offset), which the client retries after a while.
     private func exclusively<Value: Sendable>(_ uploadId: String, _ body: () async throws -> Value) async throws -> Value {
         do {
             return try await context.uploadLocks.exclusively(uploadId, body)
         } catch let error as UploadLockError {
-            throw ServerError(.conflict, error.description)
+            throw ServerError(Self.locked, error.description)
         }
     }
+
+    static let locked = HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
 
     /// Streams one chunk (a PATCH body, or the body of a creation-with-upload) into the part file
     /// at the upload's offset, then makes it durable: the bytes synced, then the new offset
@@ -186,7 +222,7 @@ struct UploadRoutes {
             } else {
                 try await writer.sync()
                 let offset = current.offset + writer.written
-                try await context.repository.updateUpload(id: current.id, offset: offset, state: .receiving, at: Date())
+                try await context.repository.updateUpload(id: current.id, offset: offset, state: .receiving, at: context.clock.now())
                 if let blobHasher { context.digests.keep(current.id, at: offset, blobHasher) }
             }
             // Nobody reads this answer; it keeps a client's disconnect out of the error log.
@@ -206,7 +242,7 @@ struct UploadRoutes {
         try await writer.sync()
         var advanced = current
         advanced.offset = current.offset + writer.written
-        try await context.repository.updateUpload(id: current.id, offset: advanced.offset, state: .receiving, at: Date())
+        try await context.repository.updateUpload(id: current.id, offset: advanced.offset, state: .receiving, at: context.clock.now())
         if let blobHasher { context.digests.keep(current.id, at: advanced.offset, blobHasher) }
         if advanced.offset == advanced.length {
             return try await finish(advanced)
@@ -214,31 +250,15 @@ struct UploadRoutes {
         return advanced
     }
 
-    /// Verifies a complete upload against its sha256 and moves it into the blob store; on a
-    /// mismatch the upload is deleted and 422 thrown. The digest taken as the bytes arrived is
-    /// used when this process saw them all; otherwise the part file is read again.
+    /// Completes an upload whose every byte has arrived (``UploadCompletion``); when the bytes
+    /// do not match its sha256 the upload is gone and 422 thrown, so the client starts afresh.
     private func finish(_ upload: UploadRecord) async throws -> UploadRecord {
-        let (sha256, size): (String, Int64)
-        if let digest = context.digests.take(upload.id, at: upload.length), upload.length > 0 {
-            (sha256, size) = (digest.finalize().hexString, try context.parts.size(of: upload.id))
-        } else {
-            (sha256, size) = try await BlockingIO.run { [parts = context.parts, id = upload.id] in try parts.sha256(of: id) }
+        switch try await context.completion.complete(upload) {
+        case .completed(let complete):
+            return complete
+        case .discarded(let reason):
+            throw ServerError(.unprocessableContent, reason)
         }
-        context.digests.forget(upload.id)
-        guard sha256 == upload.sha256, size == upload.length else {
-            try await context.repository.deleteUpload(id: upload.id)
-            context.parts.remove(upload.id)
-            throw ServerError(.unprocessableContent, "content does not match sha256 \(upload.sha256) given in Upload-Metadata; upload discarded")
-        }
-        try await BlockingIO.run { [blobs = context.blobs, file = context.parts.path(of: upload.id)] in
-            try blobs.store(verifiedFile: file, sha256: sha256)
-        }
-        try await context.repository.recordBlob(sha256: sha256, size: size, at: Date())
-        try await context.repository.updateUpload(id: upload.id, offset: upload.length, state: .complete, at: Date())
-        context.metrics.uploadsCompleted.increment()
-        var complete = upload
-        complete.state = .complete
-        return complete
     }
 
     /// The upload, only when it is this gateway's: another gateway's upload is as unknown as a missing one.

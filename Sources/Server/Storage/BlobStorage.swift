@@ -8,6 +8,12 @@ protocol BlobStorage: Sendable {
     /// Takes a complete, verified file into the store under its hash, durably. When the blob is
     /// held already (another gateway sent it), the file is dropped instead.
     func store(verifiedFile: URL, sha256: String) throws
+    /// The SHA-256 and size of the bytes stored under this hash, read again; nil when absent.
+    func sha256(of sha256: String) throws -> (sha256: String, size: Int64)?
+    /// `length` bytes of the blob from `offset`; nil when it is absent or shorter.
+    func read(_ sha256: String, offset: Int64, length: Int) throws -> Data?
+    /// Drops bytes stored under a hash they do not have (found on recovery, never recorded as held).
+    func remove(_ sha256: String)
 }
 
 /// Blobs in a folder: `<root>/sha256/<first 2 hex>/<64 hex>`. A blob arrives by rename of a
@@ -29,6 +35,7 @@ struct FolderBlobStorage: BlobStorage {
     func store(verifiedFile: URL, sha256: String) throws {
         let destination = path(of: sha256)
         let folder = destination.deletingLastPathComponent()
+        FaultPoint.blobVerified.reach()
         if FileManager.default.fileExists(atPath: destination.path) {
             unlink(verifiedFile.path)
             return
@@ -37,6 +44,32 @@ struct FolderBlobStorage: BlobStorage {
         guard rename(verifiedFile.path, destination.path) == 0 else { throw FileError(path: destination.path) }
         try FileSync.syncFolder(folder)
         try FileSync.syncFolder(folder.deletingLastPathComponent())
+        FaultPoint.blobStored.reach()
+    }
+
+    func sha256(of sha256: String) throws -> (sha256: String, size: Int64)? {
+        let path = path(of: sha256).path
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try FileDigest.sha256(ofFileAt: path)
+    }
+
+    func remove(_ sha256: String) { unlink(path(of: sha256).path) }
+
+    func read(_ sha256: String, offset: Int64, length: Int) throws -> Data? {
+        let path = path(of: sha256).path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = Data(count: length)
+        var done = 0
+        while done < length {
+            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, length - done, off_t(offset) + off_t(done)) }
+            if got < 0 && errno == EINTR { continue }
+            guard got >= 0 else { throw FileError(path: path) }
+            if got == 0 { return nil }
+            done += got
+        }
+        return bytes
     }
 }
 

@@ -32,13 +32,27 @@ protocol EvidenceRepository: Sendable {
 
     /// Which of these hashes name blobs held completely and verified.
     func heldBlobs(among hashes: [String]) async throws -> Set<String>
+    /// The sizes of the blobs among these hashes that are held.
+    func heldBlobSizes(among hashes: [String]) async throws -> [String: Int64]
     func blobSize(sha256: String) async throws -> Int64?
     func recordBlob(sha256: String, size: Int64, at: Date) async throws
+    /// The gateway delivered this blob (uploaded it whole, or proved it holds it).
+    func recordPossession(gatewayId: String, sha256: String, at: Date) async throws
+    /// Which of these hashes the gateway delivered.
+    func possessed(gatewayId: String, among hashes: [String]) async throws -> Set<String>
 
     func createUpload(_ upload: UploadRecord, at: Date) async throws
     func upload(id: String) async throws -> UploadRecord?
     func updateUpload(id: String, offset: Int64, state: UploadRecord.State, at: Date) async throws
+    /// Uploads whose every byte is acknowledged but which are not yet complete: a crash came
+    /// between the last chunk and the blob's recording.
+    func uploadsAwaitingCompletion() async throws -> [UploadRecord]
     func deleteUpload(id: String) async throws
+    /// The gateway's uploads receiving now: how many, and their declared lengths together.
+    func uploadsInFlight(gatewayId: String) async throws -> (count: Int, bytes: Int64)
+    /// Deletes uploads receiving and untouched since `abandonedBefore` (returning their ids, whose
+    /// part files go next) and completed ones untouched since `completedBefore` (returning how many).
+    func sweepUploads(abandonedBefore: Date, completedBefore: Date) async throws -> (expired: [String], pruned: Int)
 
     // MARK: Evidence
 

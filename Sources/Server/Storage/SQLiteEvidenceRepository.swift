@@ -137,7 +137,8 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
     }
 
     func commitBatch(id: String, withdrawn: Set<String>, receipt: String, at date: Date) async throws -> BatchRecord {
-        try await database.write { db in
+        FaultPoint.receiptSigned.reach()
+        let committed = try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [id]) else {
                 throw RepositoryError.corrupt("batch \(id) vanished during its commit")
             }
@@ -154,6 +155,8 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
             committed.receipt = receipt
             return committed
         }
+        FaultPoint.batchCommitted.reach()
+        return committed
     }
 
     private static func batch(from row: Row) throws -> BatchRecord {
@@ -193,6 +196,45 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
         }
     }
 
+    func recordPossession(gatewayId: String, sha256: String, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO possession (gatewayId, sha256, provenAt) VALUES (?, ?, ?)",
+                           arguments: [gatewayId, sha256, date])
+        }
+    }
+
+    func possessed(gatewayId: String, among hashes: [String]) async throws -> Set<String> {
+        guard !hashes.isEmpty else { return [] }
+        return try await database.read { db in
+            var found = Set<String>()
+            let unique = Array(Set(hashes))
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = Array(unique[start..<min(start + 500, unique.count)])
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                found.formUnion(try String.fetchAll(db, sql: "SELECT sha256 FROM possession WHERE gatewayId = ? AND sha256 IN (\(placeholders))",
+                                                    arguments: StatementArguments([gatewayId] + chunk)))
+            }
+            return found
+        }
+    }
+
+    func heldBlobSizes(among hashes: [String]) async throws -> [String: Int64] {
+        guard !hashes.isEmpty else { return [:] }
+        return try await database.read { db in
+            var sizes: [String: Int64] = [:]
+            let unique = Array(Set(hashes))
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = Array(unique[start..<min(start + 500, unique.count)])
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT sha256, size FROM blob WHERE sha256 IN (\(placeholders))",
+                                            arguments: StatementArguments(chunk)) {
+                    sizes[row["sha256"]] = row["size"]
+                }
+            }
+            return sizes
+        }
+    }
+
     func blobSize(sha256: String) async throws -> Int64? {
         try await database.read { db in
             try Int64.fetchOne(db, sql: "SELECT size FROM blob WHERE sha256 = ?", arguments: [sha256])
@@ -204,6 +246,7 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
             try db.execute(sql: "INSERT OR IGNORE INTO blob (sha256, size, verifiedAt) VALUES (?, ?, ?)",
                            arguments: [sha256, size, date])
         }
+        FaultPoint.blobRecorded.reach()
     }
 
     func createUpload(_ upload: UploadRecord, at date: Date) async throws {
@@ -214,24 +257,59 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
                 """, arguments: [upload.id, upload.gatewayId, upload.length, upload.offset, upload.metadata, upload.sha256,
                                  upload.state.rawValue, date, date])
         }
+        FaultPoint.uploadCreated.reach()
     }
 
     func upload(id: String) async throws -> UploadRecord? {
         try await database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE id = ?", arguments: [id]) else { return nil }
-            let stateText: String = row["state"]
-            guard let state = UploadRecord.State(rawValue: stateText) else {
-                throw RepositoryError.corrupt("upload \(id) has unknown state \(stateText)")
-            }
-            return UploadRecord(id: row["id"], gatewayId: row["gatewayId"], length: row["length"], offset: row["offset"],
-                                metadata: row["metadata"], sha256: row["sha256"], state: state)
+            try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE id = ?", arguments: [id]).map(Self.upload(from:))
         }
+    }
+
+    private static func upload(from row: Row) throws -> UploadRecord {
+        let stateText: String = row["state"]
+        guard let state = UploadRecord.State(rawValue: stateText) else {
+            throw RepositoryError.corrupt("upload \(row["id"] as String) has unknown state \(stateText)")
+        }
+        return UploadRecord(id: row["id"], gatewayId: row["gatewayId"], length: row["length"], offset: row["offset"],
+                            metadata: row["metadata"], sha256: row["sha256"], state: state)
     }
 
     func updateUpload(id: String, offset: Int64, state: UploadRecord.State, at date: Date) async throws {
         try await database.write { db in
             try db.execute(sql: "UPDATE upload SET offset = ?, state = ?, updatedAt = ? WHERE id = ?",
                            arguments: [offset, state.rawValue, date, id])
+        }
+        switch state {
+        case .receiving: FaultPoint.offsetRecorded.reach()
+        case .complete: FaultPoint.uploadCompleted.reach()
+        }
+    }
+
+    func uploadsInFlight(gatewayId: String) async throws -> (count: Int, bytes: Int64) {
+        try await database.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS count, COALESCE(SUM(length), 0) AS bytes FROM upload WHERE gatewayId = ? AND state = ?",
+                                       arguments: [gatewayId, UploadRecord.State.receiving.rawValue])
+            return (row?["count"] ?? 0, row?["bytes"] ?? 0)
+        }
+    }
+
+    func sweepUploads(abandonedBefore: Date, completedBefore: Date) async throws -> (expired: [String], pruned: Int) {
+        try await database.write { db in
+            let expired = try String.fetchAll(db, sql: "SELECT id FROM upload WHERE state = ? AND updatedAt < ?",
+                                              arguments: [UploadRecord.State.receiving.rawValue, abandonedBefore])
+            try db.execute(sql: "DELETE FROM upload WHERE state = ? AND updatedAt < ?",
+                           arguments: [UploadRecord.State.receiving.rawValue, abandonedBefore])
+            try db.execute(sql: "DELETE FROM upload WHERE state = ? AND updatedAt < ?",
+                           arguments: [UploadRecord.State.complete.rawValue, completedBefore])
+            return (expired, db.changesCount)
+        }
+    }
+
+    func uploadsAwaitingCompletion() async throws -> [UploadRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM upload WHERE state = ? AND offset = length ORDER BY createdAt",
+                             arguments: [UploadRecord.State.receiving.rawValue]).map(Self.upload(from:))
         }
     }
 

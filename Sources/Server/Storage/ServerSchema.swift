@@ -59,6 +59,24 @@ enum ServerSchema {
                 t.column("updatedAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v2: which gateway delivered or proved each blob") { db in
+            try db.create(table: "possession") { t in
+                t.column("gatewayId", .text).notNull().references("gateway")
+                t.column("sha256", .text).notNull()
+                t.column("provenAt", .datetime).notNull()
+                t.primaryKey(["gatewayId", "sha256"])
+            }
+            // Before this, a gateway's completed uploads and receipted items were its proof.
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO possession (gatewayId, sha256, provenAt)
+                SELECT gatewayId, sha256, updatedAt FROM upload WHERE state = 'complete'
+                """)
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO possession (gatewayId, sha256, provenAt)
+                SELECT batch.gatewayId, batchItem.sha256, batch.committedAt FROM batchItem
+                JOIN batch ON batch.id = batchItem.batchId WHERE batch.state = 'committed' AND NOT batchItem.withdrawn
+                """)
+        }
         return migrator
     }
 }

@@ -8,9 +8,6 @@ import NIOPosix
 /// the acknowledged offset and synced before an offset is acknowledged.
 struct UploadParts: Sendable {
     let root: URL
-    /// Bytes hashed at a time when a whole part file is re-read.
-    static let readChunkSize = 1 << 20
-
     init(root: URL) throws {
         self.root = root
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -25,6 +22,7 @@ struct UploadParts: Sendable {
         guard descriptor >= 0 else { throw FileError(path: path) }
         close(descriptor)
         try FileSync.syncFolder(root)
+        FaultPoint.partCreated.reach()
     }
 
     func remove(_ uploadId: String) { unlink(path(of: uploadId).path) }
@@ -53,11 +51,32 @@ struct UploadParts: Sendable {
 
     /// The SHA-256 (lower-case hex) and size of a whole part file, read in chunks.
     func sha256(of uploadId: String) throws -> (sha256: String, size: Int64) {
-        let path = path(of: uploadId).path
+        try FileDigest.sha256(ofFileAt: path(of: uploadId).path)
+    }
+
+    /// The upload ids of the part files last written before `date`.
+    func parts(writtenBefore date: Date) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.filter { name in
+            let modified = (try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(name).path))?[.modificationDate] as? Date
+            return modified.map { $0 < date } ?? false
+        }
+    }
+
+    /// Whether the upload's part file exists.
+    func exists(_ uploadId: String) -> Bool { FileManager.default.fileExists(atPath: path(of: uploadId).path) }
+}
+
+enum FileDigest {
+    /// Bytes hashed at a time when a whole file is re-read.
+    static let readChunkSize = 1 << 20
+
+    /// The SHA-256 (lower-case hex) and size of a whole file, read in chunks.
+    static func sha256(ofFileAt path: String) throws -> (sha256: String, size: Int64) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileError(path: path) }
         defer { close(descriptor) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunkSize, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readChunkSize, alignment: 16)
         defer { buffer.deallocate() }
         var hasher = SHA256()
         var size: Int64 = 0
@@ -123,6 +142,7 @@ final class PartWriter {
         try await BlockingIO.run { [descriptor, path] in
             guard fdatasync(descriptor) == 0 else { throw FileError(path: path) }
         }
+        FaultPoint.chunkSynced.reach()
     }
 }
 
