@@ -184,7 +184,7 @@ struct BatchSession {
             throw .protocolViolation("cannot sign the manifest: \(error)")
         }
         let manifestBody = try ServerConnection.json(envelope)
-        let answer = try await connection.send(.POST, "/v1/batches", headers: [("Content-Type", "application/json")],
+        let answer = try await connection.send(.POST, Route.batches, headers: [("Content-Type", "application/json")],
                                                body: { .bytes(manifestBody) })
         try answer.expect([200, 201], doing: "sending the manifest of \(manifest.items.count) item(s)")
         let created = try answer.decode(BatchCreated.self)
@@ -262,7 +262,7 @@ struct BatchSession {
     private func commit(batchId: Int64, serverBatchId: String) async throws(SyncError) -> CommitAnswer {
         let withdraw = try storeCall { try store.hashes(inBatch: batchId, state: .refused) }
         let commitBody = try ServerConnection.json(CommitRequest(withdraw: withdraw))
-        let committed = try await connection.send(.POST, "/v1/batches/\(serverBatchId)/commit",
+        let committed = try await connection.send(.POST, Route.commit(serverBatchId),
                                                   headers: [("Content-Type", "application/json")], body: { .bytes(commitBody) })
         if committed.status == 409 { return .missingBlobs(committed.reason) }
         try committed.expect([200, 201], doing: "committing batch \(serverBatchId)")

@@ -225,7 +225,7 @@ struct TusUploader: Sendable {
         let answer: ServerAnswer
         do {
             answer = try await connection.sendOnce(
-                .POST, "/v1/uploads",
+                .POST, Route.uploads,
                 headers: [(Tus.Header.resumable, Tus.version), (Tus.Header.uploadLength, String(length)),
                           (Tus.Header.uploadMetadata, metadata(sha256: sha256, batchId: batchId)),
                           (Tus.Header.uploadChecksum, checksum), ("Content-Type", Tus.offsetContentType)],
@@ -298,7 +298,7 @@ struct TusUploader: Sendable {
             try remove(sha256)
         }
         let answer = try await connection.send(
-            .POST, "/v1/uploads",
+            .POST, Route.uploads,
             headers: [(Tus.Header.resumable, Tus.version), (Tus.Header.uploadLength, String(length)),
                       (Tus.Header.uploadMetadata, metadata(sha256: sha256, batchId: batchId))])
         try answer.expect([201], doing: "creating the upload of \(sha256)")
