@@ -126,180 +126,33 @@ public struct Collector: Sendable {
     }
 
     /// Collects `root` as the volume of `camera`. `mayFree` allows deleting collected files
-    /// from it as the policy says (never for an imported folder).
+    /// from it as the policy says (never for an imported folder). Batch by batch: the files
+    /// not yet stored are staged, made durable and placed; the batch's rows are committed on
+    /// another thread while the next is staged.
     public func collect(root: String, camera: CameraContext, mayFree: Bool,
                         progress: @escaping @Sendable (CollectProgress) -> Void = { _ in }) throws(CollectError) -> CollectSummary {
-        let started = Date()
-        var summary = CollectSummary(camera: camera.serial, source: root)
-        let (files, skipped) = try VolumeWalker.walk(root)
-        summary.files = files.count
-        summary.skipped = skipped
-        let registered: Bool
-        var collection: Collection
-        do {
-            try store.noteCameraSeen(serial: camera.serial, vendor: camera.vendor, model: camera.model, officerNumber: camera.officerNumber)
-            registered = try store.camera(serial: camera.serial)?.registered ?? false
-            collection = try store.begin(Collection(cameraSerial: camera.serial, source: root, startedAt: started))
-        } catch {
-            throw CollectError.database("\(error)")
-        }
-        let officers = (try? store.officers()) ?? []
-        let officersByNumber = Dictionary(officers.map { ($0.number, $0) }, uniquingKeysWith: { first, _ in first })
-
-        var pending: [Recording] = []
-        var pendingSources: [VolumeEntry] = []
-        var folders: Set<URL> = []
-        let bytesTotal = files.reduce(Int64(0)) { $0 + $1.size }
-        var bytesDone: Int64 = 0
-
-        // A batch's rows are committed on another thread while the next batch is staged;
-        // `settle` waits for it and accounts for the result, in batch order.
-        var inFlight: PendingCommit?
-        func settle() throws(CollectError) {
-            guard let commit = inFlight else { return }
-            inFlight = nil
-            for (index, result) in try commit.wait().get().enumerated() {
-                if result.isNew {
-                    summary.new += 1
-                    if result.recording.isFlagged { summary.flagged += 1 }
-                    if result.recording.flags.contains(.lateDocking) { summary.lateDocking += 1 }
-                } else {
-                    summary.alreadyCollected += 1
-                }
-                if mayFree && freePolicy == .afterVerify {
-                    free(result.recording, source: commit.sources[index], root: root, summary: &summary)
-                }
-            }
-        }
-        func startCommit() {
-            guard !pending.isEmpty else { return }
-            inFlight = PendingCommit(store: store, rows: pending, sources: pendingSources, folders: folders)
-            pending.removeAll()
-            pendingSources.removeAll()
-            folders.removeAll()
-        }
-
-        let known: [Data: [Recording]]
-        // After-receipt freeing: the files the central server has receipted may leave the camera.
-        let receipted: Set<Int64>
-        do {
-            known = try store.recordingsBySourcePath(camera: camera.serial)
-            receipted = freePolicy == .afterReceipt ? try store.receiptedRecordingIds(camera: camera.serial) : []
-        } catch {
-            throw CollectError.database("\(error)")
-        }
-        let filesStarted = Counter()
-        var next = 0
+        var run = try CollectionRun(collector: self, root: root, camera: camera, mayFree: mayFree, progress: progress)
         // Why the collection stopped early, as a type: a full disk is the command's error, not just a line.
         var stoppedBy: CollectError?
-        batches: while next < files.count {
+        while run.hasMoreFiles {
             if shouldStop() {
                 stoppedBy = .stopped
-                summary.stoppedBecause = CollectError.stopped.description
-                break batches
+                break
             }
-            var chunk: [VolumeEntry] = []
-            var chunkBytes: Int64 = 0
-            while next < files.count && chunk.count < batchFiles && chunkBytes < batchBytes {
-                let entry = files[next]
-                next += 1
-                if let existing = known[Data(entry.path)]?.first(where: { $0.size == entry.size && Self.sameTime($0.sourceModified, entry.modified) }) {
-                    summary.alreadyCollected += 1
-                    bytesDone += entry.size
-                    filesStarted.add(1)
-                    if mayFree && existing.wipedAt == nil
-                        && (freePolicy == .afterVerify || (freePolicy == .afterReceipt && receipted.contains(existing.id ?? -1))) {
-                        free(existing, source: entry, root: root, summary: &summary)
-                    }
-                    continue
-                }
-                chunk.append(entry)
-                chunkBytes += entry.size
-            }
-            let bytesStarted = ByteCounter(bytesDone)
-            let outcomes = stageAll(chunk, root: root, camera: camera, registered: registered, officers: officersByNumber) { entry in
-                let position = filesStarted.add(1) - 1
-                // Bytes of the files before this one: what a person at the dock sees move.
-                let before = bytesStarted.add(entry.size) - entry.size
-                progress(CollectProgress(filesDone: position, filesTotal: files.count, bytesDone: before,
-                                         bytesTotal: bytesTotal, current: entry.displayPath))
-            }
-            bytesDone += chunkBytes
-            var stop: CollectError?
-            // One syncfs makes every staged copy of the chunk durable before any is renamed into place.
-            let staged = outcomes.compactMap { outcome -> BlobStore.Staged? in
-                if case .staged(_, let copy) = outcome { return copy }
-                return nil
-            }
-            var placing: CollectError?
-            if !staged.isEmpty {
-                do {
-                    try store.blobs.syncStaged()
-                } catch {
-                    placing = .store(error)
-                }
-            }
-            for (entry, outcome) in zip(chunk, outcomes) {
-                switch outcome {
-                case .staged(let recording, let copy):
-                    if let failure = placing {
-                        store.blobs.discard(copy)
-                        stop = stop ?? failure
-                        continue
-                    }
-                    let folder: URL
-                    do {
-                        folder = try store.blobs.place(copy)
-                    } catch {
-                        placing = .store(error)
-                        stop = stop ?? .store(error)
-                        continue
-                    }
-                    pending.append(recording)
-                    pendingSources.append(entry)
-                    folders.insert(folder)
-                    summary.bytes += recording.size
-                case .failed(let reason):
-                    summary.failed.append(.init(path: entry.displayPath, reason: reason))
-                case .stop(let error):
-                    stop = stop ?? error
-                case .notStarted:
-                    stop = stop ?? .stopped
-                }
-            }
+            let stop = run.stageNextBatch()
             do {
-                try settle()
+                try run.settle()
             } catch {
                 stoppedBy = error
-                summary.stoppedBecause = error.description
-                break batches
+                break
             }
-            startCommit()
+            run.startCommit()
             if let stop {
-                stoppedBy = stop
-                summary.stoppedBecause = stop.description  // what is durable is committed below; then stop cleanly
-                break batches
+                stoppedBy = stop  // what is durable is committed at the end; then stop cleanly
+                break
             }
         }
-        do {
-            try settle()
-        } catch {
-            stoppedBy = stoppedBy ?? error
-            summary.stoppedBecause = summary.stoppedBecause ?? error.description
-        }
-        summary.seconds = Date().timeIntervalSince(started)
-        progress(CollectProgress(filesDone: files.count, filesTotal: files.count, bytesDone: bytesTotal, bytesTotal: bytesTotal, current: ""))
-        collection.finishedAt = Date()
-        collection.newCount = summary.new
-        collection.alreadyCount = summary.alreadyCollected
-        collection.flaggedCount = summary.flagged
-        collection.failedCount = summary.failed.count
-        collection.bytes = summary.bytes
-        try? store.finish(collection)
-        if case .store(.diskFull) = stoppedBy {
-            throw CollectError.store(.diskFull(store.home.path))
-        }
-        return summary
+        return try run.finish(stoppedBy: stoppedBy)
     }
 
     /// What became of one file.
@@ -314,7 +167,7 @@ public struct Collector: Sendable {
     }
 
     /// Stages `entries` on `workers` threads; the outcomes come back in the entries' order.
-    private func stageAll(_ entries: [VolumeEntry], root: String, camera: CameraContext, registered: Bool,
+    func stageAll(_ entries: [VolumeEntry], root: String, camera: CameraContext, registered: Bool,
                           officers: [String: Officer], starting: @escaping @Sendable (VolumeEntry) -> Void) -> [Outcome] {
         let results = OutcomeSlots(count: entries.count)
         let cursor = Counter()
@@ -422,7 +275,7 @@ public struct Collector: Sendable {
 
     /// Deletes a verified recording's source from the volume and records it; a read-only
     /// volume leaves it in place and says so.
-    private func free(_ recording: Recording, source: VolumeEntry, root: String, summary: inout CollectSummary) {
+    func free(_ recording: Recording, source: VolumeEntry, root: String, summary: inout CollectSummary) {
         // The stored copy is re-checked first; one removed to make room is held by the server per
         // its receipt (only receipted copies are ever removed), which is what after-receipt asks.
         guard recording.localCopyRemovedAt != nil || (try? store.blobs.hash(of: recording.sha256)) == recording.sha256 else {

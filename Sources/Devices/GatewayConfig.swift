@@ -99,59 +99,67 @@ public struct GatewayConfig: Sendable, Equatable {
                     throw CatalogError(file: path, key: key, message: "must be a time zone name such as \"Asia/Shanghai\"")
                 }
                 config.timeZone = zone
-            case "max_parallel_bays":
-                guard let value = table[key]?.int, (1...64).contains(value) else {
-                    throw CatalogError(file: path, key: key, message: "must be a whole number of cameras from 1 to 64")
-                }
-                config.maxParallelBays = value
-            case "limit_rate":
-                guard let text = table[key]?.string, let rate = ByteCount.parse(text) else {
-                    throw CatalogError(file: path, key: key, message: "must be bytes per second in quotes, e.g. \"10M\" or \"512k\"")
-                }
-                config.limitRate = rate
-            case "upload_windows":
-                guard let array = table[key]?.array else {
-                    throw CatalogError(file: path, key: key, message: "must be a list such as [\"18:00-08:00\"]")
-                }
-                config.uploadWindows = try array.map { value throws(CatalogError) in
-                    guard let text = value.string, let window = UploadWindow(text) else {
-                        throw CatalogError(file: path, key: key, message: "\(value) is not a time range such as \"18:00-08:00\"")
-                    }
-                    return window
-                }
-            case "keep_free":
-                guard let text = table[key]?.string, let reserve = SpaceReserve(text) else {
-                    throw CatalogError(file: path, key: key, message: "must be a share or a size in quotes, e.g. \"15%\" or \"200G\"")
-                }
-                config.keepFree = reserve
-            case "keep_important_days":
-                guard let value = table[key]?.int, (0...3650).contains(value) else {
-                    throw CatalogError(file: path, key: key, message: "must be a whole number of days from 0 to 3650")
-                }
-                config.keepImportantDays = value
-            case "silent_camera_days":
-                guard let value = table[key]?.int, (1...365).contains(value) else {
-                    throw CatalogError(file: path, key: key, message: "must be a whole number of days from 1 to 365")
-                }
-                config.silentCameraDays = value
+            case "max_parallel_bays", "limit_rate", "upload_windows", "keep_free", "keep_important_days", "silent_camera_days":
+                try config.readStationSetting(key, table[key], file: path)
             case "passwords":
-                guard let passwords = table[key]?.table else { throw CatalogError(file: path, key: key, message: "must be a table") }
-                for group in passwords.keys {
-                    guard group == "models" || group == "serials", let entries = passwords[group]?.table else {
-                        throw CatalogError(file: path, key: "passwords.\(group)", message: "must be [passwords.models] or [passwords.serials]")
-                    }
-                    for name in entries.keys {
-                        guard let password = entries[name]?.string else {
-                            throw CatalogError(file: path, key: "passwords.\(group).\(name)", message: "must be a text value in quotes")
-                        }
-                        if group == "models" { config.modelPasswords[name] = password } else { config.serialPasswords[name] = password }
-                    }
-                }
+                try config.readPasswords(table[key], file: path)
             default:
                 throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, max_parallel_bays, limit_rate, upload_windows, keep_free, keep_important_days, silent_camera_days, passwords)")
             }
         }
         return config
+    }
+
+    /// The docking station's settings.
+    private mutating func readStationSetting(_ key: String, _ value: (any TOMLValueConvertible)?, file path: String) throws(CatalogError) {
+        func fail(_ message: String) -> CatalogError { CatalogError(file: path, key: key, message: message) }
+        switch key {
+        case "max_parallel_bays":
+            guard let bays = value?.int, (1...64).contains(bays) else { throw fail("must be a whole number of cameras from 1 to 64") }
+            maxParallelBays = bays
+        case "limit_rate":
+            guard let text = value?.string, let rate = ByteCount.parse(text) else {
+                throw fail("must be bytes per second in quotes, e.g. \"10M\" or \"512k\"")
+            }
+            limitRate = rate
+        case "upload_windows":
+            guard let array = value?.array else { throw fail("must be a list such as [\"18:00-08:00\"]") }
+            uploadWindows = try array.map { element throws(CatalogError) in
+                guard let text = element.string, let window = UploadWindow(text) else {
+                    throw fail("\(element) is not a time range such as \"18:00-08:00\"")
+                }
+                return window
+            }
+        case "keep_free":
+            guard let text = value?.string, let reserve = SpaceReserve(text) else {
+                throw fail("must be a share or a size in quotes, e.g. \"15%\" or \"200G\"")
+            }
+            keepFree = reserve
+        case "keep_important_days":
+            guard let days = value?.int, (0...3650).contains(days) else { throw fail("must be a whole number of days from 0 to 3650") }
+            keepImportantDays = days
+        case "silent_camera_days":
+            guard let days = value?.int, (1...365).contains(days) else { throw fail("must be a whole number of days from 1 to 365") }
+            silentCameraDays = days
+        default:
+            break
+        }
+    }
+
+    /// `[passwords.models]` and `[passwords.serials]`.
+    private mutating func readPasswords(_ value: (any TOMLValueConvertible)?, file path: String) throws(CatalogError) {
+        guard let passwords = value?.table else { throw CatalogError(file: path, key: "passwords", message: "must be a table") }
+        for group in passwords.keys {
+            guard group == "models" || group == "serials", let entries = passwords[group]?.table else {
+                throw CatalogError(file: path, key: "passwords.\(group)", message: "must be [passwords.models] or [passwords.serials]")
+            }
+            for name in entries.keys {
+                guard let password = entries[name]?.string else {
+                    throw CatalogError(file: path, key: "passwords.\(group).\(name)", message: "must be a text value in quotes")
+                }
+                if group == "models" { modelPasswords[name] = password } else { serialPasswords[name] = password }
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ public struct StatusPage: Sendable {
     public let board: StatusBoard
     public let host: String
     public let port: Int
-    /// Connections served at once; more wait for the kernel's backlog. Idle ones close after `idleTimeout`.
+    /// Connections served at once; one more is closed at once. Idle ones close after `idleTimeout`.
     public var maxConnections = 64
     public var idleTimeout: TimeAmount = .seconds(30)
 
@@ -19,76 +19,41 @@ public struct StatusPage: Sendable {
         self.port = port
     }
 
-    /// A bound listener: the address it got (port 0 picks a free one), and its serving loop.
+    /// A bound listener: the address it got (port 0 picks a free one).
     public struct Listener: Sendable {
         public let host: String
         public let port: Int
-        let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        let channel: any Channel
+
+        /// Closes the listener; connections being served finish their answer.
+        public func close() async {
+            try? await channel.close()
+        }
     }
 
+    /// Binds and serves. Requests are answered on NIO's event loop by a plain channel handler,
+    /// not in Swift tasks: the page stays up however busy the bays and the sync keep the
+    /// cooperative thread pool.
     public func bind() async throws -> Listener {
         let idle = idleTimeout
+        let slots = ConnectionSlots(limit: maxConnections)
+        let page = self
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .childChannelInitializer { channel in
+                guard slots.take() else { return channel.close() }
+                channel.closeFuture.whenComplete { _ in slots.give() }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(StatusRequestHandler(page: page))
                 }
             }
-        let port = channel.channel.localAddress?.port ?? port
+            .bind(host: host, port: port).get()
+        let port = channel.localAddress?.port ?? port
         return Listener(host: host, port: port, channel: channel)
-    }
-
-    /// Serves until the task is cancelled.
-    public func serve(_ listener: Listener) async throws {
-        let slots = ConnectionSlots(limit: maxConnections)
-        try await withThrowingDiscardingTaskGroup { group in
-            try await listener.channel.executeThenClose { inbound in
-                for try await connection in inbound {
-                    guard slots.take() else {
-                        try? await connection.channel.close()
-                        continue
-                    }
-                    group.addTask {
-                        defer { slots.give() }
-                        try? await serve(connection)
-                    }
-                }
-            }
-        }
-    }
-
-    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async throws {
-        try await connection.executeThenClose { inbound, outbound in
-            var head: HTTPRequestHead?
-            for try await part in inbound {
-                switch part {
-                case .head(let request):
-                    head = request
-                case .body:
-                    continue
-                case .end:
-                    guard let request = head else { return }
-                    let answer = respond(to: request)
-                    var headers = HTTPHeaders()
-                    headers.add(name: "Content-Type", value: answer.contentType)
-                    headers.add(name: "Content-Length", value: String(answer.body.count))
-                    headers.add(name: "Cache-Control", value: "no-store")
-                    headers.add(name: "X-Content-Type-Options", value: "nosniff")
-                    headers.add(name: "Content-Security-Policy", value: "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
-                    if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
-                    try await outbound.write(.head(HTTPResponseHead(version: request.version, status: answer.status, headers: headers)))
-                    if request.method != .HEAD { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: answer.body)))) }
-                    try await outbound.write(.end(nil))
-                    if !request.isKeepAlive { return }
-                    head = nil
-                }
-            }
-        }
     }
 
     struct Answer {
@@ -116,7 +81,7 @@ public struct StatusPage: Sendable {
         }
     }
 
-    private func json<T: Encodable>(_ value: T) -> Answer {
+    func json<T: Encodable>(_ value: T) -> Answer {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
@@ -124,6 +89,46 @@ public struct StatusPage: Sendable {
             return Answer(status: .ok, contentType: "application/json", body: Array(try encoder.encode(value)))
         } catch {
             return Answer(status: .internalServerError, contentType: "text/plain; charset=utf-8", body: Array("cannot encode the status\n".utf8))
+        }
+    }
+}
+
+/// Answers each request of a connection on its event loop.
+private final class StatusRequestHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let page: StatusPage
+    private var head: HTTPRequestHead?
+
+    init(page: StatusPage) { self.page = page }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request):
+            head = request
+        case .body:
+            break
+        case .end:
+            guard let request = head else { return }
+            head = nil
+            let answer = page.respond(to: request)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: answer.contentType)
+            headers.add(name: "Content-Length", value: String(answer.body.count))
+            headers.add(name: "Cache-Control", value: "no-store")
+            headers.add(name: "X-Content-Type-Options", value: "nosniff")
+            headers.add(name: "Content-Security-Policy", value: "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
+            if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: answer.status, headers: headers))), promise: nil)
+            if request.method != .HEAD {
+                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: answer.body)))), promise: nil)
+            }
+            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !request.isKeepAlive {
+                let channel = context.channel
+                written.whenComplete { _ in channel.close(promise: nil) }
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 /// The status page: one HTML file with its style and script, no build step. It polls
-/// `/api/status` every second and redraws the tiles; labels come from `/api/labels`.
+/// `/api/status` every second (or `?refresh=MS`) and redraws the tiles; labels come from `/api/labels`.
 enum StatusPageAssets {
     static let html = #"""
 <!doctype html>
@@ -49,6 +49,8 @@ enum StatusPageAssets {
 <script>
 "use strict";
 let labels = {};
+// Redraw every second, or as `?refresh=MS` says (200 ms to 10 s).
+const refresh = Math.min(10000, Math.max(200, Number(new URLSearchParams(location.search).get("refresh")) || 1000));
 const lang = (navigator.languages && navigator.languages[0] || navigator.language || "zh").toLowerCase().startsWith("en") ? "en" : "zh";
 document.documentElement.lang = lang;
 function t(key) { const label = labels[key]; return label ? label[lang] : key; }
@@ -127,7 +129,7 @@ async function poll() {
   } catch (error) {
     offline.textContent = t("page.offline"); offline.style.display = "inline";
   }
-  setTimeout(poll, 1000);
+  setTimeout(poll, refresh);
 }
 fetch("/api/labels").then(r => r.json()).then(table => {
   labels = table; document.getElementById("title").textContent = t("title"); document.title = t("title");

@@ -49,16 +49,28 @@ final class USBDeviceNode: @unchecked Sendable {
         for urb in completed + waiting { g_object_unref(urb) }
     }
 
-    func disconnect() { lock.withLock { disconnected = true } }
+    /// Unplugged: URBs still waiting complete with -ENODEV (and can be reaped, as the kernel
+    /// gives them back); every later request fails with ENODEV.
+    func disconnect() {
+        lock.withLock {
+            disconnected = true
+            for urb in waiting {
+                finish(urb, status: -ENODEV, actual: 0)
+                completed.append(urb)
+            }
+            waiting.removeAll()
+        }
+    }
 
     func handle(_ client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        if disconnected {
+        let request = umockdev_ioctl_client_get_request(client)
+        let reaping = request == USBDevFS.reapURB || request == USBDevFS.reapURBNoDelay
+        if disconnected && !(reaping && !completed.isEmpty) {
             umockdev_ioctl_client_complete(client, -1, ENODEV)
             return true
         }
-        let request = umockdev_ioctl_client_get_request(client)
         guard let argument = umockdev_ioctl_client_get_arg(client) else {
             umockdev_ioctl_client_complete(client, -1, EFAULT)
             return true
@@ -80,7 +92,7 @@ final class USBDeviceNode: @unchecked Sendable {
             submit(argument)
             umockdev_ioctl_client_complete(client, 0, 0)
         case USBDevFS.reapURB, USBDevFS.reapURBNoDelay:
-            serviceWaiting()
+            if !disconnected { serviceWaiting() }
             guard !completed.isEmpty else {
                 umockdev_ioctl_client_complete(client, -1, EAGAIN)
                 return true

@@ -104,13 +104,12 @@ struct StationCommand: AsyncParsableCommand {
         emitLine("fieldgate station: status page at http://\(display):\(listener.port)")
         SystemdNotify.send("READY=1\nSTATUS=status page at http://\(display):\(listener.port)")
 
-        let serving = Task { try await page.serve(listener) }
         let syncing = Task { if !noSync { await sync.run() } }
         await station.run()
         // Bays have ended (stop raised); the sync round in hand ends at its next check.
         SystemdNotify.send("STOPPING=1")
         await syncing.value
-        serving.cancel()
+        await listener.close()
         log("stopped")
     }
 }

@@ -427,7 +427,7 @@ final class StationCLITests: XCTestCase {
             let output = LineReader(out.fileHandleForReading)
             XCTAssertTrue(output.waitFor("ready", timeout: 90), "the browser did not open the page: \(output.text)")
             // Docked while the page watches: a card large enough that the copy is seen running.
-            let camera = EmulatedModels.gat947Camera(serial: serials[0], volume: try volume(serials[0], extraFiles: 150, extraBytes: 1 << 20))
+            let camera = EmulatedModels.gat947Camera(serial: serials[0], volume: try volume(serials[0], extraFiles: 300, extraBytes: 1 << 20))
             try camera.dock(on: testbed)
             var refused: EmulatedGAT947Camera?
             if index == 0 {

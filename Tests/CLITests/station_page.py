@@ -39,7 +39,7 @@ def viewport(width, height):
 viewport(800, 480)
 failed = False
 try:
-    driver.get(url)
+    driver.get(url + "/?refresh=200")
     deadline = time.time() + 20
     while time.time() < deadline and not driver.find_elements(By.CSS_SELECTOR, "body[data-updated]"):
         time.sleep(0.05)
