@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import GRDB
 
@@ -53,21 +54,23 @@ extension EvidenceStore {
             if let since = filter.since { request = request.filter(sql: "COALESCE(correctedStartedAt, mediaCreatedAt, collectedAt) >= ?", arguments: [since]) }
             if let until = filter.until { request = request.filter(sql: "COALESCE(correctedStartedAt, mediaCreatedAt, collectedAt) < ?", arguments: [until]) }
             if filter.importantOnly { request = request.filter(Column("important") == true) }
-            if filter.flaggedOnly { request = request.filter(Column("flags") != "") }
+            if filter.flaggedOnly { request = request.filter(Column("flags") != RecordingFlags()) }
             return try request.order(start, Column("id")).fetchAll(db)
         }
     }
 
     public func status() throws -> StoreStatus {
         var status = try database.read { db in
+            // A recording is flagged when its set of flags is not the empty set.
+            let flagged: SQL = "SUM(CASE WHEN flags != \(RecordingFlags()) THEN 1 ELSE 0 END)"
             func groups(_ column: String) throws -> [StoreStatus.Group] {
-                try Row.fetchAll(db, sql: """
-                    SELECT COALESCE(\(column), '(unknown)') AS key, COUNT(*) AS n, SUM(size) AS bytes,
-                           SUM(CASE WHEN flags != '' THEN 1 ELSE 0 END) AS flagged
+                try Row.fetchAll(db, SQLRequest<Row>(literal: """
+                    SELECT COALESCE(\(sql: column), '(unknown)') AS key, COUNT(*) AS n, SUM(size) AS bytes, \(flagged) AS flagged
                     FROM recording GROUP BY key ORDER BY key
-                    """).map { StoreStatus.Group(key: $0["key"], recordings: $0["n"], bytes: $0["bytes"] ?? 0, flagged: $0["flagged"] ?? 0) }
+                    """)).map { StoreStatus.Group(key: $0["key"], recordings: $0["n"], bytes: $0["bytes"] ?? 0, flagged: $0["flagged"] ?? 0) }
             }
-            let totals = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, SUM(CASE WHEN flags != '' THEN 1 ELSE 0 END) AS flagged FROM recording")!
+            let totalsQuery: SQL = "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, \(flagged) AS flagged FROM recording"
+            let totals = try Row.fetchAll(db, SQLRequest<Row>(literal: totalsQuery))[0]
             var byState: [String: Int] = [:]
             let recordingStates = SyncItem.filter(SyncItem.Columns.kind == EvidenceKind.recording)
                 .select(SyncItem.Columns.state, count(Column.rowID).forKey("n")).group(SyncItem.Columns.state).asRequest(of: Row.self)

@@ -31,7 +31,7 @@ extension EvidenceStore {
 
     /// The server answered the manifest: the batch is open there, under the server's id.
     public func markOpened(batchId: Int64, serverBatchId: String) throws {
-        try database.write { db in
+        _ = try database.write { db in
             try SyncBatch.filter(key: batchId).filter(SyncBatch.Columns.state == BatchState.prepared)
                 .updateAll(db, SyncBatch.Columns.serverBatchId.set(to: serverBatchId), SyncBatch.Columns.state.set(to: BatchState.open))
         }
