@@ -107,7 +107,11 @@ struct CollectionRun {
     private mutating func place(_ batch: [VolumeEntry], _ outcomes: [Collector.Outcome]) -> CollectError? {
         var stop: CollectError?
         var placing: CollectError?
-        if outcomes.contains(where: { if case .staged = $0 { true } else { false } }) {
+        // A full disk: this batch's copies are dropped, so the batch being committed has the
+        // room its rows need; what is durable is committed, and the rest waits for next time.
+        if outcomes.contains(where: { if case .stop(.store(.diskFull)) = $0 { true } else { false } }) {
+            placing = .store(.diskFull(store.home.path))
+        } else if outcomes.contains(where: { if case .staged = $0 { true } else { false } }) {
             do {
                 try store.blobs.syncStaged()
             } catch {
@@ -147,7 +151,9 @@ struct CollectionRun {
     mutating func settle() throws(CollectError) {
         guard let commit = inFlight else { return }
         inFlight = nil
-        for (index, result) in try commit.wait().get().enumerated() {
+        var outcome = commit.wait()
+        if case .failure(.store(.diskFull)) = outcome { outcome = commit.retry() }
+        for (index, result) in try outcome.get().enumerated() {
             if result.isNew {
                 summary.new += 1
                 if result.recording.isFlagged { summary.flagged += 1 }

@@ -341,22 +341,32 @@ final class OutcomeSlots: @unchecked Sendable {
 /// its own so the next batch can be staged meanwhile.
 final class PendingCommit: @unchecked Sendable {
     let sources: [VolumeEntry]
+    private let store: EvidenceStore
+    private let rows: [Recording]
+    private let folders: Set<URL>
     private let done = DispatchSemaphore(value: 0)
     // Written once before `done` is signalled, read only after waiting on it.
     private var result: Result<[(recording: Recording, isNew: Bool)], CollectError> = .success([])
 
     init(store: EvidenceStore, rows: [Recording], sources: [VolumeEntry], folders: Set<URL>) {
         self.sources = sources
-        DispatchQueue.global().async { [self] in
-            do {
-                try store.blobs.syncFolders(folders)
-                result = .success(try store.commit(rows))
-            } catch let error as StoreError {
-                result = .failure(.store(error))
-            } catch {
-                result = .failure(.database("\(error)"))
-            }
+        self.store = store
+        self.rows = rows
+        self.folders = folders
+        Thread { [self] in
+            result = commitNow()
             done.signal()
+        }.start()
+    }
+
+    private func commitNow() -> Result<[(recording: Recording, isNew: Bool)], CollectError> {
+        do {
+            try store.blobs.syncFolders(folders)
+            return .success(try store.commit(rows))
+        } catch let error as StoreError {
+            return .failure(.store(error))
+        } catch {
+            return .failure(.database("\(error)"))
         }
     }
 
@@ -364,4 +374,8 @@ final class PendingCommit: @unchecked Sendable {
         done.wait()
         return result
     }
+
+    /// Commits again, on this thread: a commit that met a full disk (the next batch's copies
+    /// took the room) succeeds once those copies are dropped. Committing is idempotent.
+    func retry() -> Result<[(recording: Recording, isNew: Bool)], CollectError> { commitNow() }
 }
