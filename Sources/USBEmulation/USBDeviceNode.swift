@@ -28,14 +28,30 @@ enum USBDevFS {
 
 /// Serves one emulated device's node: turns libusb's usbdevfs ioctls (submitted URBs, reaps,
 /// claims) into calls on an `EmulatedDeviceBehaviour`, in whatever order the host asks.
+///
+/// URBs belong to the open file they were submitted on, as in the kernel: a program reaps only
+/// its own, and what a program left behind when it closed the device goes with it. (Handing one
+/// program a URB another submitted makes umockdev write it through a closed connection and
+/// abort the reaping program.)
 final class USBDeviceNode: @unchecked Sendable {
     let description: EmulatedDeviceDescription
     let behaviour: EmulatedDeviceBehaviour
     private let lock = NSLock()
-    /// Completed URBs waiting for the host to reap them.
-    private var completed: [UnsafeMutablePointer<UMockdevIoctlData>] = []
-    /// IN URBs waiting for the device to have data, and OUT URBs the device NAKs for now.
-    private var waiting: [UnsafeMutablePointer<UMockdevIoctlData>] = []
+    /// One open file of the device: a program's connection to umockdev's socket.
+    private final class OpenFile {
+        let client: UnsafeMutablePointer<UMockdevIoctlClient>
+        /// Completed URBs waiting for this program to reap them.
+        var completed: [UnsafeMutablePointer<UMockdevIoctlData>] = []
+        init(_ client: UnsafeMutablePointer<UMockdevIoctlClient>) {
+            self.client = client
+            g_object_ref(client)  // kept until it has disconnected, so its address names no other
+        }
+        var isConnected: Bool { umockdev_ioctl_client_get_connected(client) != 0 }
+    }
+    private var openFiles: [UnsafeMutableRawPointer: OpenFile] = [:]
+    /// IN URBs waiting for the device to have data, and OUT URBs the device NAKs for now, in
+    /// the order they were submitted, each with the open file it belongs to.
+    private var waiting: [(file: OpenFile, urb: UnsafeMutablePointer<UMockdevIoctlData>)] = []
     /// Unplugged: every request fails with ENODEV, as the kernel answers for a device that has
     /// gone while a program still holds it open.
     private var disconnected = false
@@ -46,7 +62,13 @@ final class USBDeviceNode: @unchecked Sendable {
     }
 
     deinit {
-        for urb in completed + waiting { g_object_unref(urb) }
+        for entry in waiting { g_object_unref(entry.urb) }
+        for file in openFiles.values {
+            for urb in file.completed { g_object_unref(urb) }
+            // A client still connected is left alone: dropping the last reference to it would
+            // close a program's connection under it.
+            if !file.isConnected { g_object_unref(file.client) }
+        }
     }
 
     /// Unplugged: URBs still waiting complete with -ENODEV (and can be reaped, as the kernel
@@ -54,20 +76,42 @@ final class USBDeviceNode: @unchecked Sendable {
     func disconnect() {
         lock.withLock {
             disconnected = true
-            for urb in waiting {
-                finish(urb, status: -ENODEV, actual: 0)
-                completed.append(urb)
+            for entry in waiting {
+                finish(entry.urb, status: -ENODEV, actual: 0)
+                entry.file.completed.append(entry.urb)
             }
             waiting.removeAll()
         }
     }
 
+    /// The open file `client` is, made on its first request; files whose program has closed
+    /// the device are dropped with their URBs, as closing it drops them in the kernel.
+    private func openFile(for client: UnsafeMutablePointer<UMockdevIoctlClient>) -> OpenFile {
+        let key = UnsafeMutableRawPointer(client)
+        if let file = openFiles[key] { return file }
+        for (closedKey, closed) in openFiles where !closed.isConnected {
+            waiting.removeAll { entry in
+                guard entry.file === closed else { return false }
+                g_object_unref(entry.urb)
+                return true
+            }
+            for urb in closed.completed { g_object_unref(urb) }
+            closed.completed.removeAll()
+            openFiles[closedKey] = nil
+            g_object_unref(closed.client)
+        }
+        let file = OpenFile(client)
+        openFiles[key] = file
+        return file
+    }
+
     func handle(_ client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Bool {
         lock.lock()
         defer { lock.unlock() }
+        let file = openFile(for: client)
         let request = umockdev_ioctl_client_get_request(client)
         let reaping = request == USBDevFS.reapURB || request == USBDevFS.reapURBNoDelay
-        if disconnected && !(reaping && !completed.isEmpty) {
+        if disconnected && !(reaping && !file.completed.isEmpty) {
             umockdev_ioctl_client_complete(client, -1, ENODEV)
             return true
         }
@@ -89,15 +133,15 @@ final class USBDeviceNode: @unchecked Sendable {
         case USBDevFS.getDriver:
             umockdev_ioctl_client_complete(client, -1, ENODATA)  // no kernel driver bound
         case USBDevFS.submitURB:
-            submit(argument)
+            submit(argument, from: file)
             umockdev_ioctl_client_complete(client, 0, 0)
         case USBDevFS.reapURB, USBDevFS.reapURBNoDelay:
             if !disconnected { serviceWaiting() }
-            guard !completed.isEmpty else {
+            guard !file.completed.isEmpty else {
                 umockdev_ioctl_client_complete(client, -1, EAGAIN)
                 return true
             }
-            let urb = completed.removeFirst()
+            let urb = file.completed.removeFirst()
             if let slot = resolve(argument, 0, 8) {
                 umockdev_ioctl_data_set_ptr(slot, 0, urb)  // the caller's `void *` now points at the reaped URB
                 g_object_unref(slot)
@@ -105,7 +149,7 @@ final class USBDeviceNode: @unchecked Sendable {
             g_object_unref(urb)
             umockdev_ioctl_client_complete(client, 0, 0)
         case USBDevFS.discardURB:
-            discard(argument)
+            discard(argument, from: file)
             umockdev_ioctl_client_complete(client, 0, 0)
         default:
             umockdev_ioctl_client_complete(client, -1, ENOTTY)
@@ -120,20 +164,20 @@ final class USBDeviceNode: @unchecked Sendable {
         return resolved
     }
 
-    private func submit(_ argument: UnsafeMutablePointer<UMockdevIoctlData>) {
+    private func submit(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, from file: OpenFile) {
         guard let urb = resolve(argument, 0, USBDevFS.urbSize) else { return }  // owned until reaped
         let fields = UnsafeMutableRawPointer(urb.pointee.data!)
         let type = fields.load(fromByteOffset: USBDevFS.urbType, as: UInt8.self)
         let endpoint = fields.load(fromByteOffset: USBDevFS.urbEndpoint, as: UInt8.self)
         if type == USBDevFS.typeControl {
             runControl(urb)
-            completed.append(urb)
+            file.completed.append(urb)
         } else if endpoint & 0x80 == 0 {
-            if send(urb) { completed.append(urb) } else { waiting.append(urb) }
+            if send(urb) { file.completed.append(urb) } else { waiting.append((file, urb)) }
         } else if !fill(urb) {
-            waiting.append(urb)
+            waiting.append((file, urb))
         } else {
-            completed.append(urb)
+            file.completed.append(urb)
         }
     }
 
@@ -170,20 +214,20 @@ final class USBDeviceNode: @unchecked Sendable {
     }
 
     private func serviceWaiting() {
-        var stillWaiting: [UnsafeMutablePointer<UMockdevIoctlData>] = []
-        for urb in waiting {
-            if fill(urb) { completed.append(urb) } else { stillWaiting.append(urb) }
+        var stillWaiting: [(file: OpenFile, urb: UnsafeMutablePointer<UMockdevIoctlData>)] = []
+        for entry in waiting {
+            if fill(entry.urb) { entry.file.completed.append(entry.urb) } else { stillWaiting.append(entry) }
         }
         waiting = stillWaiting
     }
 
-    private func discard(_ argument: UnsafeMutablePointer<UMockdevIoctlData>) {
+    private func discard(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, from file: OpenFile) {
         guard argument.pointee.data_len >= 8 else { return }
         let address = UnsafeRawPointer(argument.pointee.data!).loadUnaligned(as: UInt.self)
-        if let index = waiting.firstIndex(where: { $0.pointee.client_addr == address }) {
-            let urb = waiting.remove(at: index)
+        if let index = waiting.firstIndex(where: { $0.file === file && $0.urb.pointee.client_addr == address }) {
+            let urb = waiting.remove(at: index).urb
             finish(urb, status: -ENOENT, actual: 0)  // cancelled, as the kernel reports it
-            completed.append(urb)
+            file.completed.append(urb)
         }
     }
 

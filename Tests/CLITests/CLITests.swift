@@ -104,7 +104,7 @@ final class CLITests: XCTestCase {
         try process.run()
         Thread.sleep(forTimeInterval: 1)
         process.interrupt()  // SIGINT, as Ctrl-C sends
-        process.waitUntilExit()
+        XCTAssertTrue(waitForExit(process, timeout: 30), "watch did not end on SIGINT")
         XCTAssertEqual(process.terminationReason, .exit)
         XCTAssertEqual(process.terminationStatus, 0)
     }

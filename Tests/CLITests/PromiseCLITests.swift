@@ -205,10 +205,10 @@ final class PromiseCLITests: XCTestCase {
         Thread.sleep(forTimeInterval: 1)
         XCTAssertTrue(process.isRunning, "watch ended before it was signalled")
         process.terminate()  // SIGTERM, as systemd or kill sends
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = readUntil(out.fileHandleForReading, timeout: 30) { _ in false }
+        XCTAssertTrue(waitForExit(process, timeout: 30), "watch did not end on SIGTERM")
         XCTAssertEqual(process.terminationReason, .exit, "ended by its own exit, not by the signal")
         XCTAssertEqual(process.terminationStatus, 0)
-        XCTAssertEqual(String(decoding: output, as: UTF8.self), "", "no device came or went")
+        XCTAssertEqual(output, "", "no device came or went")
     }
 }

@@ -434,7 +434,7 @@ final class StationCLITests: XCTestCase {
                 refused = EmulatedModels.gat947Camera(serial: "A600002", volume: try volume("A600002"))
                 try refused?.dock(on: testbed)
             }
-            browser.waitUntilExit()
+            XCTAssertTrue(waitForExit(browser, timeout: 300), "the browser script did not end")
             let text = output.text
             XCTAssertEqual(browser.terminationStatus, 0, "the page did not show the expected tiles:\n\(text)\n\(station.log)")
             XCTAssertTrue(text.contains(index == 0 ? "title: 执法记录仪采集站" : "title: Body camera docking station"), text)

@@ -58,22 +58,39 @@ try:
             if not all(state in it for state in states):
                 return False
         return True
+    # The page records every state it draws, so a state shown between two polls (a short copy
+    # on a loaded machine) is still seen; the poll reads that record in one call.
+    driver.execute_script("""
+        window.seenStates = [];
+        const record = () => {
+          for (const tile of document.querySelectorAll('article.tile')) {
+            const serial = tile.dataset.serial, state = tile.dataset.state;
+            const label = (tile.querySelector('.state') || {}).textContent || '';
+            const last = window.seenStates.filter(entry => entry[0] === serial).pop();
+            if (!last || last[1] !== state) window.seenStates.push([serial, state, label, tile.innerText]);
+          }
+        };
+        record();
+        new MutationObserver(record).observe(document.body,
+          {subtree: true, childList: true, attributes: true, characterData: true});
+    """)
+    read = 0
     while time.time() < deadline and not complete():
-        for tile in driver.find_elements(By.CSS_SELECTOR, "article.tile"):
-            try:
-                serial = tile.get_attribute("data-serial")
-                state = tile.get_attribute("data-state")
-                label = tile.find_element(By.CSS_SELECTOR, ".state").text
-                detail = tile.text
-            except Exception:
-                continue  # redrawn while read: the next round reads it again
+        try:
+            entries = driver.execute_script("return window.seenStates.slice(arguments[0]);", read)
+        except Exception as error:  # a slow round trip: the record keeps what it saw meanwhile
+            print(f"(poll failed: {error.__class__.__name__})", flush=True)
+            time.sleep(0.2)
+            continue
+        read += len(entries)
+        for serial, state, label, detail in entries:
             if serial in seen and (not seen[serial] or seen[serial][-1] != state):
                 seen[serial].append(state)
-                texts[(serial, state)] = (label, detail)
-                print(f"{serial} {state} [{label}]", flush=True)
+                texts[(serial, state)] = (label.strip(), detail)
+                print(f"{serial} {state} [{label.strip()}]", flush=True)
                 if state == "collecting":
                     driver.save_screenshot(f"{shot_prefix}-collecting-800x480.png")
-        time.sleep(0.05)
+        time.sleep(0.1)
     if not complete():
         print(f"tiles did not go through their states: expected {expected}, saw {seen}", flush=True)
         failed = True
@@ -86,8 +103,8 @@ try:
                 failed = True
     for serial, states in expected.items():
         if "error" in states:
-            tile = driver.find_element(By.CSS_SELECTOR, f'article.tile[data-serial="{serial}"]')
-            print(f"{serial} error tile: {tile.text!r}", flush=True)
+            shown = texts.get((serial, "error"), ("", ""))[1]
+            print(f"{serial} error tile: {shown!r}", flush=True)
     driver.save_screenshot(f"{shot_prefix}-800x480.png")
     viewport(1366, 768)
     time.sleep(1.2)

@@ -209,7 +209,7 @@ final class CollectorTests: XCTestCase {
         remount.executableURL = URL(fileURLWithPath: "/bin/mount")
         remount.arguments = ["-o", "remount,size=64m", disk.folder.path]
         try remount.run()
-        remount.waitUntilExit()
+        waitForExit(remount, timeout: 30)
         let summary = try collector.collect(root: root.path, camera: CameraContext(serial: "A123456"), mayFree: false)
         XCTAssertEqual(summary.new + summary.alreadyCollected, 6)
         XCTAssertEqual(try store.recordings().count, 6)

@@ -14,11 +14,8 @@ final class CorruptingProxy: @unchecked Sendable {
         process.arguments = ["python3", repositoryRoot.appendingPathComponent("Tests/SyncTests/corrupting_proxy.py").path, String(target)]
         process.standardOutput = output
         try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !text.contains("\n") && Date() < deadline && process.isRunning {
-            text += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        let running = process
+        let text = readUntil(output.fileHandleForReading, timeout: 20, while: { running.isRunning }) { $0.contains("\n") }
         guard text.hasPrefix("port "), let port = Int(text.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
             process.terminate()
             throw XCTSkipFailure("the proxy did not start: \(text)")

@@ -222,8 +222,8 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(acknowledged, 2 << 20)
         Thread.sleep(forTimeInterval: 1)
         try server.start(port: port)
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = Data(readUntil(out.fileHandleForReading, timeout: 120) { _ in false }.utf8)
+        XCTAssertTrue(waitForExit(process, timeout: 30), "the sync did not end")
         XCTAssertEqual(process.terminationStatus, 0, String(decoding: output, as: UTF8.self))
         XCTAssertEqual(try syncStatus().receipted, count)
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
@@ -383,7 +383,7 @@ final class SyncEndToEndTests: XCTestCase {
         }
         let captured = try summary(try officer(["fingerprint", "capture", "--case", "杭城管简〔2024〕0002号", "--document",
                                                 "杭城管停〔2024〕000123号", "--person", "王某某", "--json"]))
-        pressed.wait()
+        XCTAssertEqual(pressed.wait(timeout: .now() + 60), .success, "the finger was never pressed")
         let fingerprintSha = try XCTUnwrap(captured["sha256"] as? String)
         let store = try EvidenceStore(home: home)
 

@@ -243,12 +243,8 @@ final class UnavailableServer: @unchecked Sendable {
             """]
         process.standardOutput = output
         try process.run()
-        var text = ""
-        while !text.contains("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { throw XCTSkipFailure("the 503 server did not start") }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
+        let text = readUntil(output.fileHandleForReading, timeout: 20) { $0.contains("\n") }
+        guard text.contains("\n") else { throw XCTSkipFailure("the 503 server did not start") }
         url = "http://127.0.0.1:" + text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

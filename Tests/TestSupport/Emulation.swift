@@ -79,7 +79,7 @@ public final class SmallDisk {
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
         mount.arguments = ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", folder.path]
         try mount.run()
-        mount.waitUntilExit()
+        waitForExit(mount, timeout: 30)
         guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs here") }
         let path = folder.path
         test.addTeardownBlock {
@@ -87,7 +87,7 @@ public final class SmallDisk {
             unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
             unmount.arguments = ["-l", path]
             try? unmount.run()
-            unmount.waitUntilExit()
+            waitForExit(unmount, timeout: 30)
         }
     }
 }

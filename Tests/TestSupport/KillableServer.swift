@@ -45,13 +45,7 @@ public final class KillableServer: @unchecked Sendable {
         self.process = process
         // Read the first line: "fieldgate-server listening on http://127.0.0.1:PORT".
         let reader = out.fileHandleForReading
-        var text = ""
-        let deadline = Date().addingTimeInterval(30)
-        while !text.contains("\n") && Date() < deadline && process.isRunning {
-            let chunk = reader.availableData
-            if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.02) }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
+        let text = readUntil(reader, timeout: 30, while: { process.isRunning }) { $0.contains("\n") }
         guard let line = text.split(separator: "\n").first, line.contains("listening on"),
               let portText = line.split(separator: ":").last, let bound = Int(portText.trimmingCharacters(in: .whitespaces)) else {
             process.terminate()

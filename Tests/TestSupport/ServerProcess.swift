@@ -35,8 +35,9 @@ public func runProgram(_ path: String, _ arguments: [String], environment: [Stri
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    readers.wait()
+    waitForExit(process, timeout: 10)
+    // A grandchild still holding the pipes must not hold the test: what was read is kept.
+    _ = readers.wait(timeout: .now() + 10)
     return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
                          stderr: String(decoding: errData.get(), as: UTF8.self))
 }
@@ -62,7 +63,7 @@ public final class ServerProcess: @unchecked Sendable {
         var text = ""
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let chunk = output.availableData
+            guard let chunk = readAvailable(output, timeout: min(0.5, max(0, deadline.timeIntervalSinceNow))) else { continue }
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }), text.contains("\n") {

@@ -28,14 +28,9 @@ public final class StationProcess: @unchecked Sendable {
             }
         }
         let reader = out.fileHandleForReading
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
         let prefix = "fieldgate station: status page at "
-        while !text.contains("\n") && Date() < deadline && process.isRunning {
-            let chunk = reader.availableData
-            if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.02) }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
+        let running = process
+        let text = readUntil(reader, timeout: 60, while: { running.isRunning }) { $0.contains("\n") }
         guard let line = text.split(separator: "\n").first, line.hasPrefix(prefix) else {
             if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
             throw XCTSkipFailure("fieldgate station did not start: \(text)\n\(errors.text)")
@@ -98,10 +93,10 @@ public final class StationProcess: @unchecked Sendable {
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitUntilExit()  // bounded: SIGKILL
             return -1
         }
-        process.waitUntilExit()
+        process.waitUntilExit()  // bounded: it has ended
         return process.terminationStatus
     }
 
