@@ -214,6 +214,99 @@ final class StationCLITests: XCTestCase {
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
     }
 
+    func testKilledMidSyncTheStationResumesAndTheServerHoldsEachBlobOnce() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let work = try temporaryFolder(self)
+        let home = work.appendingPathComponent("gateway")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let env = ["FIELDGATE_HOME": home.path]
+        let server = KillableServer(data: work.appendingPathComponent("server"))
+        try server.start()
+        defer { server.stop() }
+        let token = try server.addGateway("station-1")
+        XCTAssertEqual(try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: env).status, 0)
+        // Slow uploads, so the kill lands while a blob is part sent.
+        try config(home, "limit_rate = \"1M\"\n")
+        let card = try volume("A700001", extraFiles: 12)
+        let total = files(in: card)
+        let camera = EmulatedModels.gat947Camera(serial: "A700001", volume: card)
+        try camera.dock(on: testbed)
+        let station = try StationProcess(environment: env)
+        try station.waitForBay("A700001", state: "done")
+        // Killed once the server holds part of an upload (its partial file under uploads/).
+        let uploads = server.data.appendingPathComponent("uploads")
+        let deadline = Date().addingTimeInterval(60)
+        func partSent() -> Bool {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: uploads.path)) ?? []
+            return names.contains { name in
+                let attributes = try? FileManager.default.attributesOfItem(atPath: uploads.appendingPathComponent(name).path)
+                return ((attributes?[.size] as? NSNumber)?.intValue ?? 0) > 256 << 10
+            }
+        }
+        while Date() < deadline && !partSent() { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertTrue(partSent(), "an upload was under way when the station was killed")
+        let before = try XCTUnwrap(try station.status()["sync"] as? [String: Any])
+        XCTAssertLessThan(before["receipted"] as? Int ?? total, total, "killed before everything was receipted")
+        station.kill()
+        XCTAssertEqual(station.process.terminationReason, .uncaughtSignal, "killed by SIGKILL")
+        XCTAssertEqual(files(in: card), total, "nothing left the camera without its receipt")
+
+        // Started again at full speed: the uploads resume, everything is receipted once and the
+        // camera is freed.
+        try config(home, "")
+        let again = try StationProcess(environment: env)
+        let freed = try again.waitForBay("A700001", state: "freed", timeout: 120)
+        XCTAssertEqual(freed["freedFiles"] as? Int, total, "\(freed)")
+        let after = try XCTUnwrap(try again.status()["sync"] as? [String: Any])
+        XCTAssertEqual(after["receipted"] as? Int, total)
+        XCTAssertEqual(after["pending"] as? Int, 0)
+        XCTAssertEqual(again.terminate(), 0, again.log)
+        let hashes = Set(try rows(env).compactMap { $0["sha256"] as? String })
+        let held = (FileManager.default.enumerator(atPath: server.data.appendingPathComponent("blobs/sha256").path)?.allObjects as? [String] ?? [])
+            .compactMap { $0.split(separator: "/").last.map(String.init) }.filter { $0.count == 64 }
+        XCTAssertEqual(Set(held), hashes, "the server holds every blob")
+        XCTAssertEqual(held.count, hashes.count, "and each once")
+        let audit = try runFieldgate(["audit", "verify"], environment: env)
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+    }
+
+    func testSIGTERMDuringALongCopyEndsWithinTheStopTimeoutAndTheCopyResumes() throws {
+        let testbed = try emulationTestbed()
+        defer { testbed.unplugAll() }
+        let home = try temporaryFolder(self)
+        let env = ["FIELDGATE_HOME": home.path]
+        let card = try volume("A800001")
+        // One long recording: a copy that cannot end within the stop timeout.
+        let long = card.appendingPathComponent("DCIM/A800001_010203_20261125120000_0999.MP4")
+        XCTAssertTrue(FileManager.default.createFile(atPath: long.path, contents: nil))
+        XCTAssertEqual(truncate(long.path, 3 << 30), 0)
+        let total = files(in: card)
+        let camera = EmulatedModels.gat947Camera(serial: "A800001", volume: card)
+        try camera.dock(on: testbed)
+        let stopTimeout = 2.0
+        let station = try StationProcess(environment: env, arguments: ["--stop-timeout", String(stopTimeout), "--no-sync"])
+        try station.waitFor("the long copy to be under way") { status in
+            ((status["bays"] as? [[String: Any]]) ?? []).contains { ($0["bytesDone"] as? Int ?? 0) > 64 << 20 }
+        }
+        let signalled = Date()
+        // The bound here is generous (a loaded machine); the station's own bound is the stop timeout.
+        XCTAssertEqual(station.terminate(timeout: stopTimeout + 20), 0, "SIGTERM ends the station by itself, status 0\n\(station.log)")
+        let took = Date().timeIntervalSince(signalled)
+        XCTAssertTrue(station.log.contains("stop timeout: abandoning the work in flight") || took < stopTimeout,
+                      "the copy in hand was abandoned at the stop timeout (took \(took) s)\n\(station.log)")
+
+        let again = try StationProcess(environment: env, arguments: ["--no-sync"])
+        let done = try again.waitForBay("A800001", state: "done", timeout: 300)
+        XCTAssertEqual(done["filesDone"] as? Int, total)
+        XCTAssertEqual(again.terminate(), 0, again.log)
+        try assertEachFileOnce(env, camera: "A800001", expected: total)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: home.appendingPathComponent("tmp").path), [],
+                       "the abandoned copy's staged file is gone")
+        let audit = try runFieldgate(["audit", "verify"], environment: env)
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+    }
+
     func testBackgroundSyncReceiptsEverythingOnceTheServerIsBackAndFreesTheDockedCamera() throws {
         let testbed = try emulationTestbed()
         defer { testbed.unplugAll() }
