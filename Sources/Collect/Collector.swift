@@ -107,7 +107,7 @@ public struct Collector: Sendable {
     /// Attempts for a file that changes while it is copied, before it is kept and flagged.
     public var attemptsForChangingFile = 3
     /// Rows are committed in batches once their bytes are durable: at most this many files…
-    public var batchFiles = 128
+    public var batchFiles = 1024
     /// …or this many bytes.
     public var batchBytes: Int64 = 1 << 30
     /// Files staged at once: each spends much of its time waiting on its own fdatasync, so

@@ -115,6 +115,11 @@ public enum VolumeWalker {
 
 /// A path for people: valid UTF-8 as it is (control characters escaped), other bytes as \xNN.
 public func displayName(_ bytes: [UInt8]) -> String {
+    // Most names are plain UTF-8 with nothing to escape: shown as they are, without the walk.
+    if let plain = String(validating: bytes, as: UTF8.self),
+       !plain.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0.value == 0x5C }) {
+        return plain
+    }
     var text = ""
     var index = 0
     while index < bytes.count {

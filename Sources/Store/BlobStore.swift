@@ -14,11 +14,17 @@ public struct BlobStore: Sendable {
     public let root: URL
     public var objects: URL { root.appendingPathComponent("objects/sha256") }
     public var temporary: URL { root.appendingPathComponent("tmp") }
+    // The same two folders as plain paths: a small file's copy is a few syscalls, and building
+    // URLs for each cost more than they did.
+    private let objectsPath: String
+    private let temporaryPath: String
     /// Bytes read and hashed at a time: bounds memory whatever the file size.
     public static let chunkSize = 1 << 20
 
     public init(root: URL) throws(StoreError) {
         self.root = root
+        objectsPath = root.appendingPathComponent("objects/sha256").path
+        temporaryPath = root.appendingPathComponent("tmp").path
         for folder in [objects, temporary] {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -37,11 +43,12 @@ public struct BlobStore: Sendable {
     }
 
     /// Where the blob with this hash lives.
-    public func path(of sha256: String) -> URL {
-        objects.appendingPathComponent(String(sha256.prefix(2))).appendingPathComponent(sha256)
-    }
+    public func path(of sha256: String) -> URL { URL(fileURLWithPath: filePath(of: sha256)) }
 
-    public func contains(_ sha256: String) -> Bool { FileManager.default.fileExists(atPath: path(of: sha256).path) }
+    private func folderPath(of sha256: String) -> String { objectsPath + "/" + sha256.prefix(2) }
+    private func filePath(of sha256: String) -> String { folderPath(of: sha256) + "/" + sha256 }
+
+    public func contains(_ sha256: String) -> Bool { access(filePath(of: sha256), F_OK) == 0 }
 
     /// A blob copied and hashed into a durable temporary file, not yet in place.
     public struct Staged: Sendable {
@@ -77,7 +84,7 @@ public struct BlobStore: Sendable {
         var before = stat()
         guard fstat(descriptor, &before) == 0 else { throw StoreError.unreadable(name, errnoText()) }
         guard (before.st_mode & S_IFMT) == S_IFREG else { throw StoreError.notARegularFile(name) }
-        let temporaryPath = temporary.appendingPathComponent("stage-\(UUID().uuidString)").path
+        let temporaryPath = newTemporaryPath()
         let output = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw Self.writeError(temporaryPath) }
         var keep = false
@@ -87,7 +94,7 @@ public struct BlobStore: Sendable {
         }
         var hasher = SHA256()
         var total: Int64 = 0
-        try Self.forEachChunk(of: descriptor, name: name) { chunk throws(StoreError) in
+        try Self.forEachChunk(of: descriptor, name: name, sizeHint: Int64(before.st_size)) { chunk throws(StoreError) in
             hasher.update(bufferPointer: chunk)
             try writeAll(output, chunk, path: temporaryPath)
             total += Int64(chunk.count)
@@ -107,7 +114,7 @@ public struct BlobStore: Sendable {
     /// Writes bytes made in memory (a print job, a fingerprint image) into a durable temporary
     /// file, hashed on the way, ready to `place` like a copied file.
     public func stage(bytes: [UInt8]) throws(StoreError) -> Staged {
-        let temporaryPath = temporary.appendingPathComponent("stage-\(UUID().uuidString)").path
+        let temporaryPath = newTemporaryPath()
         let output = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw Self.writeError(temporaryPath) }
         var keep = false
@@ -149,20 +156,27 @@ public struct BlobStore: Sendable {
     /// and returns the folder whose entry changed, which the caller must sync before
     /// committing rows that point at the blob.
     public func place(_ staged: Staged) throws(StoreError) -> URL {
-        let destination = path(of: staged.sha256)
-        let folder = destination.deletingLastPathComponent()
-        if FileManager.default.fileExists(atPath: destination.path) {
-            unlink(staged.temporaryPath)
-            return folder
+        let folder = folderPath(of: staged.sha256)
+        let destination = filePath(of: staged.sha256)
+        let placed = URL(fileURLWithPath: folder, isDirectory: true)
+        // One call in the common case: the rename fails if an identical blob is there already
+        // (EEXIST) or its folder is not made yet (ENOENT).
+        var renamed = fieldgate_rename_noreplace(staged.temporaryPath, destination) == 0
+        if !renamed && errno == ENOENT {
+            if mkdir(folder, 0o700) != 0 && errno != EEXIST { throw StoreError.io(folder, errnoText()) }
+            renamed = fieldgate_rename_noreplace(staged.temporaryPath, destination) == 0
         }
-        if mkdir(folder.path, 0o700) != 0 && errno != EEXIST { throw StoreError.io(folder.path, errnoText()) }
-        guard rename(staged.temporaryPath, destination.path) == 0 else {
-            let reason = errnoText()
-            unlink(staged.temporaryPath)
-            throw StoreError.io(destination.path, reason)
+        if !renamed && errno == EINVAL {  // a file system without RENAME_NOREPLACE
+            if access(destination, F_OK) == 0 { errno = EEXIST } else { renamed = rename(staged.temporaryPath, destination) == 0 }
         }
-        return folder
+        if renamed { return placed }
+        let reason = errno
+        unlink(staged.temporaryPath)
+        if reason == EEXIST { return placed }  // the same bytes, already in place
+        throw StoreError.io(destination, errnoText(reason))
     }
+
+    private func newTemporaryPath() -> String { temporaryPath + "/stage-" + UUID().uuidString }
 
     /// Makes the bytes of every file staged with `durable: false` durable, with one syncfs(2)
     /// of the store's file system, before they are placed: a blob's name still only ever
@@ -204,10 +218,12 @@ public struct BlobStore: Sendable {
 }
 
 extension BlobStore {
-    /// Reads a file to its end through one buffer of `chunkSize` bytes.
-    static func forEachChunk(of descriptor: Int32, name: String,
+    /// Reads a file to its end through one buffer of at most `chunkSize` bytes; a file expected
+    /// to be small (`sizeHint`) gets a buffer its size, not a megabyte mapped and unmapped for it.
+    static func forEachChunk(of descriptor: Int32, name: String, sizeHint: Int64? = nil,
                              _ body: (UnsafeRawBufferPointer) throws(StoreError) -> Void) throws(StoreError) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
+        let wanted = sizeHint.map { Int(min(Int64(chunkSize), max(4096, ($0 + 1 + 4095) / 4096 * 4096))) } ?? chunkSize
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: wanted, alignment: 4096)
         defer { buffer.deallocate() }
         while true {
             let count = read(descriptor, buffer.baseAddress, buffer.count)

@@ -11,6 +11,18 @@ extension CustodyEvent: FetchableRecord, PersistableRecord {
 
 extension CustodyKind: DatabaseValueConvertible {}
 
+extension CustodyEvent {
+    /// The same row `insert` writes, through one statement prepared once per connection: a
+    /// small file's commit writes three events, and building the statement each time cost more
+    /// than the write.
+    func insertThroughCachedStatement(_ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO custodyEvent (seq, at, kind, cameraSerial, recordingId, sha256, details, previousHash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [seq, at, kind, cameraSerial, recordingId, sha256, details, previousHash, hash])
+    }
+}
+
 enum CustodyChain {
 
     /// Appends an event inside the caller's transaction.
@@ -43,7 +55,7 @@ enum CustodyChain {
                 recordingId: recordingId, sha256: sha256, details: String(decoding: try encoder.encode(details), as: UTF8.self),
                 previousHash: head.hash, hash: "")
             event.hash = event.computedHash()
-            try event.insert(db)
+            try event.insertThroughCachedStatement(db)
             head = (event.seq, event.hash)
             return event
         }

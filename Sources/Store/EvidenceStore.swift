@@ -150,7 +150,7 @@ public final class EvidenceStore: Sendable {
                     continue
                 }
                 recording.verifiedAt = date
-                try recording.insert(db)
+                try recording.insertThroughCachedStatement(db)
                 var details = ["source": recording.sourceName, "size": String(recording.size), "mediaType": recording.mediaType.rawValue]
                 if let drift = recording.clockDriftSeconds { details["clockDriftSeconds"] = String(Int(drift.rounded())) }
                 try chain.append(kind: .collected, at: date, camera: recording.cameraSerial, recordingId: recording.id,

@@ -182,7 +182,10 @@ final class PromiseCLITests: XCTestCase {
                 syncfsLines.append(number)
                 lastFolderSync = number
             }
-            if line.contains("rename"), line.contains("/objects/sha256/"), let quoted = line.split(separator: "\"").dropFirst().first {
+            // Only renames that took place: one refused (its folder not made yet, or the same
+            // blob already there) moved nothing.
+            if line.contains("rename"), line.contains("/objects/sha256/"), line.hasSuffix("= 0"),
+               let quoted = line.split(separator: "\"").dropFirst().first {
                 let path = String(quoted)
                 let durable = synced.contains(path) || closedAt[path].map { closed in syncfsLines.contains { $0 > closed } } == true
                 XCTAssertTrue(durable, "renamed before its data was synced: \(line)")

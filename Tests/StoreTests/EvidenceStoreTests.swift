@@ -44,6 +44,32 @@ final class EvidenceStoreTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.blobs.temporary.path), [])
     }
 
+    func testCommitWritesEveryColumnAsARecordInsertWould() throws {
+        let store = try makeStore()
+        let staged = try stage(store, Array("video".utf8))
+        try store.blobs.syncFolders([try store.blobs.place(staged)])
+        let at = Date(timeIntervalSince1970: 1_764_000_000.125)
+        var full = Recording(
+            cameraSerial: "A123456", sourcePath: Data([0x44, 0x43, 0xFF, 0x2F, 0x61]), sourceName: "DC\\xFF/a", size: staged.size,
+            sourceModified: Date(timeIntervalSince1970: 1_763_000_000.5), sha256: staged.sha256, mediaType: .video,
+            container: "mp4", durationSeconds: 12.5, mediaCreatedAt: Date(timeIntervalSince1970: 1_762_000_000.25),
+            capturedAtLocal: "2026-11-25 09:30:12", cameraStartedAt: "20261125093012",
+            correctedStartedAt: Date(timeIntervalSince1970: 1_762_000_003), clockDriftSeconds: -3.25, sequence: 7,
+            important: true, officerNumber: "010203", flags: [.lateDocking, .unknownOfficer], problems: "[\"cut short\"]",
+            collectedAt: Date(timeIntervalSince1970: 1_763_500_000.75))
+        XCTAssertEqual(try store.commit([full], at: at).map(\.isNew), [true])
+        // The same recording through GRDB's own insert, at another path, for comparison.
+        full.sourcePath = Data("other".utf8)
+        full.verifiedAt = at
+        try store.database.write { db in try full.insert(db) }
+        let rows = try store.database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM recording ORDER BY id") }
+        XCTAssertEqual(rows.count, 2)
+        for column in rows[0].columnNames where column != "id" && column != "sourcePath" {
+            XCTAssertEqual(rows[0][column] as DatabaseValue, rows[1][column] as DatabaseValue, "column \(column)")
+        }
+        XCTAssertEqual(try store.recordings().first?.flags, [.lateDocking, .unknownOfficer])
+    }
+
     func testCommittingTwiceAddsNothingAndEventsChain() throws {
         let store = try makeStore()
         let staged = try stage(store, Array("video".utf8))

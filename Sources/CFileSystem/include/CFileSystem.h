@@ -8,4 +8,8 @@ int fieldgate_syncfs(int descriptor);
    SYNC_FILE_RANGE_WRITE, also a GNU extension), so a later fdatasync has little left to wait for. */
 int fieldgate_start_writeback(int descriptor, long long offset, long long length);
 
+/* rename(2) that fails with EEXIST instead of replacing (renameat2 with RENAME_NOREPLACE, also
+   a GNU extension): placing a blob checks for an identical one and renames in one call. */
+int fieldgate_rename_noreplace(const char *from, const char *to);
+
 #endif
