@@ -202,6 +202,7 @@ public struct Collector: Sendable {
     private func collectOne(_ entry: VolumeEntry, root: String, camera: CameraContext, registered: Bool,
                             officers: [String: Officer]) -> Outcome {
         var staged: BlobStore.Staged?
+        var probed: MediaInfo?
         for _ in 0..<attemptsForChangingFile {
             let opened = VolumeWalker.openFile(root: root, path: entry.path)
             guard opened.descriptor >= 0 else {
@@ -214,7 +215,8 @@ public struct Collector: Sendable {
             }
             if let earlier = staged { store.blobs.discard(earlier) }
             do {
-                staged = try store.blobs.stage(descriptor: opened.descriptor, name: entry.displayPath, durable: false)
+                staged = try store.blobs.stage(descriptor: opened.descriptor, name: entry.displayPath, durable: false,
+                                               whileOpen: { probed = MediaProbe.probe(descriptor: $0) })
             } catch .diskFull(let path) {
                 return .stop(.store(.diskFull(path)))
             } catch {
@@ -223,7 +225,7 @@ public struct Collector: Sendable {
             if staged?.changedWhileCopying == false { break }
         }
         guard let staged else { return .failed("not copied") }
-        let media = MediaProbe.probe(fileAt: staged.temporaryPath)
+        let media = probed ?? MediaProbe.probe(fileAt: staged.temporaryPath)
 
         let name = RecordingName.parse(String(decoding: entry.name, as: UTF8.self))
         var flags: RecordingFlags = []

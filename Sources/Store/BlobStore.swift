@@ -79,13 +79,15 @@ public struct BlobStore: Sendable {
     ///   - durable: false leaves the bytes to one `syncStaged()` for a whole batch of staged
     ///     files, which the caller must call before placing any of them (small files, where an
     ///     fdatasync each would cost more than the copy).
+    ///   - whileOpen: given the staged copy's descriptor (readable, by offset) once it is
+    ///     complete, e.g. to probe its content without opening it again.
     public func stage(descriptor: Int32, name: String, durable: Bool = true,
-                      progress: (Int) -> Void = { _ in }) throws(StoreError) -> Staged {
+                      progress: (Int) -> Void = { _ in }, whileOpen: (Int32) -> Void = { _ in }) throws(StoreError) -> Staged {
         var before = stat()
         guard fstat(descriptor, &before) == 0 else { throw StoreError.unreadable(name, errnoText()) }
         guard (before.st_mode & S_IFMT) == S_IFREG else { throw StoreError.notARegularFile(name) }
         let temporaryPath = newTemporaryPath()
-        let output = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let output = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw Self.writeError(temporaryPath) }
         var keep = false
         defer {
@@ -107,6 +109,7 @@ public struct BlobStore: Sendable {
         if durable, fdatasync(output) != 0 {
             throw Self.writeError(temporaryPath)
         }
+        whileOpen(output)
         keep = true
         return Staged(sha256: hasher.finalize().hexString, size: total, changedWhileCopying: changed, temporaryPath: temporaryPath)
     }

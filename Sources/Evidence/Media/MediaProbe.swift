@@ -1,3 +1,4 @@
+import Common
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +54,12 @@ public enum MediaProbe {
             return MediaInfo(mediaType: .unknown, problems: ["cannot be opened: \(errorText(errno))"])
         }
         defer { close(descriptor) }
+        return probe(descriptor: descriptor)
+    }
+
+    /// Probes a file open for reading (read by offset, its position left alone): a copy just
+    /// written is probed without opening it again.
+    public static func probe(descriptor: Int32) -> MediaInfo {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
             return MediaInfo(mediaType: .unknown, problems: ["cannot be examined: \(errorText(errno))"])
@@ -100,8 +107,11 @@ public enum MediaProbe {
     /// Four bytes as text: printable ASCII as is, anything else as `\xNN`.
     static func fourCC(_ bytes: [UInt8], at offset: Int) -> String {
         guard offset >= 0, offset + 4 <= bytes.count else { return "" }
-        return bytes[offset..<(offset + 4)].map { byte in
-            (0x20...0x7E).contains(byte) ? String(UnicodeScalar(byte)) : String(format: "\\x%02X", byte)
+        let code = bytes[offset..<(offset + 4)]
+        // Asked of every file's first bytes: the common printable case without formatting.
+        if code.allSatisfy({ (0x20...0x7E).contains($0) }) { return String(decoding: code, as: UTF8.self) }
+        return code.map { byte in
+            (0x20...0x7E).contains(byte) ? String(UnicodeScalar(byte)) : "\\x" + Hex.byte(byte).uppercased()
         }.joined()
     }
 
