@@ -12,6 +12,7 @@ enum Schema {
         registerV3(in: &migrator)
         registerForeignKeys(in: &migrator)
         registerLocalCopies(in: &migrator)
+        registerKeptManifests(in: &migrator)
         return migrator
     }
 

@@ -161,7 +161,7 @@ struct BatchSession {
             let commitStarted = ContinuousClock.now
             switch try await commit(batchId: batchId, serverBatchId: created.batchId) {
             case .receipted(let receiptEnvelope):
-                try keep(receiptEnvelope, of: batch, batchId: batchId, serverBatchId: created.batchId, manifest: manifest,
+                try keep(receiptEnvelope, of: batch, batchId: batchId, serverBatchId: created.batchId,
                          entries: current, summary: &summary)
                 let commitTime = ContinuousClock.now - commitStarted
                 summary.commitSeconds.append(Double(commitTime.components.seconds) + Double(commitTime.components.attoseconds) / 1e18)
@@ -177,12 +177,7 @@ struct BatchSession {
 
     /// Sends the signed manifest; the server answers its batch id and the blobs it lacks.
     private func open(_ manifest: BatchManifest, batchId: Int64) async throws(SyncError) -> BatchCreated {
-        let envelope: SignedEnvelope
-        do {
-            envelope = try SignedEnvelope.seal(manifest, with: gatewayKey)
-        } catch {
-            throw .protocolViolation("cannot sign the manifest: \(error)")
-        }
+        let envelope = try keptManifest(manifest, batchId: batchId)
         let manifestBody = try ServerConnection.json(envelope)
         let answer = try await connection.send(.POST, Route.batches, headers: [("Content-Type", "application/json")],
                                                body: { .bytes(manifestBody) })
@@ -190,6 +185,20 @@ struct BatchSession {
         let created = try answer.decode(BatchCreated.self)
         try storeCall { try store.markOpened(batchId: batchId, serverBatchId: created.batchId) }
         return created
+    }
+
+    /// The batch's manifest as first signed: kept before it is first sent, and sent as those
+    /// bytes every time, so the receipt's manifest hash names what the gateway holds.
+    private func keptManifest(_ manifest: BatchManifest, batchId: Int64) throws(SyncError) -> SignedEnvelope {
+        let sealed: SignedEnvelope
+        do {
+            sealed = try SignedEnvelope.seal(manifest, with: gatewayKey)
+        } catch {
+            throw .protocolViolation("cannot sign the manifest: \(error)")
+        }
+        let payload = Data(base64Encoded: sealed.payload) ?? Data()
+        let kept = try storeCall { try store.keepManifest(batchId: batchId, payload: payload, signature: sealed.signature) }
+        return SignedEnvelope(payload: kept.payload.base64EncodedString(), signature: kept.signature)
     }
 
     /// One upload per blob the server lacks, however many items share it, in the batch's order
@@ -272,7 +281,7 @@ struct BatchSession {
     /// Verifies the receipt against the pinned server key and this batch, then marks the items
     /// it names receipted.
     private func keep(_ receiptEnvelope: SignedEnvelope, of batch: SyncBatch, batchId: Int64, serverBatchId: String,
-                      manifest: BatchManifest, entries: [SyncEntry], summary: inout SyncSummary) throws(SyncError) {
+                      entries: [SyncEntry], summary: inout SyncSummary) throws(SyncError) {
         let payload: Data
         let receipt: Receipt
         do {
@@ -281,11 +290,13 @@ struct BatchSession {
         } catch {
             throw .untrustedServer("the receipt for batch \(serverBatchId) was rejected: \(error)")
         }
-        let sent = Set(manifest.items.map(\.sha256))
         let receipted = Set(receipt.items.map(\.sha256))
-        guard receipt.batchId == serverBatchId, receipt.batchKey == batch.batchKey, receipt.gatewayId == enrolment.gatewayId,
-              receipted.isSubset(of: sent) else {
-            throw .untrustedServer("the receipt for batch \(serverBatchId) names another batch, gateway or items")
+        guard receipt.batchId == serverBatchId, receipt.batchKey == batch.batchKey, receipt.gatewayId == enrolment.gatewayId else {
+            throw .untrustedServer("the receipt for batch \(serverBatchId) names another batch or gateway")
+        }
+        let sent = try sentManifest(batchId: batchId)
+        if let problem = receipt.problem(answering: sent.payload, manifest: sent.manifest) {
+            throw .untrustedServer("the receipt for batch \(serverBatchId) does not answer the manifest sent: \(problem)")
         }
         try storeCall {
             try store.markReceipted(batchId: batchId, serverBatchId: serverBatchId, payload: payload,
@@ -293,6 +304,18 @@ struct BatchSession {
         }
         summary.receipted += entries.filter { receipted.contains($0.item.sha256) && $0.item.state != .refused }.count
         summary.receipts.append(serverBatchId)
+    }
+}
+
+extension BatchSession {
+    /// The manifest kept for the batch, as its bytes and decoded.
+    func sentManifest(batchId: Int64) throws(SyncError) -> (payload: Data, manifest: BatchManifest) {
+        let batch = try storeCall { try store.batch(id: batchId) }
+        guard let payload = batch?.manifestPayload,
+              let manifest = try? WireCoding.decoder.decode(BatchManifest.self, from: payload) else {
+            throw .protocolViolation("batch \(batchId) has no kept manifest")
+        }
+        return (payload, manifest)
     }
 }
 

@@ -1,6 +1,8 @@
 import Common
+import Crypto
 import Foundation
 import Store
+import SyncProtocol
 import TestSupport
 import USBEmulation
 import XCTest
@@ -112,6 +114,16 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(list.count, 1)
         XCTAssertEqual(list.first?["verified"] as? Bool, true)
         XCTAssertEqual(list.first?["items"] as? Int, count)
+        XCTAssertEqual(list.first?["version"] as? Int, 2)
+        // The receipt names the manifest exactly as the gateway kept and sent it.
+        let batch = try XCTUnwrap(try store.receipts().first)
+        let receipt = try WireCoding.decoder.decode(Receipt.self, from: try XCTUnwrap(batch.receiptPayload))
+        let manifestPayload = try XCTUnwrap(batch.manifestPayload)
+        XCTAssertEqual(receipt.manifestSha256, SHA256.hash(data: manifestPayload).hexString)
+        let manifest = try WireCoding.decoder.decode(BatchManifest.self, from: manifestPayload)
+        XCTAssertEqual(receipt.items.map(\.lastCustodyHash), manifest.items.map { $0.custody.last?.hash })
+        let gatewayKey = try Curve25519.Signing.PrivateKey(rawRepresentation: try XCTUnwrap(store.enrolment()).gatewayPrivateKey)
+        XCTAssertTrue(gatewayKey.publicKey.isValidSignature(try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(batch.manifestSignature))), for: manifestPayload))
     }
 
     func testTheSameBlobFromAnotherGatewayIsNotSentAgain() throws {
