@@ -13,6 +13,7 @@ enum Schema {
         registerForeignKeys(in: &migrator)
         registerLocalCopies(in: &migrator)
         registerKeptManifests(in: &migrator)
+        registerExportedCustody(in: &migrator)
         return migrator
     }
 
