@@ -56,7 +56,7 @@ let package = Package(
                                              .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                              .product(name: "Crypto", package: "swift-crypto")]),
         // Evidence bundles: BagIt bags of items, their record, custody and signatures, for a court.
-        .target(name: "EvidenceBundle", dependencies: ["Common", "Evidence", "Store", "Sync", "SyncProtocol",
+        .target(name: "EvidenceBundle", dependencies: ["CFileSystem", "Common", "Evidence", "Store", "Sync", "SyncProtocol",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
         // The docking station: bays collected at once, background sync, the status page.
         .target(name: "Station", dependencies: ["Collect", "Devices", "Drivers", "Store", "Sync", "USB",

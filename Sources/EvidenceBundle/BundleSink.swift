@@ -1,3 +1,4 @@
+import CFileSystem
 import Common
 import Crypto
 import Foundation
@@ -92,9 +93,15 @@ func writeAll(_ descriptor: Int32, _ data: Data, path: String) throws(BundleErro
     if let failure { throw failure }
 }
 
-/// Copies a blob through `reader` to `descriptor`, checking its hash.
+/// Copies a blob through `reader` to `descriptor`, checking its hash. Each chunk's writeback
+/// starts at once, so the disk works while the next chunk is read and hashed, and the page
+/// cache does not fill with dirty pages.
 func copyAll(_ reader: ChunkedReader, to descriptor: Int32, path: String, sha256: String) throws(BundleError) {
-    while let chunk = try reader.next() { try writeAll(descriptor, chunk, path: path) }
+    while let chunk = try reader.next() {
+        try writeAll(descriptor, chunk, path: path)
+        let end = lseek(descriptor, 0, SEEK_CUR)
+        if end >= chunk.count { _ = fieldgate_start_writeback(descriptor, Int64(end) - Int64(chunk.count), Int64(chunk.count)) }
+    }
     try reader.finish(expecting: sha256)
 }
 
@@ -127,8 +134,10 @@ struct DirectorySink: BundleSink {
         return descriptor
     }
 
+    /// Each file durable as it is closed; a blob's writeback was started chunk by chunk, so
+    /// there is little left to wait for.
     private func close(_ descriptor: Int32, _ path: String) throws(BundleError) {
-        let synced = fsync(descriptor)
+        let synced = fdatasync(descriptor)
         let reason = String(cString: strerror(errno))
         _ = Foundation.close(descriptor)
         guard synced == 0 else { throw .io(root.appendingPathComponent(path).path, reason) }
@@ -154,7 +163,6 @@ struct DirectorySink: BundleSink {
             _ = Foundation.close(descriptor)
             throw error
         }
-        // Only the bytes of the page cache just written are flushed, a file at a time.
         try close(descriptor, path)
     }
 
