@@ -161,7 +161,7 @@ struct BatchSession {
             let commitStarted = ContinuousClock.now
             switch try await commit(batchId: batchId, serverBatchId: created.batchId) {
             case .receipted(let receiptEnvelope):
-                try keep(receiptEnvelope, of: batch, batchId: batchId, serverBatchId: created.batchId,
+                try keep(receiptEnvelope, of: batch, batchId: batchId, serverBatchId: created.batchId, manifest: manifest,
                          entries: current, summary: &summary)
                 let commitTime = ContinuousClock.now - commitStarted
                 summary.commitSeconds.append(Double(commitTime.components.seconds) + Double(commitTime.components.attoseconds) / 1e18)
@@ -197,7 +197,9 @@ struct BatchSession {
             throw .protocolViolation("cannot sign the manifest: \(error)")
         }
         let payload = Data(base64Encoded: sealed.payload) ?? Data()
-        let kept = try storeCall { try store.keepManifest(batchId: batchId, payload: payload, signature: sealed.signature) }
+        guard let kept = try storeCall({ try store.keepManifest(batchId: batchId, payload: payload, signature: sealed.signature) }) else {
+            return sealed
+        }
         return SignedEnvelope(payload: kept.payload.base64EncodedString(), signature: kept.signature)
     }
 
@@ -281,7 +283,7 @@ struct BatchSession {
     /// Verifies the receipt against the pinned server key and this batch, then marks the items
     /// it names receipted.
     private func keep(_ receiptEnvelope: SignedEnvelope, of batch: SyncBatch, batchId: Int64, serverBatchId: String,
-                      entries: [SyncEntry], summary: inout SyncSummary) throws(SyncError) {
+                      manifest: BatchManifest, entries: [SyncEntry], summary: inout SyncSummary) throws(SyncError) {
         let payload: Data
         let receipt: Receipt
         do {
@@ -294,8 +296,7 @@ struct BatchSession {
         guard receipt.batchId == serverBatchId, receipt.batchKey == batch.batchKey, receipt.gatewayId == enrolment.gatewayId else {
             throw .untrustedServer("the receipt for batch \(serverBatchId) names another batch or gateway")
         }
-        let sent = try sentManifest(batchId: batchId)
-        if let problem = receipt.problem(answering: sent.payload, manifest: sent.manifest) {
+        if let problem = try answerProblem(receipt, batchId: batchId, manifest: manifest) {
             throw .untrustedServer("the receipt for batch \(serverBatchId) does not answer the manifest sent: \(problem)")
         }
         try storeCall {
@@ -308,14 +309,19 @@ struct BatchSession {
 }
 
 extension BatchSession {
-    /// The manifest kept for the batch, as its bytes and decoded.
-    func sentManifest(batchId: Int64) throws(SyncError) -> (payload: Data, manifest: BatchManifest) {
+    /// What is wrong with the receipt as the answer to the batch's kept manifest; a batch sent
+    /// before manifests were kept has only its items to compare (the server may hold other
+    /// bytes for it than those signed now).
+    func answerProblem(_ receipt: Receipt, batchId: Int64, manifest: BatchManifest) throws(SyncError) -> String? {
         let batch = try storeCall { try store.batch(id: batchId) }
-        guard let payload = batch?.manifestPayload,
-              let manifest = try? WireCoding.decoder.decode(BatchManifest.self, from: payload) else {
-            throw .protocolViolation("batch \(batchId) has no kept manifest")
+        guard let payload = batch?.manifestPayload else {
+            let sent = Set(manifest.items.map(\.sha256))
+            return receipt.items.first { !sent.contains($0.sha256) }.map { "it receipts blob \($0.sha256), which the manifest does not list" }
         }
-        return (payload, manifest)
+        guard let kept = try? WireCoding.decoder.decode(BatchManifest.self, from: payload) else {
+            throw .protocolViolation("batch \(batchId)'s kept manifest is damaged")
+        }
+        return receipt.problem(answering: payload, manifest: kept)
     }
 }
 

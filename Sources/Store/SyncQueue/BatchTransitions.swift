@@ -42,15 +42,17 @@ extension EvidenceStore {
     }
 
     /// Keeps the batch's signed manifest unless one is kept already, and answers the one kept:
-    /// the first signed is the one sent every time.
-    public func keepManifest(batchId: Int64, payload: Data, signature: String) throws -> (payload: Data, signature: String) {
+    /// the first signed is the one sent every time. A batch sent before manifests were kept (a
+    /// store from before v6) keeps none: the server may hold other bytes for it, so nil.
+    public func keepManifest(batchId: Int64, payload: Data, signature: String) throws -> (payload: Data, signature: String)? {
         try database.write { db in
-            try SyncBatch.filter(key: batchId).filter(SyncBatch.Columns.manifestPayload == nil).updateAll(
-                db, SyncBatch.Columns.manifestPayload.set(to: payload), SyncBatch.Columns.manifestSignature.set(to: signature))
-            guard let batch = try SyncBatch.fetchOne(db, key: batchId), let kept = batch.manifestPayload,
-                  let keptSignature = batch.manifestSignature else {
+            try SyncBatch.filter(key: batchId).filter(SyncBatch.Columns.manifestPayload == nil)
+                .filter(SyncBatch.Columns.state == BatchState.prepared).updateAll(
+                    db, SyncBatch.Columns.manifestPayload.set(to: payload), SyncBatch.Columns.manifestSignature.set(to: signature))
+            guard let batch = try SyncBatch.fetchOne(db, key: batchId) else {
                 throw StoreError.database("batch \(batchId) is not in the store")
             }
+            guard let kept = batch.manifestPayload, let keptSignature = batch.manifestSignature else { return nil }
             return (kept, keptSignature)
         }
     }
