@@ -3,7 +3,7 @@ import PackageDescription
 
 // The flow of evidence is the module order, scan → drive → collect → store → sync → serve:
 //   Common, TextCodecs → USB → Devices (catalog) → Scan → Evidence → Store → Drivers → Collect → Roster
-//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Sync → Station → Server.
+//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Sync → EvidenceBundle → Station → Server.
 // Each module depends only on modules before it (and declares every module it imports); Console
 // and the three executables wire them together. USBEmulation is for fieldgate-lab and the tests.
 let package = Package(
@@ -55,6 +55,9 @@ let package = Package(
                                              .product(name: "NIOFoundationCompat", package: "swift-nio"),
                                              .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                              .product(name: "Crypto", package: "swift-crypto")]),
+        // Evidence bundles: BagIt bags of items, their record, custody and signatures, for a court.
+        .target(name: "EvidenceBundle", dependencies: ["CFileSystem", "Common", "Evidence", "Store", "Sync", "SyncProtocol",
+                                                       .product(name: "Crypto", package: "swift-crypto")]),
         // The docking station: bays collected at once, background sync, the status page.
         .target(name: "Station", dependencies: ["Collect", "Devices", "Drivers", "Store", "Sync", "USB",
                                                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -90,7 +93,7 @@ let package = Package(
             name: "fieldgate",
             dependencies: [
                 "Common", "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
-                "Inventory", "Paperwork", "Roster", "Station", "CMemory",
+                "Inventory", "Paperwork", "Roster", "Station", "CMemory", "EvidenceBundle",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -132,6 +135,9 @@ let package = Package(
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Devices", "Store", "TestSupport"]),
         .testTarget(name: "PaperworkTests", dependencies: ["Paperwork", "Print", "Fingerprint", "Store", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport", "Print"], exclude: ["station_page.py"]),
+        .testTarget(name: "EvidenceBundleTests", dependencies: ["EvidenceBundle", "Store", "Evidence", "SyncProtocol", "TestSupport", "USBEmulation",
+                                                        .product(name: "Crypto", package: "swift-crypto"),
+                                                        .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

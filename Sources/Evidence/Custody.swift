@@ -13,6 +13,8 @@ public enum CustodyKind: String, Codable, Sendable, CaseIterable {
     case fingerprintCaptured = "fingerprint-captured"
     /// The local copy was removed to make room on the gateway's disk; the server holds it per its receipt.
     case localCopyRemoved = "local-copy-removed"
+    /// The item was written into an evidence bundle (details: the bundle's id and selection).
+    case exported
 }
 
 /// One link of the custody chain, as the gateway keeps it and as its manifests carry it, so the

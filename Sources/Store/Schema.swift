@@ -12,6 +12,8 @@ enum Schema {
         registerV3(in: &migrator)
         registerForeignKeys(in: &migrator)
         registerLocalCopies(in: &migrator)
+        registerKeptManifests(in: &migrator)
+        registerExportedCustody(in: &migrator)
         return migrator
     }
 

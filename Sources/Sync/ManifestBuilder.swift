@@ -3,8 +3,8 @@ import Store
 import SyncProtocol
 
 /// What the server is told of an item: its blob, descriptive fields and its custody so far.
-enum ManifestBuilder {
-    static func item(for entry: SyncEntry) -> ManifestItem {
+public enum ManifestBuilder {
+    public static func item(for entry: SyncEntry) -> ManifestItem {
         var metadata: [String: String] = [:]
         func put(_ key: String, _ value: String?) { if let value, !value.isEmpty { metadata[key] = value } }
         func time(_ date: Date?) -> String? { date?.formatted(WireCoding.timestampFormat) }

@@ -177,12 +177,7 @@ struct BatchSession {
 
     /// Sends the signed manifest; the server answers its batch id and the blobs it lacks.
     private func open(_ manifest: BatchManifest, batchId: Int64) async throws(SyncError) -> BatchCreated {
-        let envelope: SignedEnvelope
-        do {
-            envelope = try SignedEnvelope.seal(manifest, with: gatewayKey)
-        } catch {
-            throw .protocolViolation("cannot sign the manifest: \(error)")
-        }
+        let envelope = try keptManifest(manifest, batchId: batchId)
         let manifestBody = try ServerConnection.json(envelope)
         let answer = try await connection.send(.POST, Route.batches, headers: [("Content-Type", "application/json")],
                                                body: { .bytes(manifestBody) })
@@ -190,6 +185,22 @@ struct BatchSession {
         let created = try answer.decode(BatchCreated.self)
         try storeCall { try store.markOpened(batchId: batchId, serverBatchId: created.batchId) }
         return created
+    }
+
+    /// The batch's manifest as first signed: kept before it is first sent, and sent as those
+    /// bytes every time, so the receipt's manifest hash names what the gateway holds.
+    private func keptManifest(_ manifest: BatchManifest, batchId: Int64) throws(SyncError) -> SignedEnvelope {
+        let sealed: SignedEnvelope
+        do {
+            sealed = try SignedEnvelope.seal(manifest, with: gatewayKey)
+        } catch {
+            throw .protocolViolation("cannot sign the manifest: \(error)")
+        }
+        let payload = Data(base64Encoded: sealed.payload) ?? Data()
+        guard let kept = try storeCall({ try store.keepManifest(batchId: batchId, payload: payload, signature: sealed.signature) }) else {
+            return sealed
+        }
+        return SignedEnvelope(payload: kept.payload.base64EncodedString(), signature: kept.signature)
     }
 
     /// One upload per blob the server lacks, however many items share it, in the batch's order
@@ -281,11 +292,12 @@ struct BatchSession {
         } catch {
             throw .untrustedServer("the receipt for batch \(serverBatchId) was rejected: \(error)")
         }
-        let sent = Set(manifest.items.map(\.sha256))
         let receipted = Set(receipt.items.map(\.sha256))
-        guard receipt.batchId == serverBatchId, receipt.batchKey == batch.batchKey, receipt.gatewayId == enrolment.gatewayId,
-              receipted.isSubset(of: sent) else {
-            throw .untrustedServer("the receipt for batch \(serverBatchId) names another batch, gateway or items")
+        guard receipt.batchId == serverBatchId, receipt.batchKey == batch.batchKey, receipt.gatewayId == enrolment.gatewayId else {
+            throw .untrustedServer("the receipt for batch \(serverBatchId) names another batch or gateway")
+        }
+        if let problem = try answerProblem(receipt, batchId: batchId, manifest: manifest) {
+            throw .untrustedServer("the receipt for batch \(serverBatchId) does not answer the manifest sent: \(problem)")
         }
         try storeCall {
             try store.markReceipted(batchId: batchId, serverBatchId: serverBatchId, payload: payload,
@@ -293,6 +305,23 @@ struct BatchSession {
         }
         summary.receipted += entries.filter { receipted.contains($0.item.sha256) && $0.item.state != .refused }.count
         summary.receipts.append(serverBatchId)
+    }
+}
+
+extension BatchSession {
+    /// What is wrong with the receipt as the answer to the batch's kept manifest; a batch sent
+    /// before manifests were kept has only its items to compare (the server may hold other
+    /// bytes for it than those signed now).
+    func answerProblem(_ receipt: Receipt, batchId: Int64, manifest: BatchManifest) throws(SyncError) -> String? {
+        let batch = try storeCall { try store.batch(id: batchId) }
+        guard let payload = batch?.manifestPayload else {
+            let sent = Set(manifest.items.map(\.sha256))
+            return receipt.items.first { !sent.contains($0.sha256) }.map { "it receipts blob \($0.sha256), which the manifest does not list" }
+        }
+        guard let kept = try? WireCoding.decoder.decode(BatchManifest.self, from: payload) else {
+            throw .protocolViolation("batch \(batchId)'s kept manifest is damaged")
+        }
+        return receipt.problem(answering: payload, manifest: kept)
     }
 }
 

@@ -1,3 +1,5 @@
+import Common
+import Crypto
 import Evidence
 import Foundation
 
@@ -157,31 +159,111 @@ public struct CommitRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// Which fields a receipt carries. A receipt is checked by the version it says it is, so a
+/// receipt issued before a change keeps verifying.
+public enum ReceiptVersion: Int, Codable, Sendable, Comparable {
+    /// The batch, the gateway, each item's hash and size, the server time.
+    case v1 = 1
+    /// Also the SHA-256 of the exact signed manifest payload answered, and each item's last
+    /// custody event as received: the receipt covers the record, not only the bytes.
+    case v2 = 2
+
+    public static func < (lhs: ReceiptVersion, rhs: ReceiptVersion) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
 /// What the server signs when it commits a batch: only a receipt counts as retained online.
 public struct Receipt: Codable, Sendable, Equatable {
     public struct Item: Codable, Sendable, Equatable {
         public var sha256: String
         public var size: Int64
+        /// v2: the `hash` of the item's last custody event in the manifest (nil when it had none).
+        public var lastCustodyHash: String?
 
-        public init(sha256: String, size: Int64) {
+        public init(sha256: String, size: Int64, lastCustodyHash: String? = nil) {
             self.sha256 = sha256
             self.size = size
+            self.lastCustodyHash = lastCustodyHash
         }
     }
 
+    /// Absent from v1 receipts (read as ``ReceiptVersion/v1``).
+    public var version: ReceiptVersion
     public var batchId: String
     public var batchKey: String
     public var gatewayId: String
+    /// v2: lower-case hex SHA-256 of the signed manifest payload's bytes, exactly as received.
+    public var manifestSha256: String?
     public var items: [Item]
     /// ISO 8601 UTC.
     public var serverTime: String
 
+    public static let currentVersion = ReceiptVersion.v2
+
+    enum CodingKeys: String, CodingKey {
+        case version, batchId, batchKey, gatewayId, manifestSha256, items, serverTime
+    }
+
+    /// A v1 receipt: nothing about the manifest.
     public init(batchId: String, batchKey: String, gatewayId: String, items: [Item], serverTime: String) {
+        self.init(version: .v1, batchId: batchId, batchKey: batchKey, gatewayId: gatewayId, manifestSha256: nil, items: items,
+                  serverTime: serverTime)
+    }
+
+    public init(version: ReceiptVersion, batchId: String, batchKey: String, gatewayId: String, manifestSha256: String?,
+                items: [Item], serverTime: String) {
+        self.version = version
         self.batchId = batchId
         self.batchKey = batchKey
         self.gatewayId = gatewayId
+        self.manifestSha256 = manifestSha256
         self.items = items
         self.serverTime = serverTime
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decodeIfPresent(ReceiptVersion.self, forKey: .version) ?? .v1
+        batchId = try container.decode(String.self, forKey: .batchId)
+        batchKey = try container.decode(String.self, forKey: .batchKey)
+        gatewayId = try container.decode(String.self, forKey: .gatewayId)
+        manifestSha256 = try container.decodeIfPresent(String.self, forKey: .manifestSha256)
+        items = try container.decode([Item].self, forKey: .items)
+        serverTime = try container.decode(String.self, forKey: .serverTime)
+        if version >= .v2, manifestSha256.map(WireCoding.isSHA256) != true {
+            throw DecodingError.dataCorruptedError(forKey: .manifestSha256, in: container,
+                                                   debugDescription: "a v2 receipt names its manifest by a lower-case hex SHA-256")
+        }
+    }
+
+    /// A v1 receipt is encoded as v1 receipts were: without `version`, so its bytes are unchanged.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        if version != .v1 { try container.encode(version, forKey: .version) }
+        try container.encode(batchId, forKey: .batchId)
+        try container.encode(batchKey, forKey: .batchKey)
+        try container.encode(gatewayId, forKey: .gatewayId)
+        try container.encodeIfPresent(manifestSha256, forKey: .manifestSha256)
+        try container.encode(items, forKey: .items)
+        try container.encode(serverTime, forKey: .serverTime)
+    }
+
+    /// What is wrong with this receipt as the answer to `manifestPayload` (the exact bytes the
+    /// gateway signed): nil when it answers it. A v1 receipt only has its items to compare.
+    public func problem(answering manifestPayload: Data, manifest: BatchManifest) -> String? {
+        let sent = Set(manifest.items.map(\.sha256))
+        if let stranger = items.first(where: { !sent.contains($0.sha256) }) {
+            return "it receipts blob \(stranger.sha256), which the manifest does not list"
+        }
+        guard version >= .v2 else { return nil }
+        let payloadHash = SHA256.hash(data: manifestPayload).hexString
+        guard manifestSha256 == payloadHash else {
+            return "it answers manifest \(manifestSha256 ?? "none"), not the one signed (\(payloadHash))"
+        }
+        let lastEvents = Set(manifest.items.map { "\($0.sha256) \($0.custody.last?.hash ?? "")" })
+        if let item = items.first(where: { !lastEvents.contains("\($0.sha256) \($0.lastCustodyHash ?? "")") }) {
+            return "its last custody event for \(item.sha256) (\(item.lastCustodyHash ?? "none")) is not the manifest's"
+        }
+        return nil
     }
 }
 

@@ -20,7 +20,7 @@ struct FieldGate: AsyncParsableCommand {
             CommandGroup(name: "Devices", subcommands: [ScanCommand.self, WatchCommand.self, CameraCommand.self]),
             CommandGroup(name: "Paperwork", subcommands: [PrintCommand.self, PrintersCommand.self, FingerprintCommand.self,
                                                           OfficersCommand.self, CasesCommand.self]),
-            CommandGroup(name: "Server link", subcommands: [EnrollCommand.self, SyncCommand.self, ReceiptsCommand.self]),
+            CommandGroup(name: "Server link", subcommands: [EnrollCommand.self, SyncCommand.self, ReceiptsCommand.self, ExportCommand.self]),
             CommandGroup(name: "Diagnostics", subcommands: [AuditCommand.self, DevicesCommand.self]),
         ]
     )

@@ -199,9 +199,9 @@ struct ReceiptsCommand: ParsableCommand {
         } else if receipts.isEmpty {
             print("No receipts yet: run `fieldgate sync`.")
         } else {
-            var table = TextTable("BATCH", "SERVER TIME", "ITEMS", "SIZE", "SIGNATURE")
+            var table = TextTable("BATCH", "SERVER TIME", "ITEMS", "SIZE", "VERSION", "SIGNATURE")
             for receipt in receipts {
-                table.add([receipt.batchId, receipt.serverTime, String(receipt.items), formatBytes(receipt.bytes),
+                table.add([receipt.batchId, receipt.serverTime, String(receipt.items), formatBytes(receipt.bytes), String(receipt.version),
                            receipt.verified ? "verified" : "BAD: \(receipt.problem ?? "")"])
             }
             print(table.render())

@@ -94,7 +94,11 @@ final class BatchTests: ServerTestCase {
     func testCommitNeedsEveryBlobThenIssuesSignedReceipt() async throws {
         let gateway = try await enrol("g1")
         let a = Data("first blob".utf8), b = Data("second blob".utf8)
-        let created = try await postManifest(gateway, items: [item(a), item(b)]).decode(BatchCreated.self)
+        let items = [item(a), item(b)]
+        let created = try await postManifest(gateway, items: items, batchKey: "receipted-batch").decode(BatchCreated.self)
+        // The manifest's bytes as the harness signed them (the wire's encoder is deterministic).
+        let manifest = BatchManifest(batchKey: "receipted-batch", gatewayId: gateway.id, createdAt: "2026-11-25T10:00:00.000Z", items: items)
+        let manifestBytes = try WireCoding.encoder.encode(manifest)
         try await upload(gateway, a)
         let early = try await send("POST", "/v1/batches/\(created.batchId)/commit", headers: gateway.bearer)
         XCTAssertEqual(early.status, 409)
@@ -111,8 +115,12 @@ final class BatchTests: ServerTestCase {
         let receipt = try envelope.open(Receipt.self, verifyingWith: gateway.serverPublicKey)
         XCTAssertEqual(receipt.batchId, created.batchId)
         XCTAssertEqual(receipt.gatewayId, gateway.id)
-        XCTAssertEqual(receipt.items, [Receipt.Item(sha256: Self.sha256(a), size: Int64(a.count)),
-                                       Receipt.Item(sha256: Self.sha256(b), size: Int64(b.count))])
+        // Version 2: the receipt names the manifest as sent and each item's last custody event.
+        XCTAssertEqual(receipt.version, .v2)
+        XCTAssertEqual(receipt.items.map(\.sha256), [Self.sha256(a), Self.sha256(b)])
+        XCTAssertEqual(receipt.items.map(\.size), [Int64(a.count), Int64(b.count)])
+        XCTAssertEqual(receipt.items.map(\.lastCustodyHash), manifest.items.map { $0.custody.last?.hash })
+        XCTAssertEqual(receipt.manifestSha256, SHA256.hash(data: manifestBytes).map { String(format: "%02x", $0) }.joined())
         XCTAssertNoThrow(try WireCoding.timestampFormat.parse(receipt.serverTime))
         let again = try await send("POST", "/v1/batches/\(created.batchId)/commit", headers: gateway.bearer)
         XCTAssertEqual(again.status, 200)

@@ -1,6 +1,9 @@
 import Common
+import Crypto
 import Foundation
 import Store
+import Sync
+import SyncProtocol
 import TestSupport
 import USBEmulation
 import XCTest
@@ -112,6 +115,48 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertEqual(list.count, 1)
         XCTAssertEqual(list.first?["verified"] as? Bool, true)
         XCTAssertEqual(list.first?["items"] as? Int, count)
+        XCTAssertEqual(list.first?["version"] as? Int, 2)
+        // The receipt names the manifest exactly as the gateway kept and sent it.
+        let batch = try XCTUnwrap(try store.receipts().first)
+        let receipt = try WireCoding.decoder.decode(Receipt.self, from: try XCTUnwrap(batch.receiptPayload))
+        let manifestPayload = try XCTUnwrap(batch.manifestPayload)
+        XCTAssertEqual(receipt.manifestSha256, SHA256.hash(data: manifestPayload).hexString)
+        let manifest = try WireCoding.decoder.decode(BatchManifest.self, from: manifestPayload)
+        XCTAssertEqual(receipt.items.map(\.lastCustodyHash), manifest.items.map { $0.custody.last?.hash })
+        let gatewayKey = try Curve25519.Signing.PrivateKey(rawRepresentation: try XCTUnwrap(store.enrolment()).gatewayPrivateKey)
+        XCTAssertTrue(gatewayKey.publicKey.isValidSignature(try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(batch.manifestSignature))), for: manifestPayload))
+    }
+
+    /// A batch an older build opened on the server without keeping its manifest (the server
+    /// holds other bytes than a manifest signed now) is still receipted: its items are compared.
+    func testABatchOpenedBeforeManifestsWereKeptIsStillReceipted() throws {
+        try enroll()
+        let count = try collectSample()
+        let store = try EvidenceStore(home: home)
+        let enrolment = try XCTUnwrap(try store.enrolment())
+        let batch = try XCTUnwrap(try store.prepareBatch(limit: 100))
+        let entries = try store.entries(inBatch: try XCTUnwrap(batch.id))
+        // What the older build sent: the same items, their custody as it stood then (shorter).
+        let items = entries.map(ManifestBuilder.item(for:)).map { item in
+            var item = item
+            item.custody = Array(item.custody.dropLast())
+            return item
+        }
+        let manifest = BatchManifest(batchKey: batch.batchKey, gatewayId: enrolment.gatewayId, createdAt: "2026-11-25T09:00:00.000Z", items: items)
+        let envelope = try SignedEnvelope.seal(manifest, with: try Curve25519.Signing.PrivateKey(rawRepresentation: enrolment.gatewayPrivateKey))
+        let body = work.appendingPathComponent("old-manifest.json")
+        try WireCoding.encoder.encode(envelope).write(to: body)
+        let posted = try runProgram("/usr/bin/curl", ["-sS", "--max-time", "30", "-H", "Authorization: Bearer \(enrolment.credential)",
+                                                      "-H", "Content-Type: application/json", "--data-binary", "@\(body.path)",
+                                                      "\(server.url)/v1/batches"], timeout: 60)
+        let created = try WireCoding.decoder.decode(BatchCreated.self, from: Data(posted.stdout.utf8))
+        try store.markOpened(batchId: try XCTUnwrap(batch.id), serverBatchId: created.batchId)
+
+        let result = try fieldgate(["sync", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
+        XCTAssertEqual(try summary(result)["receipted"] as? Int, count)
+        XCTAssertNil(try store.batch(id: try XCTUnwrap(batch.id))?.manifestPayload, "no manifest is kept that the server never saw")
+        XCTAssertEqual(try fieldgate(["receipts"]).status, 0)
     }
 
     func testTheSameBlobFromAnotherGatewayIsNotSentAgain() throws {

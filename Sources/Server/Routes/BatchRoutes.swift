@@ -1,3 +1,5 @@
+import Common
+import Crypto
 import Foundation
 import Hummingbird
 import SyncProtocol
@@ -184,8 +186,9 @@ struct BatchRoutes {
             throw ServerError(.unprocessableContent, "batch \(batch.id) cannot be committed: " + wrongSizes.joined(separator: "; "))
         }
         let now = Date()
-        let receipt = Receipt(batchId: batch.id, batchKey: batch.batchKey, gatewayId: gateway.id,
-                              items: kept.map { Receipt.Item(sha256: $0.sha256, size: $0.size) },
+        let receipt = Receipt(version: Receipt.currentVersion, batchId: batch.id, batchKey: batch.batchKey, gatewayId: gateway.id,
+                              manifestSha256: try Self.manifestSha256(of: batch),
+                              items: kept.map { Receipt.Item(sha256: $0.sha256, size: $0.size, lastCustodyHash: $0.custody.last?.hash) },
                               serverTime: now.formatted(WireCoding.timestampFormat))
         let sealed = try SignedEnvelope.seal(receipt, with: context.signingKey.key)
         let sealedText = String(decoding: try WireCoding.encoder.encode(sealed), as: UTF8.self)
@@ -215,6 +218,16 @@ struct BatchRoutes {
                 continue
             }
         }
+    }
+
+    /// The SHA-256 of the manifest payload exactly as the gateway signed and sent it: what the
+    /// receipt answers, metadata and custody included.
+    static func manifestSha256(of batch: BatchRecord) throws -> String {
+        guard let envelope = try? WireCoding.decoder.decode(SignedEnvelope.self, from: Data(batch.envelope.utf8)),
+              let payload = Data(base64Encoded: envelope.payload) else {
+            throw RepositoryError.corrupt("batch \(batch.id)'s stored manifest is not a signed envelope")
+        }
+        return SHA256.hash(data: payload).hexString
     }
 
     /// The stored receipt as first issued. It was written by ``WireCoding/encoder``, whose output

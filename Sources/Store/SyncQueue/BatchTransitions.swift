@@ -22,6 +22,10 @@ extension EvidenceStore {
         }
     }
 
+    public func batch(id: Int64) throws -> SyncBatch? {
+        try database.read { db in try SyncBatch.fetchOne(db, key: id) }
+    }
+
     /// Every receipt kept, oldest first.
     public func receipts() throws -> [SyncBatch] {
         try database.read { db in
@@ -34,6 +38,22 @@ extension EvidenceStore {
         _ = try database.write { db in
             try SyncBatch.filter(key: batchId).filter(SyncBatch.Columns.state == BatchState.prepared)
                 .updateAll(db, SyncBatch.Columns.serverBatchId.set(to: serverBatchId), SyncBatch.Columns.state.set(to: BatchState.open))
+        }
+    }
+
+    /// Keeps the batch's signed manifest unless one is kept already, and answers the one kept:
+    /// the first signed is the one sent every time. A batch sent before manifests were kept (a
+    /// store from before v6) keeps none: the server may hold other bytes for it, so nil.
+    public func keepManifest(batchId: Int64, payload: Data, signature: String) throws -> (payload: Data, signature: String)? {
+        try database.write { db in
+            try SyncBatch.filter(key: batchId).filter(SyncBatch.Columns.manifestPayload == nil)
+                .filter(SyncBatch.Columns.state == BatchState.prepared).updateAll(
+                    db, SyncBatch.Columns.manifestPayload.set(to: payload), SyncBatch.Columns.manifestSignature.set(to: signature))
+            guard let batch = try SyncBatch.fetchOne(db, key: batchId) else {
+                throw StoreError.database("batch \(batchId) is not in the store")
+            }
+            guard let kept = batch.manifestPayload, let keptSignature = batch.manifestSignature else { return nil }
+            return (kept, keptSignature)
         }
     }
 

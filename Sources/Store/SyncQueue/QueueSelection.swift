@@ -33,7 +33,7 @@ extension EvidenceStore {
     }
 
     /// An item with the record it stands for and its custody; nil when the record is gone.
-    private func entry(_ db: Database, for item: SyncItem) throws -> SyncEntry? {
+    func entry(_ db: Database, for item: SyncItem) throws -> SyncEntry? {
         let source: SyncEntry.Source
         switch item.kind {
         case .recording:

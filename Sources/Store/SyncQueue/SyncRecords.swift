@@ -49,6 +49,11 @@ public struct SyncBatch: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var receiptPayload: Data?
     public var receiptSignature: String?
     public var serverTime: String?
+    /// The manifest exactly as first signed and sent, and its signature (base64): a manifest
+    /// sent again is these bytes, so the receipt's manifest hash names what the gateway holds.
+    /// Nil for batches prepared before v6.
+    public var manifestPayload: Data?
+    public var manifestSignature: String?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
@@ -186,5 +191,7 @@ extension SyncBatch {
         static let receiptPayload = Column(CodingKeys.receiptPayload)
         static let receiptSignature = Column(CodingKeys.receiptSignature)
         static let serverTime = Column(CodingKeys.serverTime)
+        static let manifestPayload = Column(CodingKeys.manifestPayload)
+        static let manifestSignature = Column(CodingKeys.manifestSignature)
     }
 }
