@@ -121,7 +121,11 @@ extension SyncEndToEndTests {
         try await client.shutdown()
         let reason = try XCTUnwrap(summary.stoppedBecause, "\(summary)")
         XCTAssertTrue(reason.contains("still held upload") && reason.contains("waiting for that request to end or time out"), reason)
-        XCTAssertEqual(clock.sleeps, [0.25, 0.5, 1, 2, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], "doubling to the cap, about 90 s in all")
+        // Doubling to the cap, about 90 s in all. On a loaded machine one ordinary retry (a
+        // request that timed out) may come first; the held-upload waits are the last ones.
+        let held: [Double] = [0.25, 0.5, 1, 2, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8]
+        XCTAssertEqual(Array(clock.sleeps.suffix(held.count)), held, "\(clock.sleeps)")
+        XCTAssertLessThanOrEqual(clock.sleeps.count, held.count + 1, "\(clock.sleeps)")
         XCTAssertLessThanOrEqual(clock.elapsedSeconds, 90)
         XCTAssertEqual(try syncStatus().refused, 0)
     }
