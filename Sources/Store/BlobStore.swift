@@ -2,6 +2,7 @@ import CFileSystem
 import Common
 import Crypto
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -179,7 +180,14 @@ public struct BlobStore: Sendable {
         throw StoreError.io(destination, errnoText(reason))
     }
 
-    private func newTemporaryPath() -> String { temporaryPath + "/stage-" + UUID().uuidString }
+    /// A new name in tmp/ (opened with O_EXCL, so a clash is an error, never a mix-up): this
+    /// process's random prefix and a count, since a UUID each reads /dev/urandom (three calls
+    /// per small file).
+    private func newTemporaryPath() -> String {
+        temporaryPath + "/stage-" + Self.processPrefix + "-" + String(Self.stagedCount.add(1, ordering: .relaxed).newValue)
+    }
+    private static let processPrefix = "\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    private static let stagedCount = Atomic<Int>(0)
 
     /// Makes the bytes of every file staged with `durable: false` durable, with one syncfs(2)
     /// of the store's file system, before they are placed: a blob's name still only ever

@@ -34,6 +34,10 @@ public final class EvidenceStore: Sendable {
         configuration.prepareDatabase { db in
             // FULL: a committed row survives power loss, as the blobs it points at do.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Statement journals (each insert into a table with triggers and indexes keeps one,
+            // to undo just that statement) stay in memory: on disk they spilled to a temporary
+            // file under /var/tmp, some 26 writes for each small file collected.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             database = try DatabasePool(path: home.appendingPathComponent("fieldgate.sqlite").path, configuration: configuration)
