@@ -20,6 +20,9 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
         try ServerSchema.migrator.migrate(database)
     }
 
+    /// Opening the database already migrated it.
+    func prepare() async throws {}
+
     // MARK: Gateways
 
     func createGateway(name: String, tokenHash: String) async throws -> GatewayRecord {
