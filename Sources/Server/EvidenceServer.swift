@@ -63,7 +63,7 @@ public final class EvidenceServer: Sendable {
         context = ServerContext(repository: repository, blobs: try FolderBlobStorage(root: folder.blobs),
                                 parts: try UploadParts(root: folder.uploads), signingKey: SigningKey(try folder.serverKey()),
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
-                                maxUploadSize: configuration.maxUploadSize, uploadLocks: InProcessUploadLocks(), digests: UploadDigests(),
+                                maxUploadSize: configuration.maxUploadSize, uploadLocks: repository.makeUploadLocks(), digests: UploadDigests(),
                                 quotas: configuration.quotas, clock: configuration.clock,
                                 enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute))
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)

@@ -191,6 +191,51 @@ final class PostgresBackendTests: ServerTestCase {
         XCTAssertEqual(refused.status, 401, "the running server saw the revocation in the shared database")
     }
 
+    /// Two servers on one database and one data folder: while a PATCH is held on one, the other
+    /// answers 423 for that upload (an in-process lock could not see it); once the holder is
+    /// killed with SIGKILL its lock goes with its connection, and the other takes the upload.
+    func testTwoServersOnOneDatabaseNeverWriteOneUploadAtOnce() async throws {
+        await running.stop()
+        let first = KillableServer(data: data), second = KillableServer(data: data)
+        for server in [first, second] {
+            server.databaseArguments = databaseArguments
+            server.serveArguments = ["--read-timeout", "600"]
+        }
+        try first.start()
+        try second.start()
+        defer { second.stop() }
+        child = first
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBlob(200_000)
+        let location = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        // Held on the first server: the head and the first bytes of the body, then nothing.
+        let held = try RawHTTPConnection(port: first.port)
+        let head = "PATCH \(location) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(gateway.credential)\r\n"
+            + "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+            + "Content-Length: \(blob.count)\r\n\r\n"
+        try held.send(Data(head.utf8) + blob.prefix(1000))
+        XCTAssertTrue(try waitForAdvisoryLocks(1), "the first server took the upload's lock in PostgreSQL")
+
+        child = second
+        let refused = try await patch(gateway, location, offset: 0, blob)
+        XCTAssertEqual(refused.status, 423, refused.errorReason ?? "")
+        first.kill()
+        XCTAssertTrue(try waitForAdvisoryLocks(0), "the killed server's lock went with its connection")
+        let taken = try await patch(gateway, location, offset: 0, blob)
+        XCTAssertEqual(taken.status, 204, taken.errorReason ?? "")
+        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob, "the blob is the second server's bytes alone")
+    }
+
+    /// Waits (at most 10 s) until PostgreSQL holds exactly `count` advisory locks.
+    private func waitForAdvisoryLocks(_ count: Int) throws -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if try sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == String(count) { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
+    }
+
     private static func randomPublicKey() -> String {
         Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
     }

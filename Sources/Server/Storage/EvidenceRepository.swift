@@ -8,6 +8,9 @@ protocol EvidenceRepository: Sendable {
     /// Makes the store ready for requests: reaches it and brings its schema up to date. Throws a
     /// ``ServerSetupError`` saying what is wrong (unreachable, refused password, newer schema).
     func prepare() async throws
+    /// Locks that keep two requests from writing one upload, as wide as the records are shared:
+    /// this process for SQLite, every server on the database for PostgreSQL.
+    func makeUploadLocks() -> any UploadLocks
 
     // MARK: Gateways
 

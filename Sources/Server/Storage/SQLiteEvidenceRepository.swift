@@ -23,6 +23,8 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
     /// Opening the database already migrated it.
     func prepare() async throws {}
 
+    func makeUploadLocks() -> any UploadLocks { InProcessUploadLocks() }
+
     // MARK: Gateways
 
     func createGateway(name: String, tokenHash: String) async throws -> GatewayRecord {

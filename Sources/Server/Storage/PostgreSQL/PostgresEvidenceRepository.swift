@@ -21,6 +21,8 @@ final class PostgresEvidenceRepository: EvidenceRepository {
 
     func prepare() async throws { try await database.migrate() }
 
+    func makeUploadLocks() -> any UploadLocks { PostgresUploadLocks(database: database, logger: logger) }
+
     // MARK: Gateways
 
     func createGateway(name: String, tokenHash: String) async throws -> GatewayRecord {
