@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
@@ -73,7 +74,9 @@ let package = Package(
                                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                                                .product(name: "NIOPosix", package: "swift-nio"),
+                                               .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                .product(name: "GRDB", package: "GRDB.swift"),
+                                               .product(name: "PostgresNIO", package: "postgres-nio"),
                                                .product(name: "Crypto", package: "swift-crypto"),
                                                .product(name: "Prometheus", package: "swift-prometheus"),
                                                .product(name: "CoreMetrics", package: "swift-metrics"),

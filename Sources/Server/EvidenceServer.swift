@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadSize: Int64
     /// What the server logs (to stderr): `.info` by default; an embedding program may want less.
     public var logLevel: Logger.Level = .info
+    /// Where the records are kept: SQLite in the data folder unless a PostgreSQL database is given.
+    /// Blobs, part files and the server key stay in the data folder either way.
+    public var database = DatabaseLocation.dataFolder
     /// Per-gateway limits and the expiry of abandoned uploads.
     public var quotas = UploadQuotas()
     /// What "now" is for uploads' timestamps and expiry; a test moves it.
@@ -55,12 +58,12 @@ public final class EvidenceServer: Sendable {
     public init(configuration: ServerConfiguration) throws {
         self.configuration = configuration
         let folder = try DataFolder(configuration.dataDirectory)
-        let repository = try folder.openRepository()
+        let repository = try folder.repository(for: configuration.database)
         let metrics = ServerMetrics.shared
         context = ServerContext(repository: repository, blobs: try FolderBlobStorage(root: folder.blobs),
                                 parts: try UploadParts(root: folder.uploads), signingKey: SigningKey(try folder.serverKey()),
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
-                                maxUploadSize: configuration.maxUploadSize, uploadLocks: InProcessUploadLocks(), digests: UploadDigests(),
+                                maxUploadSize: configuration.maxUploadSize, uploadLocks: repository.makeUploadLocks(), digests: UploadDigests(),
                                 quotas: configuration.quotas, clock: configuration.clock,
                                 enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute))
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
@@ -97,7 +100,7 @@ public final class EvidenceServer: Sendable {
     /// The server's Ed25519 public key, raw 32 bytes, which verifies its receipts.
     public var publicKey: Data { context.signingKey.publicKey.rawRepresentation }
 
-    /// Completes what a crash interrupted (uploads with every byte but no blob), then serves
+    /// Reaches the database (migrating it when needed), completes what a crash interrupted (uploads with every byte but no blob), then serves
     /// until the task is cancelled (or, with `handlingShutdownSignals`, until SIGINT or
     /// SIGTERM), then shuts down gracefully.
     /// - Parameter onReady: called once listening, with the bound port (the real one when the
@@ -105,6 +108,7 @@ public final class EvidenceServer: Sendable {
     public func run(handlingShutdownSignals: Bool = false, onReady: @escaping @Sendable (Int) async -> Void) async throws {
         var logger = Logger(label: "fieldgate-server")
         logger.logLevel = configuration.logLevel
+        try await context.repository.prepare()
         try await context.completion.recoverInterrupted(locks: context.uploadLocks, logger: logger)
         try await sweep(logger: logger)
         let sweeper = Task { [interval = configuration.sweepInterval] in
@@ -177,6 +181,21 @@ struct DataFolder {
         } catch {
             throw ServerSetupError("cannot create the data folder \(root.path): \(error.localizedDescription)")
         }
+    }
+
+    /// The repository `database` names, not yet prepared (``EvidenceRepository/prepare()``).
+    func repository(for database: DatabaseLocation) throws -> any EvidenceRepository {
+        switch database {
+        case .dataFolder: try openRepository()
+        case .postgres(let location): PostgresEvidenceRepository(location: location)
+        }
+    }
+
+    /// The repository `database` names, ready for use.
+    func openRepository(_ database: DatabaseLocation) async throws -> any EvidenceRepository {
+        let repository = try repository(for: database)
+        try await repository.prepare()
+        return repository
     }
 
     func openRepository() throws -> SQLiteEvidenceRepository {

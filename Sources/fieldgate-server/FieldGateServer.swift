@@ -13,7 +13,7 @@ struct FieldGateServer: AsyncParsableCommand {
     )
 }
 
-/// The data folder; shared by every command.
+/// The data folder and the database; shared by every command.
 struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The server's data folder: server.sqlite, blobs/, uploads/, server-key. Default: $FIELDGATE_SERVER_DATA, else /var/lib/fieldgate-server.",
                                valueName: "dir"))
@@ -25,5 +25,19 @@ struct DataOptions: ParsableArguments {
             return URL(fileURLWithPath: data)
         }
         return URL(fileURLWithPath: "/var/lib/fieldgate-server")
+    }
+
+    @Option(help: ArgumentHelp("Where the records go: postgres://USER@HOST:PORT/DB (its password from $PGPASSWORD or --database-password-file, never in the URL). Default: $FIELDGATE_SERVER_DATABASE, else server.sqlite in --data.",
+                               valueName: "url"))
+    var database: String?
+
+    @Option(help: ArgumentHelp("A file whose first line is the PostgreSQL password; instead of $PGPASSWORD.", valueName: "file"))
+    var databasePasswordFile: String?
+
+    /// The database the options name; a malformed URL or unreadable password file is an error saying what to give.
+    func databaseLocation() throws -> DatabaseLocation {
+        let environment = ProcessInfo.processInfo.environment
+        return try DatabaseLocation.parse(database ?? environment["FIELDGATE_SERVER_DATABASE"], passwordFile: databasePasswordFile,
+                                          environment: environment)
     }
 }

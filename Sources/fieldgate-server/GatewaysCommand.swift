@@ -24,7 +24,7 @@ struct GatewaysCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let token = try await GatewayAdministration.add(name: name, dataDirectory: data.dataURL)
+                let token = try await GatewayAdministration.add(name: name, dataDirectory: data.dataURL, database: data.databaseLocation())
                 emitLine("gateway \(name) invited; its one-time enrolment token:")
                 emitLine(token)
             } catch {
@@ -43,7 +43,13 @@ struct GatewaysCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            let gateways = try await GatewayAdministration.list(dataDirectory: data.dataURL)
+            let gateways: [GatewayRecord]
+            do {
+                gateways = try await GatewayAdministration.list(dataDirectory: data.dataURL, database: data.databaseLocation())
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
             if json {
                 let rows = gateways.map { Row(name: $0.name, id: $0.id, state: $0.state.rawValue, enrolledAt: $0.enrolledAt,
                                               lastSeenAt: $0.lastSeenAt) }
@@ -86,7 +92,7 @@ struct GatewaysCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                try await GatewayAdministration.revoke(name: name, dataDirectory: data.dataURL)
+                try await GatewayAdministration.revoke(name: name, dataDirectory: data.dataURL, database: data.databaseLocation())
                 print("gateway \(name) revoked")
             } catch {
                 printError("error: \(error)")

@@ -86,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
             idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: maxConnections ?? ConnectionLimits.defaultMaxConnections)
         let server: EvidenceServer
         do {
+            configuration.database = try data.databaseLocation()
             server = try EvidenceServer(configuration: configuration)
         } catch {
             printError("error: \(error)")
@@ -93,8 +94,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let scheme = tlsCertificate == nil ? "http" : "https"
         let host = configuration.host
-        try await server.run(handlingShutdownSignals: true) { port in
-            emitLine("fieldgate-server listening on \(scheme)://\(host):\(port)")
+        do {
+            try await server.run(handlingShutdownSignals: true) { port in
+                emitLine("fieldgate-server listening on \(scheme)://\(host):\(port)")
+            }
+        } catch let error as ServerSetupError {
+            // Before listening: the database is unreachable, refuses the password, or is newer.
+            printError("error: \(error)")
+            throw ExitCode.failure
         }
     }
 }

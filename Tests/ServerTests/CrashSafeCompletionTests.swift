@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Server
 import SyncProtocol
 import TestSupport
@@ -42,10 +41,9 @@ final class CrashSafeCompletionTests: ServerTestCase {
         if damaged { rest[0] ^= 0xFF }
         try part.write(contentsOf: rest)
         try part.close()
-        let database = try DatabaseQueue(path: data.appendingPathComponent("server.sqlite").path)
-        try await database.write { db in
-            try db.execute(sql: "UPDATE upload SET offset = length WHERE id = ?", arguments: [uploadId])
-        }
+        XCTAssertTrue(uploadId.allSatisfy { $0.isHexDigit || $0 == "-" }, uploadId)
+        try await executeBehindTheServer(sqlite: "UPDATE upload SET offset = length WHERE id = '\(uploadId)'",
+                                         postgresql: "UPDATE upload SET upload_offset = length WHERE id = '\(uploadId)'")
         return location
     }
 
@@ -118,8 +116,7 @@ final class InternalErrorTests: ServerTestCase {
         let requestId = try XCTUnwrap(answer.header("Request-Id"))
         XCTAssertTrue(reason.contains("request id \(requestId)"), reason)
         XCTAssertFalse(reason.contains(data.path) || reason.contains("uploads") || reason.contains("Not a directory"), reason)
-        let database = try DatabaseQueue(path: data.appendingPathComponent("server.sqlite").path)
-        let rows = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM upload") }
+        let rows = try await uploadRowCount()
         XCTAssertEqual(rows, 0, "no upload row without its part file")
     }
 }

@@ -9,7 +9,7 @@ final class EnrolAndAuthTests: ServerTestCase {
         let gateway = try await enrol("station-north")
         XCTAssertTrue(gateway.credential.hasPrefix(gateway.id + "."))
         XCTAssertEqual(gateway.serverPublicKey.rawRepresentation, running.server.publicKey)
-        let listed = try await GatewayAdministration.list(dataDirectory: data)
+        let listed = try await GatewayAdministration.list(dataDirectory: data, database: database)
         XCTAssertEqual(listed.map(\.state), [.active])
         XCTAssertNotNil(listed.first?.enrolledAt)
         let keyFile = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("server-key").path)
@@ -18,7 +18,7 @@ final class EnrolAndAuthTests: ServerTestCase {
     }
 
     func testTokenWorksOnce() async throws {
-        let token = try await GatewayAdministration.add(name: "station-east", dataDirectory: data)
+        let token = try await GatewayAdministration.add(name: "station-east", dataDirectory: data, database: database)
         let request = EnrollRequest(token: token, publicKey: Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString())
         let first = try await sendJSON("POST", "/v1/enroll", request)
         XCTAssertEqual(first.status, 200)
@@ -31,7 +31,7 @@ final class EnrolAndAuthTests: ServerTestCase {
     }
 
     func testBadPublicKeyIs400() async throws {
-        let token = try await GatewayAdministration.add(name: "station-west", dataDirectory: data)
+        let token = try await GatewayAdministration.add(name: "station-west", dataDirectory: data, database: database)
         let answer = try await sendJSON("POST", "/v1/enroll", EnrollRequest(token: token, publicKey: "bm90IGEga2V5"))
         XCTAssertEqual(answer.status, 400)
         XCTAssertTrue(answer.errorReason?.contains("publicKey") == true)
@@ -44,9 +44,9 @@ final class EnrolAndAuthTests: ServerTestCase {
     }
 
     func testDuplicateGatewayNameIsRefused() async throws {
-        _ = try await GatewayAdministration.add(name: "twin", dataDirectory: data)
+        _ = try await GatewayAdministration.add(name: "twin", dataDirectory: data, database: database)
         do {
-            _ = try await GatewayAdministration.add(name: "twin", dataDirectory: data)
+            _ = try await GatewayAdministration.add(name: "twin", dataDirectory: data, database: database)
             XCTFail("a second gateway with the same name was created")
         } catch let error as AdministrationError {
             XCTAssertEqual(error, .duplicateName("twin"))
@@ -116,14 +116,14 @@ final class EnrolAndAuthTests: ServerTestCase {
         let gateway = try await enrol("station-lost")
         let before = try await postManifest(gateway, items: [item(Data("a".utf8))])
         XCTAssertEqual(before.status, 201)
-        try await GatewayAdministration.revoke(name: "station-lost", dataDirectory: data)
+        try await GatewayAdministration.revoke(name: "station-lost", dataDirectory: data, database: database)
         let after = try await postManifest(gateway, items: [item(Data("b".utf8))], batchKey: "after-revocation")
         XCTAssertEqual(after.status, 401)
         XCTAssertEqual(after.errorReason, "gateway station-lost has been revoked")
-        let listed = try await GatewayAdministration.list(dataDirectory: data)
+        let listed = try await GatewayAdministration.list(dataDirectory: data, database: database)
         XCTAssertEqual(listed.first?.state, .revoked)
         do {
-            try await GatewayAdministration.revoke(name: "nobody", dataDirectory: data)
+            try await GatewayAdministration.revoke(name: "nobody", dataDirectory: data, database: database)
             XCTFail("revoking an unknown gateway succeeded")
         } catch let error as AdministrationError {
             XCTAssertEqual(error, .unknownName("nobody"))
@@ -131,8 +131,8 @@ final class EnrolAndAuthTests: ServerTestCase {
     }
 
     func testRevokedGatewaysTokenCannotEnrol() async throws {
-        let token = try await GatewayAdministration.add(name: "never-enrolled", dataDirectory: data)
-        try await GatewayAdministration.revoke(name: "never-enrolled", dataDirectory: data)
+        let token = try await GatewayAdministration.add(name: "never-enrolled", dataDirectory: data, database: database)
+        try await GatewayAdministration.revoke(name: "never-enrolled", dataDirectory: data, database: database)
         let answer = try await sendJSON("POST", "/v1/enroll",
                                         EnrollRequest(token: token, publicKey: Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()))
         XCTAssertEqual(answer.status, 401)

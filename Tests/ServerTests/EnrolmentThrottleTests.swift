@@ -12,7 +12,7 @@ final class EnrolmentThrottleTests: ServerTestCase {
     }
 
     func testTenFailuresInAMinuteThrottleTheAddressWithoutSpendingARealToken() async throws {
-        let token = try await GatewayAdministration.add(name: "g1", dataDirectory: data)
+        let token = try await GatewayAdministration.add(name: "g1", dataDirectory: data, database: database)
         for guess in 0..<10 {
             let answer = try await tryEnrol(String(format: "%064x", guess))
             XCTAssertEqual(answer.status, 401, "guess \(guess): \(answer.errorReason ?? "")")
@@ -25,7 +25,7 @@ final class EnrolmentThrottleTests: ServerTestCase {
         // Even the right token waits, and is not spent meanwhile.
         let right = try await tryEnrol(token)
         XCTAssertEqual(right.status, 429)
-        let gateways = try await GatewayAdministration.list(dataDirectory: data)
+        let gateways = try await GatewayAdministration.list(dataDirectory: data, database: database)
         XCTAssertEqual(gateways.map(\.state), [.invited])
     }
 }

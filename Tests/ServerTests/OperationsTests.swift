@@ -125,20 +125,20 @@ final class OperationsTests: ServerTestCase {
 
     func testCommandLineAddsListsRevokesAndServes() async throws {
         let folder = data.appendingPathComponent("cli")
-        let added = try runFieldgateServer(["gateways", "add", "station-cli", "--data", folder.path])
+        let added = try runFieldgateServer(["gateways", "add", "station-cli", "--data", folder.path] + databaseArguments)
         XCTAssertEqual(added.status, 0, added.stderr)
         let token = try XCTUnwrap(added.stdout.split(separator: "\n").last.map(String.init))
-        let duplicate = try runFieldgateServer(["gateways", "add", "station-cli", "--data", folder.path])
+        let duplicate = try runFieldgateServer(["gateways", "add", "station-cli", "--data", folder.path] + databaseArguments)
         XCTAssertEqual(duplicate.status, 1)
         XCTAssertTrue(duplicate.stderr.contains("exists already"), duplicate.stderr)
 
-        let halfTLS = try runFieldgateServer(["serve", "--data", folder.path, "--port", "0", "--tls-cert", "cert.pem"])
+        let halfTLS = try runFieldgateServer(["serve", "--data", folder.path, "--port", "0", "--tls-cert", "cert.pem"] + databaseArguments)
         XCTAssertNotEqual(halfTLS.status, 0)
         XCTAssertTrue(halfTLS.stderr.contains("--tls-key"), halfTLS.stderr)
-        let table = try runFieldgateServer(["gateways", "list", "--data", folder.path])
+        let table = try runFieldgateServer(["gateways", "list", "--data", folder.path] + databaseArguments)
         XCTAssertTrue(table.stdout.contains("station-cli") && table.stdout.contains("invited"), table.stdout)
 
-        let server = try startFieldgateServer(["serve", "--data", folder.path, "--port", "0"])
+        let server = try startFieldgateServer(["serve", "--data", folder.path, "--port", "0"] + databaseArguments)
         defer { server.stop() }
         let url = try server.waitForListeningURL()
         XCTAssertTrue(url.hasPrefix("http://127.0.0.1:"), url)
@@ -149,12 +149,12 @@ final class OperationsTests: ServerTestCase {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         XCTAssertEqual(response.status.code, 200)
 
-        let listed = try runFieldgateServer(["gateways", "list", "--data", folder.path, "--json"])
+        let listed = try runFieldgateServer(["gateways", "list", "--data", folder.path, "--json"] + databaseArguments)
         XCTAssertEqual(listed.status, 0, listed.stderr)
         XCTAssertTrue(listed.stdout.contains("\"state\" : \"active\""), listed.stdout)
-        let revoked = try runFieldgateServer(["gateways", "revoke", "station-cli", "--data", folder.path])
+        let revoked = try runFieldgateServer(["gateways", "revoke", "station-cli", "--data", folder.path] + databaseArguments)
         XCTAssertEqual(revoked.status, 0, revoked.stderr)
-        let afterRevoke = try runFieldgateServer(["gateways", "list", "--data", folder.path, "--json"])
+        let afterRevoke = try runFieldgateServer(["gateways", "list", "--data", folder.path, "--json"] + databaseArguments)
         XCTAssertTrue(afterRevoke.stdout.contains("\"state\" : \"revoked\""), afterRevoke.stdout)
         // The running server refuses the revoked gateway's credential at its next request.
         let enrolled = try WireCoding.decoder.decode(EnrollResponse.self, from: Data(try await response.body.collect(upTo: 1 << 16).readableBytesView))
@@ -164,7 +164,7 @@ final class OperationsTests: ServerTestCase {
         XCTAssertEqual(refused.status.code, 401)
         let reason = String(decoding: try await refused.body.collect(upTo: 1 << 16).readableBytesView, as: UTF8.self)
         XCTAssertTrue(reason.contains("station-cli has been revoked"), reason)
-        let unknown = try runFieldgateServer(["gateways", "revoke", "nobody", "--data", folder.path])
+        let unknown = try runFieldgateServer(["gateways", "revoke", "nobody", "--data", folder.path] + databaseArguments)
         XCTAssertEqual(unknown.status, 1)
         XCTAssertEqual(server.terminate(), 0)
     }

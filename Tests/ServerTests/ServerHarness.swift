@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Evidence
 import Foundation
+import GRDB
 import HummingbirdTLS
 import Server
 import SyncProtocol
@@ -61,9 +62,26 @@ struct TestGateway {
     var tus: [(String, String)] { bearer + [("Tus-Resumable", "1.0.0")] }
 }
 
+/// Which database the server tests run on: SQLite in the data folder, or a database of the
+/// tests' own PostgreSQL cluster when FIELDGATE_TEST_DATABASE=postgresql (.ci/test runs the
+/// server suites both ways).
+enum TestBackend {
+    case sqlite, postgresql
+
+    static var chosen: TestBackend {
+        ProcessInfo.processInfo.environment["FIELDGATE_TEST_DATABASE"] == "postgresql" ? .postgresql : .sqlite
+    }
+}
+
 class ServerTestCase: XCTestCase {
     var data: URL!
     var running: RunningServer!
+    /// The backend this suite runs on; a suite about PostgreSQL itself overrides it.
+    class var backend: TestBackend { TestBackend.chosen }
+    /// Where the server under test keeps its records.
+    var database = DatabaseLocation.dataFolder
+    /// The PostgreSQL cluster and database of this test, when it runs on PostgreSQL.
+    var postgres: (cluster: PostgresCluster, name: String)?
     /// Set while the test talks to a `fieldgate-server` child process instead (one it can kill).
     var child: KillableServer?
     var maxUploadSize: Int64 = 1 << 30
@@ -73,12 +91,48 @@ class ServerTestCase: XCTestCase {
 
     override func setUp() async throws {
         data = try temporaryFolder(self)
+        if Self.backend == .postgresql {
+            let cluster = try PostgresCluster.shared()
+            let name = try cluster.createDatabase()
+            postgres = (cluster, name)
+            database = .postgres(PostgresLocation(user: cluster.user, host: "127.0.0.1", port: cluster.port, database: name,
+                                                  security: .disable, password: cluster.password))
+        }
         running = try await RunningServer(configuration: configuration())
     }
 
     override func tearDown() async throws {
         await running?.stop()
         child?.stop()
+        // The server's connection pool closes with it.
+        running = nil
+    }
+
+    /// `--database` and its password file for a `fieldgate-server` child process; none on SQLite.
+    var databaseArguments: [String] {
+        guard let postgres else { return [] }
+        return ["--database", postgres.cluster.url(database: postgres.name),
+                "--database-password-file", postgres.cluster.passwordFile.path]
+    }
+
+    /// Runs SQL on the server's database behind the server's back (to leave the state a crash
+    /// leaves), in each backend's dialect.
+    func executeBehindTheServer(sqlite: String, postgresql: String) async throws {
+        if let postgres {
+            try postgres.cluster.psql(database: postgres.name, postgresql)
+        } else {
+            let database = try DatabaseQueue(path: data.appendingPathComponent("server.sqlite").path)
+            try await database.write { db in try db.execute(sql: sqlite) }
+        }
+    }
+
+    /// The number of upload rows the server keeps.
+    func uploadRowCount() async throws -> Int {
+        if let postgres {
+            return Int(try postgres.cluster.psql(database: postgres.name, "SELECT count(*) FROM upload")) ?? -1
+        }
+        let database = try DatabaseQueue(path: data.appendingPathComponent("server.sqlite").path)
+        return try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM upload") } ?? -1
     }
 
     /// Moves the test from the in-process server to a `fieldgate-server` child process on the
@@ -87,6 +141,7 @@ class ServerTestCase: XCTestCase {
         await running.stop()
         let child = KillableServer(data: data)
         child.environment = environment
+        child.databaseArguments = databaseArguments
         try child.start()
         self.child = child
     }
@@ -94,6 +149,7 @@ class ServerTestCase: XCTestCase {
     func configuration() -> ServerConfiguration {
         var configuration = ServerConfiguration(dataDirectory: data, host: "127.0.0.1", port: 0, maxUploadSize: maxUploadSize)
         configuration.quotas = quotas
+        configuration.database = database
         configuration.clock = ServerClock(now: { [clock] in clock.now() })
         return configuration
     }
@@ -121,7 +177,7 @@ class ServerTestCase: XCTestCase {
     }
 
     func enrol(_ name: String) async throws -> TestGateway {
-        let token = try await GatewayAdministration.add(name: name, dataDirectory: data)
+        let token = try await GatewayAdministration.add(name: name, dataDirectory: data, database: database)
         let key = Curve25519.Signing.PrivateKey()
         let answer = try await sendJSON("POST", "/v1/enroll",
                                         EnrollRequest(token: token, publicKey: key.publicKey.rawRepresentation.base64EncodedString()))

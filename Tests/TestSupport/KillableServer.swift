@@ -13,6 +13,8 @@ public final class KillableServer: @unchecked Sendable {
     public var environment: [String: String] = [:]
     /// Extra `serve` arguments at each start.
     public var serveArguments: [String] = []
+    /// `--database` (and its password file) for `serve` and `gateways`; none for SQLite in the data folder.
+    public var databaseArguments: [String] = []
     /// A program the server runs under, with its arguments (e.g. `prlimit --nofile=1024:1024 --`).
     public var launcher: [String] = []
 
@@ -27,7 +29,7 @@ public final class KillableServer: @unchecked Sendable {
     public func start(port requested: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let process = Process()
         let serve = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", String(requested ?? port)]
-            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []) + serveArguments
+            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []) + databaseArguments + serveArguments
         if let program = launcher.first {
             process.executableURL = URL(fileURLWithPath: program)
             process.arguments = Array(launcher.dropFirst()) + [builtBinary("fieldgate-server").path] + serve
@@ -97,7 +99,7 @@ public final class KillableServer: @unchecked Sendable {
 
     /// `fieldgate-server gateways add NAME`: the enrolment token (the last line printed).
     public func addGateway(_ name: String) throws -> String {
-        let result = try runServerCommand(["gateways", "add", name, "--data", data.path])
+        let result = try runServerCommand(["gateways", "add", name, "--data", data.path] + databaseArguments)
         guard result.status == 0, let token = result.stdout.split(separator: "\n").last else {
             throw XCTSkipFailure("gateways add failed: \(result.stderr)")
         }

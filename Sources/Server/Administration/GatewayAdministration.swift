@@ -1,28 +1,28 @@
 import Foundation
 
-/// Managing gateways in a data folder, for the `fieldgate-server gateways` commands and for
-/// programs that embed the server. Safe while a server runs on the same folder: it reads the
-/// database on every request.
+/// Managing gateways in a data folder (and the database it uses, SQLite there by default), for
+/// the `fieldgate-server gateways` commands and for programs that embed the server. Safe while
+/// servers run on the same database: they read it on every request.
 public enum GatewayAdministration {
     /// Creates an invited gateway and returns its one-time enrolment token (only its hash is kept).
-    public static func add(name: String, dataDirectory: URL) async throws -> String {
+    public static func add(name: String, dataDirectory: URL, database: DatabaseLocation = .dataFolder) async throws -> String {
         guard !name.isEmpty, !name.contains(where: \.isNewline) else { throw AdministrationError.invalidName(name) }
         let folder = try DataFolder(dataDirectory)
         _ = try folder.serverKey()
         let token = Credentials.randomSecret()
-        _ = try await folder.openRepository().createGateway(name: name, tokenHash: Credentials.hash(token))
+        _ = try await folder.openRepository(database).createGateway(name: name, tokenHash: Credentials.hash(token))
         return token
     }
 
     /// Every gateway, by name.
-    public static func list(dataDirectory: URL) async throws -> [GatewayRecord] {
-        try await DataFolder(dataDirectory).openRepository().gateways()
+    public static func list(dataDirectory: URL, database: DatabaseLocation = .dataFolder) async throws -> [GatewayRecord] {
+        try await DataFolder(dataDirectory).openRepository(database).gateways()
     }
 
     /// Revokes a gateway: its next request is refused, and so is enrolling with its token.
     @discardableResult
-    public static func revoke(name: String, dataDirectory: URL) async throws -> GatewayRecord {
-        guard let gateway = try await DataFolder(dataDirectory).openRepository().revokeGateway(name: name) else {
+    public static func revoke(name: String, dataDirectory: URL, database: DatabaseLocation = .dataFolder) async throws -> GatewayRecord {
+        guard let gateway = try await DataFolder(dataDirectory).openRepository(database).revokeGateway(name: name) else {
             throw AdministrationError.unknownName(name)
         }
         return gateway

@@ -32,7 +32,9 @@ struct ServerError: HTTPResponseError {
             // The detail (paths, SQL, system errors) is for the operators' log only; the client
             // gets a plain reason and the id to quote, which finds the detail in the log.
             let requestId = context.id
-            context.logger.error("request \(requestId): \(request.method) \(request.uri.path) failed: \(error)")
+            // Some errors (PostgreSQL's) keep their detail out of their plain description.
+            let detail = String(reflecting: error)
+            context.logger.error("request \(requestId): \(request.method) \(request.uri.path) failed: \(detail)")
             return ServerError(.internalServerError,
                                "the server could not complete the request (request id \(requestId)); its operators' log has the detail",
                                headers: [requestIdHeader: requestId])

@@ -2,9 +2,16 @@ import Foundation
 import SyncProtocol
 
 /// Everything the server records except the blobs' bytes: gateways, batches, uploads, and which
-/// blobs are held. SQLite (``SQLiteEvidenceRepository``) is the default; another database can
-/// follow by implementing this protocol.
+/// blobs are held. SQLite (``SQLiteEvidenceRepository``) is the default; PostgreSQL
+/// (``PostgresEvidenceRepository``) lets several server instances share one database.
 protocol EvidenceRepository: Sendable {
+    /// Makes the store ready for requests: reaches it and brings its schema up to date. Throws a
+    /// ``ServerSetupError`` saying what is wrong (unreachable, refused password, newer schema).
+    func prepare() async throws
+    /// Locks that keep two requests from writing one upload, as wide as the records are shared:
+    /// this process for SQLite, every server on the database for PostgreSQL.
+    func makeUploadLocks() -> any UploadLocks
+
     // MARK: Gateways
 
     /// Creates an invited gateway holding the hash of its one-time enrolment token.

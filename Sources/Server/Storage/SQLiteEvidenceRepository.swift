@@ -20,6 +20,11 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
         try ServerSchema.migrator.migrate(database)
     }
 
+    /// Opening the database already migrated it.
+    func prepare() async throws {}
+
+    func makeUploadLocks() -> any UploadLocks { InProcessUploadLocks() }
+
     // MARK: Gateways
 
     func createGateway(name: String, tokenHash: String) async throws -> GatewayRecord {

@@ -1,0 +1,86 @@
+/// The PostgreSQL database's migrations, numbered and never edited once shipped: a change is a
+/// new one. Applied versions are rows of `schema_migrations`; each migration runs in its own
+/// transaction, so a failure leaves the database at the version before it.
+enum PostgresSchema {
+    struct Migration {
+        let version: Int
+        let name: String
+        let statements: [String]
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "gateways, batches, items, blobs, uploads, possession", statements: [
+            """
+            CREATE TABLE gateway (
+                id text PRIMARY KEY,
+                name text NOT NULL UNIQUE,
+                state text NOT NULL CHECK (state IN ('invited', 'active', 'revoked')),
+                token_hash text NOT NULL UNIQUE,
+                token_used_at timestamptz,
+                public_key text,
+                secret_hash text,
+                created_at timestamptz NOT NULL,
+                enrolled_at timestamptz,
+                last_seen_at timestamptz,
+                revoked_at timestamptz)
+            """,
+            """
+            CREATE TABLE batch (
+                id text PRIMARY KEY,
+                gateway_id text NOT NULL REFERENCES gateway (id),
+                batch_key text NOT NULL,
+                state text NOT NULL CHECK (state IN ('open', 'committed')),
+                envelope text NOT NULL,
+                created_at text NOT NULL,
+                received_at timestamptz NOT NULL,
+                committed_at timestamptz,
+                receipt text,
+                UNIQUE (gateway_id, batch_key))
+            """,
+            // Metadata is jsonb so a bureau's queries by officer, camera and case use an index;
+            // custody stays the exact text the gateway sent.
+            """
+            CREATE TABLE batch_item (
+                batch_id text NOT NULL REFERENCES batch (id),
+                position integer NOT NULL,
+                sha256 text NOT NULL,
+                size bigint NOT NULL,
+                kind text NOT NULL,
+                metadata jsonb NOT NULL,
+                custody text NOT NULL,
+                withdrawn boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (batch_id, position))
+            """,
+            "CREATE TABLE blob (sha256 text PRIMARY KEY, size bigint NOT NULL, verified_at timestamptz NOT NULL)",
+            """
+            CREATE TABLE upload (
+                id text PRIMARY KEY,
+                gateway_id text NOT NULL REFERENCES gateway (id),
+                length bigint NOT NULL,
+                upload_offset bigint NOT NULL,
+                metadata text NOT NULL,
+                sha256 text NOT NULL,
+                state text NOT NULL CHECK (state IN ('receiving', 'complete')),
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL)
+            """,
+            """
+            CREATE TABLE possession (
+                gateway_id text NOT NULL REFERENCES gateway (id),
+                sha256 text NOT NULL,
+                proven_at timestamptz NOT NULL,
+                PRIMARY KEY (gateway_id, sha256))
+            """,
+            "CREATE INDEX batch_by_gateway_and_day ON batch (gateway_id, committed_at)",
+            "CREATE INDEX batch_by_day ON batch (committed_at)",
+            "CREATE INDEX batch_item_by_sha256 ON batch_item (sha256)",
+            "CREATE INDEX batch_item_by_officer ON batch_item ((metadata ->> 'officer'))",
+            "CREATE INDEX batch_item_by_camera ON batch_item ((metadata ->> 'camera'))",
+            "CREATE INDEX batch_item_by_case ON batch_item ((metadata ->> 'case'))",
+            "CREATE INDEX upload_by_gateway_and_state ON upload (gateway_id, state)",
+            "CREATE INDEX upload_by_state_and_age ON upload (state, updated_at)",
+        ]),
+    ]
+
+    static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
+}
