@@ -110,7 +110,15 @@ public enum VolumeLocator {
     /// runs as root and it is not mounted yet.
     public static func locate(serial: String, device: USBDevice, mountRoot: URL?) throws(VolumeError) -> MountedVolume {
         let sysfs = sysfsPath(of: device)
-        let candidates = blockDevices(under: sysfs)
+        var candidates = blockDevices(under: sysfs)
+        // A disk is announced before the kernel has read its partition table: one that shows no
+        // partition yet is looked at again for a moment before it is taken as it is (a disk
+        // formatted without partitions).
+        let settled = Date().addingTimeInterval(2)
+        while !candidates.isEmpty && !hasPartition(candidates) && Date() < settled {
+            usleep(50_000)
+            candidates = blockDevices(under: sysfs)
+        }
         guard !candidates.isEmpty else { throw VolumeError.noBlockDevice(serial: serial, sysfs: sysfs) }
         let table = (try? String(contentsOfFile: mountTablePath, encoding: .utf8)) ?? ""
         for candidate in candidates {
@@ -129,6 +137,11 @@ public enum VolumeLocator {
             throw VolumeError.notMounted(serial: serial, device: target.node, reason: error.reason)
         }
         return MountedVolume(device: target.node, mountPoint: point.path, readOnly: true)
+    }
+
+    /// Whether a partition is among the devices: a name that extends another's (sdb1 of sdb).
+    private static func hasPartition(_ devices: [BlockDevice]) -> Bool {
+        devices.contains { device in devices.contains { $0.name != device.name && device.name.hasPrefix($0.name) } }
     }
 
     /// Why a mount failed, in mount's own words.
