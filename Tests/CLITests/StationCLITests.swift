@@ -42,6 +42,16 @@ final class StationCLITests: XCTestCase {
         chmod(url.path, 0o600)
     }
 
+    /// A server on loopback, started, with gateway `name` enrolled from the home in `environment`.
+    private func enrolledServer(_ name: String, data: URL, environment: [String: String]) throws -> KillableServer {
+        let server = KillableServer(data: data)
+        try server.start()
+        let token = try server.addGateway(name)
+        let enrolled = try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: environment)
+        XCTAssertEqual(enrolled.status, 0, enrolled.stderr)
+        return server
+    }
+
     /// Every recording the store holds, as `list --json` gives them.
     private func rows(_ env: [String: String]) throws -> [[String: Any]] {
         let listed = try runFieldgate(["list", "--json"], environment: env)
@@ -221,14 +231,12 @@ final class StationCLITests: XCTestCase {
         let home = work.appendingPathComponent("gateway")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let env = ["FIELDGATE_HOME": home.path]
-        let server = KillableServer(data: work.appendingPathComponent("server"))
-        try server.start()
+        let server = try enrolledServer("station-1", data: work.appendingPathComponent("server"), environment: env)
         defer { server.stop() }
-        let token = try server.addGateway("station-1")
-        XCTAssertEqual(try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: env).status, 0)
         // Slow uploads, so the kill lands while a blob is part sent.
         try config(home, "limit_rate = \"1M\"\n")
-        let card = try volume("A700001", extraFiles: 12)
+        // Recordings of 8 MiB: sent a 1 MiB piece a second, so one is part sent for seconds.
+        let card = try volume("A700001", extraFiles: 2, extraBytes: 8 << 20)
         let total = files(in: card)
         let camera = EmulatedModels.gat947Camera(serial: "A700001", volume: card)
         try camera.dock(on: testbed)
@@ -314,11 +322,7 @@ final class StationCLITests: XCTestCase {
         let home = work.appendingPathComponent("gateway")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let env = ["FIELDGATE_HOME": home.path]
-        let server = KillableServer(data: work.appendingPathComponent("server"))
-        try server.start()
-        let token = try server.addGateway("station-1")
-        let enrolled = try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: env)
-        XCTAssertEqual(enrolled.status, 0, enrolled.stderr)
+        let server = try enrolledServer("station-1", data: work.appendingPathComponent("server"), environment: env)
         let port = server.port
         // The server is down when the shift ends: the station collects anyway.
         server.stop()
@@ -371,11 +375,8 @@ final class StationCLITests: XCTestCase {
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         try config(home, "keep_free = \"16M\"\n")
         let env = ["FIELDGATE_HOME": home.path]
-        let server = KillableServer(data: work.appendingPathComponent("server"))
-        try server.start()
+        let server = try enrolledServer("small-station", data: work.appendingPathComponent("server"), environment: env)
         defer { server.stop() }
-        let token = try server.addGateway("small-station")
-        XCTAssertEqual(try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: env).status, 0)
         let station = try StationProcess(environment: env)
         var expected = 0
         for shift in 1...4 {
@@ -431,11 +432,8 @@ final class StationCLITests: XCTestCase {
         let window = String(format: "%02d:00-%02d:00", (hour + 2) % 24, (hour + 3) % 24)
         try config(home, "time_zone = \"UTC\"\nupload_windows = [\"\(window)\"]\n")
         let env = ["FIELDGATE_HOME": home.path]
-        let server = KillableServer(data: work.appendingPathComponent("server"))
-        try server.start()
+        let server = try enrolledServer("windowed", data: work.appendingPathComponent("server"), environment: env)
         defer { server.stop() }
-        let token = try server.addGateway("windowed")
-        XCTAssertEqual(try runFieldgate(["enroll", "--server", server.url, "--token", token], environment: env).status, 0)
         let card = try volume("A800001")
         let camera = EmulatedModels.gat947Camera(serial: "A800001", volume: card)
         try camera.dock(on: testbed)
