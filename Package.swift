@@ -47,7 +47,7 @@ let package = Package(
                                               .product(name: "Crypto", package: "swift-crypto")]),
         // Officers and cases as the unit keeps them: CSV files checked line by line.
         .target(name: "Roster", dependencies: ["Store"]),
-        .target(name: "Collect", dependencies: ["Common", "Devices", "Evidence", "Store", "Drivers"]),
+        .target(name: "Collect", dependencies: ["CFileSystem", "Common", "Devices", "Evidence", "Store", "Drivers"]),
         .target(name: "SyncProtocol", dependencies: ["Common", "Evidence", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Sync", dependencies: ["Common", "SyncProtocol", "Store", "Evidence",
                                              .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -7,6 +7,8 @@ import Store
 struct CollectionRun {
     let collector: Collector
     let root: String
+    /// The volume held open for the run: files are opened below it, not from its path each time.
+    let volume: OpenVolume
     let camera: CameraContext
     let mayFree: Bool
     let progress: @Sendable (CollectProgress) -> Void
@@ -39,7 +41,8 @@ struct CollectionRun {
         self.camera = camera
         self.mayFree = mayFree
         self.progress = progress
-        let (files, skipped) = try VolumeWalker.walk(root)
+        volume = try OpenVolume(root)
+        let (files, skipped) = try VolumeWalker.walk(volume)
         self.files = files
         bytesTotal = files.reduce(Int64(0)) { $0 + $1.size }
         summary = CollectSummary(camera: camera.serial, source: root)
@@ -67,7 +70,7 @@ struct CollectionRun {
         let (batch, batchBytes) = nextBatch()
         let bytesStarted = ByteCounter(bytesDone)
         let filesStarted = self.filesStarted, total = files.count, bytesTotal = self.bytesTotal, progress = self.progress
-        let outcomes = collector.stageAll(batch, root: root, camera: camera, registered: registered, officers: officers) { entry in
+        let outcomes = collector.stageAll(batch, volume: volume, camera: camera, registered: registered, officers: officers) { entry in
             let position = filesStarted.add(1) - 1
             // Bytes of the files before this one: what a person at the dock sees move.
             let before = bytesStarted.add(entry.size) - entry.size
@@ -93,7 +96,7 @@ struct CollectionRun {
                 let policy = collector.freePolicy
                 if mayFree && existing.wipedAt == nil
                     && (policy == .afterVerify || (policy == .afterReceipt && receipted.contains(existing.id ?? -1))) {
-                    collector.free(existing, source: entry, root: root, summary: &summary)
+                    collector.free(existing, source: entry, volume: volume, summary: &summary)
                 }
                 continue
             }
@@ -162,7 +165,7 @@ struct CollectionRun {
                 summary.alreadyCollected += 1
             }
             if mayFree && collector.freePolicy == .afterVerify {
-                collector.free(result.recording, source: commit.sources[index], root: root, summary: &summary)
+                collector.free(result.recording, source: commit.sources[index], volume: volume, summary: &summary)
             }
         }
     }

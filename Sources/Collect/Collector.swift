@@ -167,7 +167,7 @@ public struct Collector: Sendable {
     }
 
     /// Stages `entries` on `workers` threads; the outcomes come back in the entries' order.
-    func stageAll(_ entries: [VolumeEntry], root: String, camera: CameraContext, registered: Bool,
+    func stageAll(_ entries: [VolumeEntry], volume: OpenVolume, camera: CameraContext, registered: Bool,
                           officers: [String: Officer], starting: @escaping @Sendable (VolumeEntry) -> Void) -> [Outcome] {
         let results = OutcomeSlots(count: entries.count)
         let cursor = Counter()
@@ -178,7 +178,7 @@ public struct Collector: Sendable {
                 let index = cursor.add(1) - 1
                 guard index < entries.count, !shouldStop() else { return }
                 starting(entries[index])
-                results.set(index, collectOne(entries[index], root: root, camera: camera, registered: registered, officers: officers))
+                results.set(index, collectOne(entries[index], volume: volume, camera: camera, registered: registered, officers: officers))
             }
         }
         return results.values
@@ -199,20 +199,17 @@ public struct Collector: Sendable {
     }
 
     /// Stages, probes, places and describes one file.
-    private func collectOne(_ entry: VolumeEntry, root: String, camera: CameraContext, registered: Bool,
+    private func collectOne(_ entry: VolumeEntry, volume: OpenVolume, camera: CameraContext, registered: Bool,
                             officers: [String: Officer]) -> Outcome {
         var staged: BlobStore.Staged?
         var probed: MediaInfo?
         for _ in 0..<attemptsForChangingFile {
-            let opened = VolumeWalker.openFile(root: root, path: entry.path)
+            let opened = VolumeWalker.openFile(in: volume, path: entry.path)
             guard opened.descriptor >= 0 else {
                 if let earlier = staged { store.blobs.discard(earlier) }
                 return .failed("cannot be opened: \(String(cString: strerror(opened.error)))")
             }
-            defer {
-                close(opened.descriptor)
-                close(opened.folder)
-            }
+            defer { close(opened.descriptor) }
             if let earlier = staged { store.blobs.discard(earlier) }
             do {
                 staged = try store.blobs.stage(descriptor: opened.descriptor, name: entry.displayPath, durable: false,
@@ -277,25 +274,20 @@ public struct Collector: Sendable {
 
     /// Deletes a verified recording's source from the volume and records it; a read-only
     /// volume leaves it in place and says so.
-    func free(_ recording: Recording, source: VolumeEntry, root: String, summary: inout CollectSummary) {
+    func free(_ recording: Recording, source: VolumeEntry, volume: OpenVolume, summary: inout CollectSummary) {
         // The stored copy is re-checked first; one removed to make room is held by the server per
         // its receipt (only receipted copies are ever removed), which is what after-receipt asks.
         guard recording.localCopyRemovedAt != nil || (try? store.blobs.hash(of: recording.sha256)) == recording.sha256 else {
             summary.notWiped.append(.init(path: source.displayPath, reason: "stored copy did not verify; left on the camera"))
             return
         }
-        let opened = VolumeWalker.openFile(root: root, path: source.path)
-        guard opened.descriptor >= 0 else { return }
-        close(opened.descriptor)
-        defer { close(opened.folder) }
-        let removed = (source.name.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer {
-            unlinkat(opened.folder, $0.baseAddress!, 0)
-        }
-        if removed == 0 {
+        let failure = VolumeWalker.removeFile(in: volume, path: source.path)
+        if failure == ENOENT { return }  // gone from the camera already: nothing left to free
+        if failure == 0 {
             try? store.markWiped(recording)
             summary.wiped += 1
         } else {
-            summary.notWiped.append(.init(path: source.displayPath, reason: String(cString: strerror(errno))))
+            summary.notWiped.append(.init(path: source.displayPath, reason: String(cString: strerror(failure))))
         }
     }
 }

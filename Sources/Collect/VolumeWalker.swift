@@ -1,3 +1,4 @@
+import CFileSystem
 import Common
 import Foundation
 #if canImport(Glibc)
@@ -29,8 +30,13 @@ public enum VolumeWalker {
     /// Every regular file under `root`, sorted by path, and what was skipped (symlinks,
     /// devices, folders too deep or unreadable).
     public static func walk(_ root: String) throws(CollectError) -> (files: [VolumeEntry], skipped: [SkippedEntry]) {
-        let descriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw CollectError.volumeUnreadable(root, String(cString: strerror(errno))) }
+        try walk(OpenVolume(root))
+    }
+
+    /// Every regular file of an open volume, as `walk(_:)` lists them.
+    public static func walk(_ volume: OpenVolume) throws(CollectError) -> (files: [VolumeEntry], skipped: [SkippedEntry]) {
+        let descriptor = dup(volume.descriptor)
+        guard descriptor >= 0 else { throw CollectError.volumeUnreadable(volume.path, String(cString: strerror(errno))) }
         var files: [VolumeEntry] = []
         var skipped: [SkippedEntry] = []
         walk(folder: descriptor, prefix: [], depth: 0, files: &files, skipped: &skipped)
@@ -47,7 +53,7 @@ public enum VolumeWalker {
         defer { closedir(stream) }
         var names: [[UInt8]] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            let name = direntName(entry)
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             names.append(name)
         }
@@ -86,31 +92,80 @@ public enum VolumeWalker {
         }
     }
 
+    /// The entry's name, read in place up to its NUL. `d_name` is declared 256 bytes long, but
+    /// glibc's records are only as long as their name (`d_reclen`): copying the declared array
+    /// reads past the record, and past the end of readdir's buffer when the record is its last
+    /// (a crash seen on a folder of 10,000 photos).
+    static func direntName(_ entry: UnsafeMutablePointer<dirent>) -> [UInt8] {
+        let start = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        let length = strlen(start.assumingMemoryBound(to: CChar.self))
+        return Array(UnsafeRawBufferPointer(start: start, count: length))
+    }
+
     /// Opens `name` relative to the folder `folder` (never following a final symlink).
     static func openAt(_ folder: Int32, _ name: [UInt8], _ flags: Int32) -> Int32 {
         (name.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { openat(folder, $0.baseAddress!, flags) }
     }
 
-    /// Opens a file of the volume by its relative path, refusing symlinks at every step.
-    static func openFile(root: String, path: [UInt8]) -> (descriptor: Int32, folder: Int32, error: Int32) {
-        var folder = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard folder >= 0 else { return (-1, -1, errno) }
-        let parts = path.split(separator: UInt8(ascii: "/")).map(Array.init)
+    /// Opens a file of the volume by its relative path, refusing symlinks at every step and
+    /// any path that leaves the volume: one openat2(2) below the volume's folder, or, on a
+    /// kernel without it, a walk one component at a time.
+    static func openFile(in volume: OpenVolume, path: [UInt8], flags: Int32 = O_RDONLY) -> (descriptor: Int32, error: Int32) {
+        let descriptor = (path.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer {
+            fieldgate_open_beneath(volume.descriptor, $0.baseAddress!, flags | O_NOFOLLOW | O_CLOEXEC)
+        }
+        if descriptor >= 0 { return (descriptor, 0) }
+        guard errno == ENOSYS else { return (-1, errno) }
+        return openByComponents(in: volume, path: path, flags: flags)
+    }
+
+    /// The same, one component at a time: each folder opened with O_NOFOLLOW, ".." refused.
+    static func openByComponents(in volume: OpenVolume, path: [UInt8], flags: Int32 = O_RDONLY) -> (descriptor: Int32, error: Int32) {
+        let parts = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map(Array.init)
+        guard !parts.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == [0x2E, 0x2E] }) else { return (-1, EXDEV) }
+        var folder = volume.descriptor
+        defer { if folder != volume.descriptor { close(folder) } }
         for part in parts.dropLast() {
             let next = openAt(folder, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             let failure = errno
-            close(folder)
-            guard next >= 0 else { return (-1, -1, failure) }
+            guard next >= 0 else { return (-1, failure) }
+            if folder != volume.descriptor { close(folder) }
             folder = next
         }
-        let file = openAt(folder, parts.last ?? [], O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        let failure = errno
-        if file < 0 {
-            close(folder)
-            return (-1, -1, failure)
-        }
-        return (file, folder, 0)
+        let file = openAt(folder, parts[parts.count - 1], flags | O_NOFOLLOW | O_CLOEXEC)
+        return file >= 0 ? (file, 0) : (-1, errno)
     }
+
+    /// Removes a file of the volume by its relative path, through the same checks as opening it.
+    static func removeFile(in volume: OpenVolume, path: [UInt8]) -> Int32 {
+        var parts = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map(Array.init)
+        guard let name = parts.popLast(), !name.isEmpty, name != [0x2E, 0x2E] else { return EXDEV }
+        var folder = volume.descriptor
+        if !parts.isEmpty {
+            let opened = openFile(in: volume, path: Array(parts.joined(separator: [UInt8(ascii: "/")])), flags: O_RDONLY | O_DIRECTORY)
+            guard opened.descriptor >= 0 else { return opened.error }
+            folder = opened.descriptor
+        }
+        defer { if folder != volume.descriptor { close(folder) } }
+        let removed = (name.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { unlinkat(folder, $0.baseAddress!, 0) }
+        return removed == 0 ? 0 : errno
+    }
+}
+
+/// A camera's volume held open while it is collected: its files are opened below this folder
+/// descriptor, one call each, instead of walking from the mount point's path every time.
+public final class OpenVolume: Sendable {
+    public let path: String
+    let descriptor: Int32
+
+    public init(_ path: String) throws(CollectError) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw CollectError.volumeUnreadable(path, String(cString: strerror(errno))) }
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
 }
 
 /// A path for people: valid UTF-8 as it is (control characters escaped), other bytes as \xNN.

@@ -159,7 +159,7 @@ final class StationCLITests: XCTestCase {
             // Undocked mid-copy: the card goes with the camera.
             camera.undock()
             let away = card.deletingLastPathComponent().appendingPathComponent(serial + "-away")
-            try FileManager.default.moveItem(at: card, to: away)
+            try moveContents(of: card, to: away)
             let ended = try station.waitFor("\(serial) to fail or go") { status in
                 let bay = ((status["bays"] as? [[String: Any]]) ?? []).first { $0["serial"] as? String == serial }
                 return bay == nil || bay?["state"] as? String == "error"
@@ -167,7 +167,7 @@ final class StationCLITests: XCTestCase {
             let failed = ((ended["bays"] as? [[String: Any]]) ?? []).first { $0["serial"] as? String == serial } ?? [:]
             guard (failed["reason"] as? String)?.contains("undocked during the copy") == true else {
                 // The copy ended between the check and the undocking: try a larger card.
-                try FileManager.default.moveItem(at: away, to: card)
+                try moveContents(of: away, to: card)
                 continue
             }
             XCTAssertTrue((failed["nextStep"] as? String)?.contains("dock it again") == true, "\(failed)")
@@ -177,7 +177,7 @@ final class StationCLITests: XCTestCase {
             XCTAssertLessThan(storedBefore, total)
 
             // Docked again: only the rest is copied.
-            try FileManager.default.moveItem(at: away, to: card)
+            try moveContents(of: away, to: card)
             try camera.dock(on: testbed)
             let done = try station.waitForBay(serial, state: "done", timeout: 120)
             XCTAssertEqual(done["filesDone"] as? Int, total)

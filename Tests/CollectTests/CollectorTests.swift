@@ -173,14 +173,14 @@ final class CollectorTests: XCTestCase {
         collector.workers = 1  // unplugged at a set point of a sequential run
         let summary = try collector.collect(root: root.path, camera: CameraContext(serial: "A123456"), mayFree: false) { progress in
             if progress.filesDone == 2 && progress.filesTotal == 5 {
-                _ = try? FileManager.default.moveItem(at: root, to: away)  // the volume vanishes, as when unplugged
+                _ = try? moveContents(of: root, to: away)  // the card's files vanish, as when unplugged
             }
         }
         XCTAssertEqual(summary.new, 2)
         XCTAssertEqual(summary.failed.map(\.path), ["DCIM/3.MP4", "DCIM/4.MP4", "DCIM/5.MP4"])
         XCTAssertTrue(try store.verify().isIntact)
 
-        try FileManager.default.moveItem(at: away, to: root)  // docked again
+        try moveContents(of: away, to: root)  // docked again
         let again = try collector.collect(root: root.path, camera: CameraContext(serial: "A123456"), mayFree: false)
         XCTAssertEqual(again.new, 3)
         XCTAssertEqual(again.alreadyCollected, 2)

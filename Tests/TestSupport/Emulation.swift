@@ -91,3 +91,13 @@ public final class SmallDisk {
         }
     }
 }
+
+/// Moves everything in `folder` into `destination` (made if needed) and leaves `folder` empty:
+/// a card pulled out with its camera. The gateway holds a volume's folder open while it
+/// collects, as it holds a mount; moving the folder itself would not take its files away.
+public func moveContents(of folder: URL, to destination: URL) throws {
+    try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+    for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+        try FileManager.default.moveItem(at: folder.appendingPathComponent(name), to: destination.appendingPathComponent(name))
+    }
+}

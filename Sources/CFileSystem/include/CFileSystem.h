@@ -12,4 +12,9 @@ int fieldgate_start_writeback(int descriptor, long long offset, long long length
    a GNU extension): placing a blob checks for an identical one and renames in one call. */
 int fieldgate_rename_noreplace(const char *from, const char *to);
 
+/* openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS: opens a path
+   below the folder `folder` in one call, refusing "..", absolute paths and a symlink at any
+   step. glibc has no wrapper; -1 with errno ENOSYS on kernels before 5.6. */
+int fieldgate_open_beneath(int folder, const char *path, int flags);
+
 #endif
