@@ -254,9 +254,7 @@ public struct Collector: Sendable {
         } else {
             flags.insert(.unknownOfficer)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let problems = String(decoding: (try? encoder.encode(media.problems)) ?? Data("[]".utf8), as: UTF8.self)
+        let problems = Self.problemsJSON(media.problems)
         return .staged(Recording(
             cameraSerial: camera.serial, sourcePath: Data(entry.path), sourceName: entry.displayPath, size: staged.size,
             sourceModified: entry.modified, sha256: staged.sha256, mediaType: media.mediaType, container: media.container,
@@ -265,6 +263,13 @@ public struct Collector: Sendable {
             correctedStartedAt: startDate.map { $0.addingTimeInterval(-(camera.clockDriftSeconds ?? 0)) },
             clockDriftSeconds: camera.clockDriftSeconds, sequence: name?.sequence, important: name?.important ?? false,
             officerNumber: officerNumber, flags: flags, problems: problems, collectedAt: Date()), staged)
+    }
+
+    /// The probe's problems as the JSON array the store keeps; most files have none, and a
+    /// JSONEncoder made for each of 10,000 photos showed in the profile.
+    static func problemsJSON(_ problems: [String]) -> String {
+        if problems.isEmpty { return "[]" }
+        return String(decoding: (try? JSONEncoder().encode(problems)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     static func sameTime(_ stored: Date?, _ modified: Date) -> Bool {
