@@ -31,6 +31,27 @@ final class BatchTests: ServerTestCase {
         for field in ["items[1].sha256", "items[1].size", "items[1].kind"] { XCTAssertTrue(reason.contains(field), reason) }
     }
 
+    /// A NUL in any name is refused by field (PostgreSQL could not store it: once a 500 there),
+    /// and the batch key stays free.
+    func testNULCharactersInAManifestAreRefusedByFieldOnEveryBackend() async throws {
+        let gateway = try await enrol("g1")
+        var bad = item(Data("x".utf8))
+        bad.kind = "recording\u{0}"
+        bad.metadata["officer"] = "010203\u{0}; DROP TABLE batch"
+        bad.metadata["ca\u{0}se"] = "A-1"
+        let answer = try await postManifest(gateway, items: [item(Data("ok".utf8)), bad], batchKey: "k\u{0}nul")
+        XCTAssertEqual(answer.status, 400)
+        let reason = try XCTUnwrap(answer.errorReason)
+        for field in ["batchKey holds a NUL", "items[1].kind holds a NUL", "items[1].metadata[officer] holds a NUL",
+                      "items[1].metadata[ca\\0se] holds a NUL"] {
+            XCTAssertTrue(reason.contains(field), "\(field) not named in: \(reason)")
+        }
+        let again = try await postManifest(gateway, items: [item(Data("x".utf8))], batchKey: "k\u{0}nul")
+        XCTAssertEqual(again.status, 400)
+        let clean = try await postManifest(gateway, items: [item(Data("x".utf8))], batchKey: "k-nul")
+        XCTAssertEqual(clean.status, 201)
+    }
+
     /// Custody kinds are a closed set on both sides: a manifest naming one the server does not
     /// know is refused whole, and its batch key stays free.
     func testACustodyEventOfAnUnknownKindIsRefusedAndNothingIsStored() async throws {

@@ -67,11 +67,20 @@ struct BatchRoutes {
             throw ServerError(.contentTooLarge, "the manifest has \(manifest.items.count) items; at most \(quotas.itemsPerManifest) per batch")
         }
         var problems: [String] = []
+        // No name a gateway sends holds a NUL (file names cannot); PostgreSQL's text and jsonb
+        // cannot store one either, so it is refused here by field on every backend.
+        let holdsNUL: (String) -> Bool = { $0.utf8.contains(0) }
         if manifest.batchKey.isEmpty { problems.append("batchKey is empty") }
+        if holdsNUL(manifest.batchKey) { problems.append("batchKey holds a NUL character") }
+        if holdsNUL(manifest.createdAt) { problems.append("createdAt holds a NUL character") }
         for (index, item) in manifest.items.enumerated() {
             if !WireCoding.isSHA256(item.sha256) { problems.append("items[\(index)].sha256 is not 64 lower-case hex digits") }
             if item.size < 0 { problems.append("items[\(index)].size is negative") }
             if item.kind.isEmpty { problems.append("items[\(index)].kind is empty") }
+            if holdsNUL(item.kind) { problems.append("items[\(index)].kind holds a NUL character") }
+            for (key, value) in item.metadata.sorted(by: { $0.key < $1.key }) where holdsNUL(key) || holdsNUL(value) {
+                problems.append("items[\(index)].metadata[\(key.replacingOccurrences(of: "\u{0}", with: "\\0"))] holds a NUL character")
+            }
             let metadataBytes = item.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
             if metadataBytes > quotas.metadataBytesPerItem {
                 problems.append("items[\(index)].metadata is \(metadataBytes) bytes; at most \(quotas.metadataBytesPerItem)")
