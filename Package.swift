@@ -3,7 +3,7 @@ import PackageDescription
 
 // The flow of evidence is the module order, scan → drive → collect → store → sync → serve:
 //   Common, TextCodecs → USB → Devices (catalog) → Scan → Evidence → Store → Drivers → Collect → Roster
-//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Sync → EvidenceBundle → Station → Server.
+//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Timestamping → Sync → EvidenceBundle → Station → Server.
 // Each module depends only on modules before it (and declares every module it imports); Console
 // and the three executables wire them together. USBEmulation is for fieldgate-lab and the tests.
 let package = Package(
@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
@@ -49,7 +50,9 @@ let package = Package(
         .target(name: "Roster", dependencies: ["Store"]),
         .target(name: "Collect", dependencies: ["CFileSystem", "Common", "Devices", "Evidence", "Store", "Drivers"]),
         .target(name: "SyncProtocol", dependencies: ["Common", "Evidence", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Sync", dependencies: ["Common", "SyncProtocol", "Store", "Evidence",
+        // RFC 3161 time-stamp queries and replies (the DER through swift-asn1).
+        .target(name: "Timestamping", dependencies: [.product(name: "SwiftASN1", package: "swift-asn1")]),
+        .target(name: "Sync", dependencies: ["Common", "SyncProtocol", "Store", "Evidence", "Timestamping",
                                              .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                              .product(name: "NIOCore", package: "swift-nio"),
                                              .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,7 +68,8 @@ let package = Package(
                                                 .product(name: "NIOCore", package: "swift-nio"),
                                                 .product(name: "NIOHTTP1", package: "swift-nio"),
                                                 .product(name: "NIOPosix", package: "swift-nio")]),
-        .target(name: "Server", dependencies: ["Common", "Evidence", "SyncProtocol", "CFileSystem",
+        .target(name: "Server", dependencies: ["Common", "Evidence", "SyncProtocol", "CFileSystem", "Timestamping",
+                                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "HummingbirdCore", package: "hummingbird"),
                                                .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -114,6 +118,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["USBEmulation"], path: "Tests/TestSupport"),
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
+        .testTarget(name: "TimestampingTests", dependencies: ["Timestamping", "TestSupport"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Devices", "USB", "USBEmulation", "TestSupport"]),

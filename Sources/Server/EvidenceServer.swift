@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     public var enrolmentFailuresPerMinute = 10
     /// Timeouts against stalled and idle clients, and the connection cap.
     public var connectionLimits = ConnectionLimits()
+    /// An RFC 3161 time-stamping authority to stamp every receipt; nil for none.
+    public var timestampAuthority: TimestampAuthorityConfiguration?
 
     /// 64 GiB: more than any body-camera recording.
     public static let defaultMaxUploadSize: Int64 = 64 << 30
@@ -65,7 +67,10 @@ public final class EvidenceServer: Sendable {
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
                                 maxUploadSize: configuration.maxUploadSize, uploadLocks: repository.makeUploadLocks(), digests: UploadDigests(),
                                 quotas: configuration.quotas, clock: configuration.clock,
-                                enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute))
+                                enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute),
+                                timestamper: configuration.timestampAuthority.map {
+                                    ReceiptTimestamper(authority: $0, repository: repository, metrics: metrics, clock: configuration.clock)
+                                })
         tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
     }
 
@@ -118,6 +123,8 @@ public final class EvidenceServer: Sendable {
             }
         }
         defer { sweeper.cancel() }
+        let stamper = Task { [timestamper = context.timestamper] in await timestamper?.run(logger: logger) }
+        defer { stamper.cancel() }
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())

@@ -145,6 +145,34 @@ public struct PossessionAnswer: Codable, Sendable, Equatable {
     public init(accepted: [String]) { self.accepted = accepted }
 }
 
+/// `GET /v1/batches/{id}/timestamp`: the RFC 3161 time-stamp a time-stamping authority signed
+/// over the batch's receipt payload (the bytes the server signed), or why there is none yet.
+public struct ReceiptTimestampAnswer: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        case granted
+        /// Asked for and not yet had (the authority was down, say); the receipt stands without it.
+        case pending
+    }
+
+    public var state: State
+    /// The authority's TimeStampResp (DER), base64, when granted: `openssl ts -verify -in` reads it.
+    public var reply: String?
+    /// When the authority says it stamped, when granted.
+    public var stampedAt: String?
+    /// The CA certificates (PEM) that the server was told verify its authority's tokens.
+    public var authorityCertificates: String
+    /// The last attempt's error, when pending.
+    public var reason: String?
+
+    public init(state: State, reply: String? = nil, stampedAt: String? = nil, authorityCertificates: String, reason: String? = nil) {
+        self.state = state
+        self.reply = reply
+        self.stampedAt = stampedAt
+        self.authorityCertificates = authorityCertificates
+        self.reason = reason
+    }
+}
+
 /// `POST /v1/batches/{id}/commit`: the items the gateway could not deliver (a disk that failed
 /// mid-upload, say). An empty body, or one without `withdraw`, withdraws nothing.
 public struct CommitRequest: Codable, Sendable, Equatable {

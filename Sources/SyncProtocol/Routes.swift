@@ -11,6 +11,7 @@ public enum Route {
 
     public static func batch(_ batchId: String) -> String { "\(batches)/\(batchId)" }
     public static func commit(_ batchId: String) -> String { "\(batch(batchId))/commit" }
+    public static func timestamp(_ batchId: String) -> String { "\(batch(batchId))/timestamp" }
     public static func possession(_ batchId: String) -> String { "\(batch(batchId))/possession" }
     public static func upload(_ uploadId: String) -> String { "\(uploads)/\(uploadId)" }
     public static func evidence(_ sha256: String) -> String { "/v1/evidence/\(sha256)" }

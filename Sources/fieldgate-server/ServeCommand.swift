@@ -54,7 +54,29 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Items one batch's manifest may carry.", valueName: "n"))
     var maxItemsPerBatch = UploadQuotas.defaultItemsPerManifest
 
+    @Option(name: .customLong("tsa-url"), help: ArgumentHelp(
+        "An RFC 3161 time-stamping authority: every receipt gets its token (in the background; an authority that is down delays the token, never the receipt). Needs --tsa-ca-file.",
+        valueName: "url"))
+    var tsaURL: String?
+
+    @Option(name: .customLong("tsa-ca-file"), help: ArgumentHelp(
+        "PEM CA certificate(s) that verify --tsa-url's tokens; gateways put them in evidence bundles.", valueName: "pem"))
+    var tsaCAFile: String?
+
+    @Option(name: .customLong("tsa-retry-interval"), help: ArgumentHelp(
+        "Seconds between rounds of time-stamp requests; after failures it doubles, up to 600.", valueName: "seconds"))
+    var tsaRetryInterval: Double = 10
+
     func validate() throws {
+        if (tsaURL == nil) != (tsaCAFile == nil) {
+            throw ValidationError("give both --tsa-url and --tsa-ca-file to time-stamp receipts, or neither")
+        }
+        if let tsaURL, !(tsaURL.hasPrefix("http://") || tsaURL.hasPrefix("https://")) {
+            throw ValidationError("--tsa-url must be an http:// or https:// URL")
+        }
+        guard tsaRetryInterval > 0 && tsaRetryInterval <= 600 else {
+            throw ValidationError("--tsa-retry-interval must be more than 0 and at most 600 seconds")
+        }
         guard uploadExpiryDays > 0 else { throw ValidationError("--upload-expiry-days must be more than 0") }
         guard maxUploadsInFlight >= 1, maxBytesInFlight >= 0, maxItemsPerBatch >= 1 else {
             throw ValidationError("--max-uploads-in-flight and --max-items-per-batch must be at least 1, --max-bytes-in-flight not negative")
@@ -86,6 +108,11 @@ struct ServeCommand: AsyncParsableCommand {
             idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: maxConnections ?? ConnectionLimits.defaultMaxConnections)
         let server: EvidenceServer
         do {
+            if let tsaURL, let tsaCAFile {
+                var authority = TimestampAuthorityConfiguration(url: tsaURL, certificatesPEM: try Self.certificates(in: tsaCAFile))
+                authority.retryInterval = .milliseconds(Int64(tsaRetryInterval * 1000))
+                configuration.timestampAuthority = authority
+            }
             configuration.database = try data.databaseLocation()
             server = try EvidenceServer(configuration: configuration)
         } catch {
@@ -103,5 +130,16 @@ struct ServeCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+    }
+
+    /// The PEM certificates of `path`, refused when it holds none.
+    static func certificates(in path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read --tsa-ca-file \(path)")
+        }
+        guard text.contains("-----BEGIN CERTIFICATE-----") && text.contains("-----END CERTIFICATE-----") else {
+            throw ValidationError("--tsa-ca-file \(path) holds no PEM certificate")
+        }
+        return text
     }
 }

@@ -86,6 +86,8 @@ class ServerTestCase: XCTestCase {
     var child: KillableServer?
     var maxUploadSize: Int64 = 1 << 30
     var quotas = UploadQuotas()
+    /// The time-stamping authority the server asks, if any.
+    var timestampAuthority: TimestampAuthorityConfiguration?
     /// The server's clock: the real time unless a test moves it.
     let clock = MovableClock()
 
@@ -151,6 +153,7 @@ class ServerTestCase: XCTestCase {
         configuration.quotas = quotas
         configuration.database = database
         configuration.clock = ServerClock(now: { [clock] in clock.now() })
+        configuration.timestampAuthority = timestampAuthority
         return configuration
     }
 

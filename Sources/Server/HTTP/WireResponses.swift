@@ -7,3 +7,4 @@ extension BatchCreated: ResponseEncodable {}
 extension EvidenceRecord: ResponseEncodable {}
 extension SignedEnvelope: ResponseEncodable {}
 extension PossessionAnswer: ResponseEncodable {}
+extension ReceiptTimestampAnswer: ResponseEncodable {}

@@ -24,6 +24,10 @@ final class ServerMetrics: Sendable {
     let connectionsEvicted: Prometheus.Counter
     /// New connections closed at once: the cap was reached and every connection was busy.
     let connectionsRefused: Prometheus.Counter
+    /// Receipts an RFC 3161 authority time-stamped.
+    let receiptsTimestamped: Prometheus.Counter
+    /// Time-stamp requests that failed (authority unreachable, refusing, or answering wrongly).
+    let timestampFailures: Prometheus.Counter
 
     private init() {
         let registry = PrometheusCollectorRegistry()
@@ -48,6 +52,10 @@ final class ServerMetrics: Sendable {
             "fieldgate_connections_evicted_total", help: "Idle connections closed to make room for new ones under the connection cap."))
         connectionsRefused = registry.makeCounter(descriptor: .counter(
             "fieldgate_connections_refused_total", help: "New connections closed because the cap was reached and every connection was busy."))
+        receiptsTimestamped = registry.makeCounter(descriptor: .counter(
+            "fieldgate_receipts_timestamped_total", help: "Receipts time-stamped by the RFC 3161 authority."))
+        timestampFailures = registry.makeCounter(descriptor: .counter(
+            "fieldgate_timestamp_failures_total", help: "Time-stamp requests that failed: authority unreachable, refusing or answering wrongly."))
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 

@@ -22,6 +22,9 @@ struct BatchRoutes {
             .post(RouterPath(Route.commit(batchId))) { request, requestContext in
                 try await commitBatch(request, batchId: requestContext.parameters.require(Route.Parameter.batchId), requestContext: requestContext)
             }
+            .get(RouterPath(Route.timestamp(batchId))) { _, requestContext in
+                try await showTimestamp(requestContext.parameters.require(Route.Parameter.batchId), of: requestContext.gateway)
+            }
             .post(RouterPath(Route.possession(batchId))) { request, requestContext in
                 try await prove(request, batchId: requestContext.parameters.require(Route.Parameter.batchId), requestContext: requestContext)
             }
@@ -208,8 +211,27 @@ struct BatchRoutes {
         if storedReceipt == sealedText {
             context.metrics.batchesCommitted.increment()
             context.metrics.receiptsIssued.increment()
+            if let timestamper = context.timestamper { await timestamper.nudge() }
         }
         return try Self.storedReceipt(storedReceipt, of: batch.id)
+    }
+
+    /// The time-stamp over the batch's receipt, or why there is none yet.
+    func showTimestamp(_ batchId: String, of gateway: GatewayRecord) async throws -> ReceiptTimestampAnswer {
+        guard let timestamper = context.timestamper else {
+            throw ServerError.notFound("this server does not time-stamp receipts (it was started without --tsa-url)")
+        }
+        let batch = try await ownedBatch(batchId, of: gateway)
+        guard batch.state == .committed else {
+            throw ServerError(.conflict, "batch \(batch.id) is not committed: it has no receipt to time-stamp yet")
+        }
+        let certificates = timestamper.authority.certificatesPEM
+        guard let stamp = try await context.repository.timestamp(batchId: batch.id) else {
+            await timestamper.nudge()
+            return ReceiptTimestampAnswer(state: .pending, authorityCertificates: certificates, reason: await timestamper.pendingReason)
+        }
+        return ReceiptTimestampAnswer(state: .granted, reply: stamp.reply.base64EncodedString(),
+                                      stampedAt: stamp.stampedAt.formatted(WireCoding.timestampFormat), authorityCertificates: certificates)
     }
 
     /// Completes this gateway's uploads of these blobs that have every byte but no blob (a

@@ -19,6 +19,8 @@ struct ServerContext: Sendable {
     let clock: ServerClock
     /// Failed enrolments per client address.
     let enrolmentThrottle: EnrolmentThrottle
+    /// Gets receipts time-stamped, when the server was given an authority.
+    let timestamper: ReceiptTimestamper?
 
     var challenges: PossessionChallenges { PossessionChallenges(signingKey: signingKey) }
 

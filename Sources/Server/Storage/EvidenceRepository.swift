@@ -35,6 +35,14 @@ protocol EvidenceRepository: Sendable {
     /// committed in the meantime, returns the stored batch unchanged.
     func commitBatch(id: String, withdrawn: Set<String>, receipt: String, at: Date) async throws -> BatchRecord
 
+    // MARK: Receipts' time-stamps
+
+    /// Committed batches whose receipt has no time-stamp yet, oldest first, with the receipt.
+    func receiptsAwaitingTimestamp(limit: Int) async throws -> [(batchId: String, receipt: String)]
+    /// Keeps the TSA's reply for the batch's receipt; a reply kept already stays.
+    func storeTimestamp(batchId: String, reply: Data, stampedAt: Date, at: Date) async throws
+    func timestamp(batchId: String) async throws -> ReceiptTimestampRecord?
+
     // MARK: Blobs and uploads
 
     /// Which of these hashes name blobs held completely and verified.

@@ -67,3 +67,12 @@ struct UploadRecord: Sendable, Equatable {
     var sha256: String
     var state: State
 }
+
+/// A time-stamping authority's reply over a batch's receipt (RFC 3161 TimeStampResp, DER).
+struct ReceiptTimestampRecord: Sendable, Equatable {
+    var batchId: String
+    var reply: Data
+    /// The time the authority signed (its genTime).
+    var stampedAt: Date
+    var receivedAt: Date
+}

@@ -164,6 +164,31 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
         return committed
     }
 
+    func receiptsAwaitingTimestamp(limit: Int) async throws -> [(batchId: String, receipt: String)] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, receipt FROM batch WHERE state = 'committed' AND receipt IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM receiptTimestamp WHERE receiptTimestamp.batchId = batch.id)
+                ORDER BY committedAt, id LIMIT ?
+                """, arguments: [limit]).map { (batchId: $0["id"], receipt: $0["receipt"]) }
+        }
+    }
+
+    func storeTimestamp(batchId: String, reply: Data, stampedAt: Date, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO receiptTimestamp (batchId, reply, stampedAt, receivedAt) VALUES (?, ?, ?, ?)",
+                           arguments: [batchId, reply, stampedAt, date])
+        }
+    }
+
+    func timestamp(batchId: String) async throws -> ReceiptTimestampRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM receiptTimestamp WHERE batchId = ?", arguments: [batchId]).map {
+                ReceiptTimestampRecord(batchId: $0["batchId"], reply: $0["reply"], stampedAt: $0["stampedAt"], receivedAt: $0["receivedAt"])
+            }
+        }
+    }
+
     private static func batch(from row: Row) throws -> BatchRecord {
         let stateText: String = row["state"]
         guard let state = BatchRecord.State(rawValue: stateText) else {

@@ -77,6 +77,14 @@ enum ServerSchema {
                 JOIN batch ON batch.id = batchItem.batchId WHERE batch.state = 'committed' AND NOT batchItem.withdrawn
                 """)
         }
+        migrator.registerMigration("v3: receipts' RFC 3161 time-stamps") { db in
+            try db.create(table: "receiptTimestamp") { t in
+                t.primaryKey("batchId", .text).references("batch")
+                t.column("reply", .blob).notNull()
+                t.column("stampedAt", .datetime).notNull()
+                t.column("receivedAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

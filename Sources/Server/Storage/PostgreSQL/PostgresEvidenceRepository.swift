@@ -269,6 +269,32 @@ final class PostgresEvidenceRepository: EvidenceRepository {
         }
     }
 
+    func receiptsAwaitingTimestamp(limit: Int) async throws -> [(batchId: String, receipt: String)] {
+        try await database.client.query("""
+            SELECT id, receipt FROM batch WHERE state = 'committed' AND receipt IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM receipt_timestamp WHERE receipt_timestamp.batch_id = batch.id)
+            ORDER BY committed_at, id LIMIT \(limit)
+            """, logger: logger).collect().map {
+            let (batchId, receipt) = try $0.decode((String, String).self)
+            return (batchId: batchId, receipt: receipt)
+        }
+    }
+
+    func storeTimestamp(batchId: String, reply: Data, stampedAt: Date, at date: Date) async throws {
+        try await database.client.query("""
+            INSERT INTO receipt_timestamp (batch_id, reply, stamped_at, received_at) VALUES (\(batchId), \(reply), \(stampedAt), \(date))
+            ON CONFLICT (batch_id) DO NOTHING
+            """, logger: logger)
+    }
+
+    func timestamp(batchId: String) async throws -> ReceiptTimestampRecord? {
+        guard let row = try await database.client.query("""
+            SELECT batch_id, reply, stamped_at, received_at FROM receipt_timestamp WHERE batch_id = \(batchId)
+            """, logger: logger).collect().first else { return nil }
+        let (id, reply, stampedAt, receivedAt) = try row.decode((String, Data, Date, Date).self)
+        return ReceiptTimestampRecord(batchId: id, reply: reply, stampedAt: stampedAt, receivedAt: receivedAt)
+    }
+
     func uploadsAwaitingCompletion() async throws -> [UploadRecord] {
         try await database.client.query("""
             SELECT * FROM upload WHERE state = \(UploadRecord.State.receiving.rawValue) AND upload_offset = length ORDER BY created_at

@@ -80,6 +80,15 @@ enum PostgresSchema {
             "CREATE INDEX upload_by_gateway_and_state ON upload (gateway_id, state)",
             "CREATE INDEX upload_by_state_and_age ON upload (state, updated_at)",
         ]),
+        Migration(version: 2, name: "receipts' RFC 3161 time-stamps", statements: [
+            """
+            CREATE TABLE receipt_timestamp (
+                batch_id text PRIMARY KEY REFERENCES batch (id),
+                reply bytea NOT NULL,
+                stamped_at timestamptz NOT NULL,
+                received_at timestamptz NOT NULL)
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
