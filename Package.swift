@@ -61,7 +61,8 @@ let package = Package(
                                              .product(name: "Crypto", package: "swift-crypto")]),
         // Evidence bundles: BagIt bags of items, their record, custody and signatures, for a court.
         .target(name: "EvidenceBundle", dependencies: ["CFileSystem", "Common", "Evidence", "Store", "Sync", "SyncProtocol",
-                                                       .product(name: "Crypto", package: "swift-crypto")]),
+                                                       .product(name: "Crypto", package: "swift-crypto"),
+                                                       .product(name: "SwiftASN1", package: "swift-asn1")]),
         // The docking station: bays collected at once, background sync, the status page.
         .target(name: "Station", dependencies: ["Collect", "Devices", "Drivers", "Store", "Sync", "USB",
                                                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

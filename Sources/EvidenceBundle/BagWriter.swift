@@ -30,7 +30,7 @@ struct BagWriter {
         try add("bagit.txt", Data("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".utf8), tag: true)
         let files = try writeBlobs(entries, blobs: blobs)
         try writeSignedDocuments(batches)
-        try writeKeys(context)
+        try writeKeys(context, batches: batches)
         let document = itemsDocument(entries, batches: batches, files: files, context: context)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
@@ -44,7 +44,7 @@ struct BagWriter {
         let manifestText = payload.sorted { $0.path < $1.path }.map { "\($0.sha256)  \($0.path)\n" }.joined()
         try add("manifest-sha256.txt", Data(manifestText.utf8), tag: true)
         try add("bag-info.txt", Data(bagInfo(document, context: context).utf8), tag: true)
-        try add("VERIFY.md", Data(VerifyGuide.markdown(context: context).utf8), tag: true)
+        try add("VERIFY.md", Data(VerifyGuide.markdown(context: context, timestampAuthorityFingerprint: document.keys[TimestampAuthorityPEM.path]).utf8), tag: true)
         try add("verify.sh", Data(VerifyGuide.script.utf8), tag: true)
         try add("index.html", Data(IndexPage.html(document, context: context).utf8), tag: true)
         let tagManifest = Data(tags.map { "\($0.sha256)  \($0.path)\n" }.joined().utf8)
@@ -90,13 +90,18 @@ struct BagWriter {
                let signature = documents.batch.receiptSignature.flatMap({ Data(base64Encoded: $0) }) {
                 try add(path, bytes)
                 try add(path + ".sig", signature)
+                if let timestampPath = documents.timestampPath, let reply = documents.batch.timestampReply {
+                    try add(timestampPath, reply)
+                }
             }
         }
     }
 
-    private mutating func writeKeys(_ context: BagContext) throws(BundleError) {
+    private mutating func writeKeys(_ context: BagContext, batches: [BatchDocuments]) throws(BundleError) {
         try add("data/keys/gateway.pem", PublicKeyPEM.pem(context.gatewayKey.publicKey))
         if let serverKey = context.serverKey { try add("data/keys/server.pem", PublicKeyPEM.pem(serverKey)) }
+        let authorities = TimestampAuthorityPEM.certificates(of: batches)
+        if !authorities.isEmpty { try add(TimestampAuthorityPEM.path, Data(authorities.joined().utf8)) }
     }
 
     private func itemsDocument(_ entries: [SyncEntry], batches: [BatchDocuments], files: [String: String],
@@ -113,10 +118,14 @@ struct BagWriter {
         let batchRows = batches.map { documents in
             ItemsDocument.Batch(batchKey: documents.batch.batchKey, serverBatchId: documents.batch.serverBatchId,
                                 manifest: documents.manifestPath, receipt: documents.receiptPath,
-                                receiptVersion: documents.receipt?.version.rawValue, serverTime: documents.receipt?.serverTime)
+                                receiptVersion: documents.receipt?.version.rawValue, serverTime: documents.receipt?.serverTime,
+                                timestamp: documents.timestampPath, timestampedAt: documents.timestampPath.flatMap { _ in documents.batch.timestampedAt })
         }
         var keys = ["data/keys/gateway.pem": PublicKeyPEM.fingerprint(context.gatewayKey.publicKey)]
         if let serverKey = context.serverKey { keys["data/keys/server.pem"] = PublicKeyPEM.fingerprint(serverKey) }
+        if let authority = TimestampAuthorityPEM.certificates(of: batches).first.flatMap(TimestampAuthorityPEM.fingerprint) {
+            keys[TimestampAuthorityPEM.path] = authority
+        }
         return ItemsDocument(bundleId: context.bundleId, exportedAt: Timestamp.string(context.date), selection: context.selection.summary,
                              gatewayId: context.enrolment.gatewayId, gatewayName: context.enrolment.gatewayName,
                              server: context.enrolment.serverURL, keys: keys, items: items, batches: batchRows)

@@ -40,6 +40,9 @@ struct ItemsDocument: Codable {
         var receipt: String?
         var receiptVersion: Int?
         var serverTime: String?
+        /// The RFC 3161 time-stamp over the receipt (`<receipt>.tsr`) and when it says it was made.
+        var timestamp: String?
+        var timestampedAt: String?
     }
 
     var format = "fieldgate-bundle-1"
@@ -61,6 +64,8 @@ struct BatchDocuments {
     var manifestPath: String?
     var receiptPath: String?
     var receipt: Receipt?
+    /// The authority's reply over the receipt, beside it.
+    var timestampPath: String?
 
     /// Batch keys and server ids become file names only when they are plain (they are UUIDs).
     static func safeName(_ text: String?) -> String? {
@@ -78,6 +83,7 @@ struct BatchDocuments {
         if let payload = batch.receiptPayload, batch.receiptSignature != nil {
             receiptPath = "data/receipts/\(Self.safeName(batch.serverBatchId) ?? name).json"
             receipt = try? WireCoding.decoder.decode(Receipt.self, from: payload)
+            if batch.timestampReply != nil, let receiptPath { timestampPath = receiptPath + ".tsr" }
         }
     }
 

@@ -9,7 +9,7 @@ enum IndexPage {
         let batches = document.batches.map { batch in
             "<tr><td>\(escape(batch.batchKey))</td><td>\(escape(batch.serverBatchId ?? "—"))</td><td>\(escape(batch.manifest ?? "—"))</td>"
                 + "<td>\(escape(batch.receipt ?? "not receipted"))</td><td>\(batch.receiptVersion.map(String.init) ?? "—")</td>"
-                + "<td>\(escape(batch.serverTime ?? "—"))</td></tr>\n"
+                + "<td>\(escape(batch.serverTime ?? "—"))</td><td>\(escape(batch.timestampedAt ?? "—"))</td></tr>\n"
         }.joined()
         let keys = document.keys.sorted { $0.key < $1.key }.map { "<tr><td>\(escape($0.key))</td><td><code>\(escape($0.value))</code></td></tr>\n" }
             .joined()
@@ -36,7 +36,7 @@ enum IndexPage {
             <h2>Custody</h2>
             \(timelines)
             <h2>Manifests and receipts</h2>
-            <table><tr><th>Batch key</th><th>Server batch</th><th>Signed manifest</th><th>Receipt</th><th>Version</th><th>Server time</th></tr>
+            <table><tr><th>Batch key</th><th>Server batch</th><th>Signed manifest</th><th>Receipt</th><th>Version</th><th>Server time</th><th>Time-stamped (RFC 3161)</th></tr>
             \(batches)</table>
             <h2>Keys</h2>
             <table><tr><th>Key</th><th>SHA-256 fingerprint (compare with the published one)</th></tr>

@@ -110,6 +110,26 @@ for receipt in data/receipts/*.json; do
     [ "$lost" -eq 0 ] && ok "$receipt answers $answered (its metadata and custody)" && good_receipts="$good_receipts $receipt"
 done
 
+# 3b. Trusted time: each receipt's RFC 3161 time-stamp (RECEIPT.json.tsr) verified with the
+#     time-stamping authority's CA (data/keys/tsa-ca.pem): the receipt existed at that time.
+stamped_receipts=""
+for receipt in data/receipts/*.json; do
+    [ -f "$receipt" ] || continue
+    if [ ! -f "$receipt.tsr" ]; then
+        note "$receipt has no RFC 3161 time-stamp (the server had no time-stamping authority, or the token was pending at export)"
+        continue
+    fi
+    if [ ! -f data/keys/tsa-ca.pem ]; then
+        fail "$receipt.tsr is here but data/keys/tsa-ca.pem, the authority's CA that verifies it, is missing"
+    elif openssl ts -verify -data "$receipt" -in "$receipt.tsr" -CAfile data/keys/tsa-ca.pem >/dev/null 2>&1; then
+        stamped=$(openssl ts -reply -in "$receipt.tsr" -text 2>/dev/null | sed -n 's/^Time stamp: //p')
+        ok "$receipt is time-stamped (RFC 3161) at $stamped by an authority data/keys/tsa-ca.pem certifies"
+        stamped_receipts="$stamped_receipts $receipt=$stamped"
+    else
+        fail "$receipt.tsr: its RFC 3161 time-stamp does not verify over $receipt with data/keys/tsa-ca.pem"
+    fi
+done
+
 # 4. Each item: its file is named by its SHA-256, and how far its proof goes.
 receipted=0
 signed=0
@@ -126,7 +146,13 @@ while IFS= read -r line; do
     fi
     standing=""
     for receipt in $good_receipts; do
-        case $(cat "$receipt") in *"\"sha256\":\"$hash\""*) standing="receipted by the server ($receipt)"; break ;; esac
+        case $(cat "$receipt") in *"\"sha256\":\"$hash\""*)
+            standing="receipted by the server ($receipt)"
+            for entry in $stamped_receipts; do
+                case $entry in "$receipt="*) standing="$standing, time-stamped at ${entry#*=}" ;; esac
+            done
+            break ;;
+        esac
     done
     if [ -z "$standing" ]; then
         for manifest in $good_manifests; do
@@ -144,8 +170,13 @@ $manifest_text
 ITEMS
 
 # 5. The keys: compare these fingerprints with the ones the bureau publishes.
+if [ -f data/keys/tsa-ca.pem ]; then
+    fingerprint=$(openssl x509 -in data/keys/tsa-ca.pem -outform DER 2>/dev/null | sha256sum | cut -c1-64)
+    printf 'key   %s: SHA-256 fingerprint %s (the time-stamping authority'"'"'s CA)\n' data/keys/tsa-ca.pem "$fingerprint"
+fi
 for key in data/keys/*.pem; do
     [ -f "$key" ] || continue
+    [ "$key" = data/keys/tsa-ca.pem ] && continue
     fingerprint=$(openssl pkey -pubin -in "$key" -outform DER 2>/dev/null | sha256sum | cut -c1-64)
     printf 'key   %s: SHA-256 fingerprint %s\n' "$key" "$fingerprint"
 done
@@ -159,7 +190,7 @@ printf 'BUNDLE NOT VERIFIED: %s problem(s) above\n' "$failures"
 exit 1
 """#
 
-    static func markdown(context: BagContext) -> String {
+    static func markdown(context: BagContext, timestampAuthorityFingerprint: String?) -> String {
         let gatewayFingerprint = PublicKeyPEM.fingerprint(context.gatewayKey.publicKey)
         let serverFingerprint = context.serverKey.map(PublicKeyPEM.fingerprint) ?? "(no server key: the gateway was never enrolled)"
         return #"""
@@ -206,7 +237,24 @@ exit 1
         signed for the recording's metadata (officer, camera, times, flags) and custody, not
         only its bytes. A version 1 receipt covers the hashes and sizes only.
 
-        ## 4. The items
+        ## 4. Trusted time
+
+        A receipt with an RFC 3161 time-stamp has it beside it (`data/receipts/RECEIPT.json.tsr`,
+        the time-stamping authority's reply over the receipt's bytes). It proves the receipt
+        existed at the time it names, by a third party's clock:
+
+            openssl ts -verify -data data/receipts/RECEIPT.json -in data/receipts/RECEIPT.json.tsr -CAfile data/keys/tsa-ca.pem
+            openssl ts -reply -in data/receipts/RECEIPT.json.tsr -text        # the time, the authority, the hash stamped
+
+        `data/keys/tsa-ca.pem` is the authority's CA as the server was configured with it;
+        compare it with the one the authority publishes:
+
+            openssl x509 -in data/keys/tsa-ca.pem -outform DER | sha256sum   # \#(timestampAuthorityFingerprint ?? "(no time-stamps in this bundle)")
+
+        A receipt without one was issued by a server without an authority, or its token had not
+        arrived when the bundle was made.
+
+        ## 5. The items
 
         `data/items/<sha256>.<ext>` are the files; each is named by its SHA-256, which
         `manifest-sha256.txt` lists and the signed manifests and receipts name. `data/items.json`

@@ -14,6 +14,7 @@ enum Schema {
         registerLocalCopies(in: &migrator)
         registerKeptManifests(in: &migrator)
         registerExportedCustody(in: &migrator)
+        registerReceiptTimestamps(in: &migrator)
         return migrator
     }
 

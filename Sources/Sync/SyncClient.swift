@@ -63,6 +63,10 @@ public struct SyncSummary: Sendable, Codable, Equatable {
     public var receipts: [String] = []
     /// How long each commit took, from request to verified receipt (seconds).
     public var commitSeconds: [Double] = []
+    /// Receipts whose RFC 3161 time-stamp arrived in this run, and those the server's authority
+    /// has not stamped yet (asked again next run).
+    public var timestamped = 0
+    public var timestampsPending = 0
 
     /// Everything collected is receipted.
     public var isComplete: Bool { waiting.isEmpty && stoppedBecause == nil }
@@ -109,6 +113,7 @@ public struct SyncClient: Sendable {
             while let batch = try storeCall({ try store.prepareBatch(limit: options.batchSize) }) {
                 try await session.finish(batch, summary: &summary)
             }
+            try await session.collectTimestamps(summary: &summary)
         } catch where error.isTransient {
             summary.stoppedBecause = error.description
             try storeCall { try store.noteWaiting(batchId: nil, reason: error.description) }

@@ -190,15 +190,21 @@ public struct TimeStampReply: Sendable, Equatable {
         return (calendar.date(from: components) ?? .distantPast).addingTimeInterval(time.fractionalSeconds)
     }
 
-    /// Whether this reply grants a token over exactly `imprint`, for the query with `nonce`.
-    public func check(answering query: TimeStampQuery) throws(TimestampError) -> TimeStampInfo {
+    /// What the token stamps, when this reply grants one over exactly `imprint`.
+    public func check(stamping imprint: MessageImprint) throws(TimestampError) -> TimeStampInfo {
         guard status.carriesToken, let info else {
             let said = statusText.isEmpty ? "" : ": " + statusText.joined(separator: "; ")
             throw .refused("the TSA answered \(status)\(said)")
         }
-        guard info.imprint.hashAlgorithm == query.imprint.hashAlgorithm, info.imprint.hashedMessage == query.imprint.hashedMessage else {
+        guard info.imprint.hashAlgorithm == imprint.hashAlgorithm, info.imprint.hashedMessage == imprint.hashedMessage else {
             throw .wrongImprint("the token stamps another hash than the one asked for")
         }
+        return info
+    }
+
+    /// What the token stamps, when this reply grants one over the query's imprint with its nonce.
+    public func check(answering query: TimeStampQuery) throws(TimestampError) -> TimeStampInfo {
+        let info = try check(stamping: query.imprint)
         guard info.nonce == query.nonce else {
             throw .wrongNonce("the token carries nonce \(info.nonce.map(String.init) ?? "none"), the query sent \(query.nonce)")
         }

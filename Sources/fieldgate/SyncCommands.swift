@@ -170,6 +170,10 @@ struct SyncCommand: AsyncParsableCommand {
             + "\(formatBytes(summary.sentBytes)) sent in \(String(format: "%.1f", summary.seconds)) s"]
         lines.append("Retained online (网上留存率): \(status.receipted)/\(status.collected) = \(percent(status.retainedOnline))"
             + " (" + kindCounts(status) + ")")
+        if summary.timestamped + summary.timestampsPending > 0 {
+            lines.append("Receipts time-stamped (RFC 3161): \(summary.timestamped) now"
+                + (summary.timestampsPending > 0 ? ", \(summary.timestampsPending) pending at the server's authority" : ""))
+        }
         for waiting in summary.waiting.prefix(50) {
             // A reason every item shares (the server unreachable) is said once, below.
             let reason = waiting.reason == summary.stoppedBecause ? "" : ": " + waiting.reason
@@ -199,10 +203,10 @@ struct ReceiptsCommand: ParsableCommand {
         } else if receipts.isEmpty {
             print("No receipts yet: run `fieldgate sync`.")
         } else {
-            var table = TextTable("BATCH", "SERVER TIME", "ITEMS", "SIZE", "VERSION", "SIGNATURE")
+            var table = TextTable("BATCH", "SERVER TIME", "ITEMS", "SIZE", "VERSION", "TIME-STAMPED (RFC 3161)", "SIGNATURE")
             for receipt in receipts {
                 table.add([receipt.batchId, receipt.serverTime, String(receipt.items), formatBytes(receipt.bytes), String(receipt.version),
-                           receipt.verified ? "verified" : "BAD: \(receipt.problem ?? "")"])
+                           receipt.timestampedAt ?? "-", receipt.verified ? "verified" : "BAD: \(receipt.problem ?? "")"])
             }
             print(table.render())
         }

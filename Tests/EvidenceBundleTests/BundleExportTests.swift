@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GRDB
 import Store
 import TestSupport
 import USBEmulation
@@ -10,6 +11,8 @@ import XCTest
 /// on real bags made from items synced to a real `fieldgate-server` on loopback.
 final class BundleExportTests: XCTestCase {
     var server: KillableServer!
+    /// The RFC 3161 authority the server asks for a token over each receipt.
+    var authority: TestTimestampAuthority!
     var home: URL!
     var work: URL!
     /// Recordings receipted by the server, then recordings collected after the sync.
@@ -19,19 +22,35 @@ final class BundleExportTests: XCTestCase {
     override func setUpWithError() throws {
         work = try temporaryFolder(self)
         home = work.appendingPathComponent("gateway")
+        authority = try TestTimestampAuthority(folder: work.appendingPathComponent("tsa"))
         server = KillableServer(data: work.appendingPathComponent("server"))
+        server.serveArguments = ["--tsa-url", authority.url, "--tsa-ca-file", authority.caCertificate.path, "--tsa-retry-interval", "0.2"]
         try server.start(port: 0)
         let token = try server.addGateway("team-1")
         XCTAssertEqual(try fieldgate(["enroll", "--server", server.url, "--token", token]).status, 0)
         receiptedCount = try collect(serial: "A123456", start: "20261125083000")
-        let sync = try fieldgate(["sync"])
-        XCTAssertEqual(sync.status, 0, sync.stderr + sync.stdout)
+        try syncUntilTimeStamped()
         unsentCount = try collect(serial: "B654321", start: "20261125140000")
     }
 
     override func tearDown() {
         server?.kill()
         server = nil
+        authority?.stop()
+    }
+
+    /// Syncs until every kept receipt has its time-stamp (the server asks its authority in the
+    /// background, so the first sync may find the token pending); bounded.
+    func syncUntilTimeStamped(file: StaticString = #filePath, line: UInt = #line) throws {
+        for _ in 0..<50 {
+            let sync = try fieldgate(["sync"])
+            XCTAssertEqual(sync.status, 0, sync.stderr + sync.stdout, file: file, line: line)
+            let receipts = try fieldgate(["receipts", "--json"])
+            let listed = try JSONSerialization.jsonObject(with: Data(receipts.stdout.utf8)) as? [[String: Any]] ?? []
+            if !listed.isEmpty && listed.allSatisfy({ $0["timestampedAt"] is String }) { return }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTFail("the receipts were not time-stamped", file: file, line: line)
     }
 
     // MARK: Helpers
@@ -147,6 +166,83 @@ final class BundleExportTests: XCTestCase {
         XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
     }
 
+    /// The receipt's time-stamp is in the bag and checks with `openssl ts` alone; verify.sh says when.
+    func testATimeStampedReceiptChecksWithOpenSSLTsAgainstTheAuthoritysCA() throws {
+        let bag = try export(["--camera", "A123456"], to: work.appendingPathComponent("stamped"))
+        let receipt = try XCTUnwrap(try files(in: bag, under: "data/receipts").first { $0.hasSuffix(".json") })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: bag.appendingPathComponent(receipt + ".tsr").path))
+        XCTAssertEqual(try Data(contentsOf: bag.appendingPathComponent("data/keys/tsa-ca.pem")), try Data(contentsOf: authority.caCertificate))
+        let checked = try run("/usr/bin/openssl", ["ts", "-verify", "-data", receipt, "-in", receipt + ".tsr", "-CAfile", "data/keys/tsa-ca.pem"], in: bag)
+        XCTAssertEqual(checked.status, 0, checked.stdout + checked.stderr)
+        XCTAssertTrue(checked.stdout.contains("Verification: OK"), checked.stdout)
+        // The same token with the authority's own CA file, as a court would hold it.
+        let independent = try run("/usr/bin/openssl", ["ts", "-verify", "-data", receipt, "-in", receipt + ".tsr",
+                                                       "-CAfile", authority.caCertificate.path], in: bag)
+        XCTAssertEqual(independent.status, 0, independent.stdout + independent.stderr)
+
+        let verified = try verify(bag)
+        XCTAssertEqual(verified.status, 0, verified.stdout)
+        XCTAssertTrue(verified.stdout.contains("ok:   \(receipt) is time-stamped (RFC 3161) at "), verified.stdout)
+        XCTAssertTrue(verified.stdout.contains(", time-stamped at "), verified.stdout)
+        let fingerprint = try run("/bin/sh", ["-c", "openssl x509 -in '\(authority.caCertificate.path)' -outform DER | sha256sum | cut -c1-64"])
+        let expected = fingerprint.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(expected.count, 64)
+        XCTAssertTrue(verified.stdout.contains("key   data/keys/tsa-ca.pem: SHA-256 fingerprint \(expected)"), verified.stdout)
+        XCTAssertTrue(try String(contentsOf: bag.appendingPathComponent("VERIFY.md"), encoding: .utf8).contains(expected))
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: bag.appendingPathComponent("data/items.json"))) as? [String: Any]
+        let batches = try XCTUnwrap(document?["batches"] as? [[String: Any]])
+        XCTAssertEqual(batches.first?["timestamp"] as? String, receipt + ".tsr")
+        XCTAssertNotNil(batches.first?["timestampedAt"] as? String)
+        XCTAssertEqual(try run("/usr/bin/env", ["bagit.py", "--validate", bag.path]).status, 0)
+    }
+
+    /// An authority that is down delays the token, never the receipt: the batch is receipted,
+    /// its token pending, and a bundle made meanwhile says the receipt has no time-stamp yet.
+    func testWhileTheAuthorityIsDownReceiptsArriveAndTheirTokenFollowsLater() throws {
+        authority.stop()
+        let count = try collect(serial: "C111111", start: "20261126090000")
+        let sync = try fieldgate(["sync"])
+        XCTAssertEqual(sync.status, 0, sync.stderr + sync.stdout)
+        XCTAssertTrue(sync.stdout.contains("pending at the server's authority"), sync.stdout)
+        let bag = try export(["--camera", "C111111"], to: work.appendingPathComponent("pending"))
+        let verified = try verify(bag)
+        XCTAssertEqual(verified.status, 0, verified.stdout)
+        XCTAssertTrue(verified.stdout.contains("has no RFC 3161 time-stamp"), verified.stdout)
+        XCTAssertTrue(verified.stdout.contains("BUNDLE VERIFIED: \(count) item file(s): \(count) receipted by the server"), verified.stdout)
+
+        authority = try TestTimestampAuthority(folder: work.appendingPathComponent("tsa"))
+        // The server still asks the address it was given, so it restarts with the new one.
+        server.kill()
+        server.serveArguments = ["--tsa-url", authority.url, "--tsa-ca-file", authority.caCertificate.path, "--tsa-retry-interval", "0.2"]
+        try server.start()
+        try syncUntilTimeStamped()
+        let later = try export(["--camera", "C111111"], to: work.appendingPathComponent("stamped-later"))
+        let checked = try verify(later)
+        XCTAssertEqual(checked.status, 0, checked.stdout)
+        XCTAssertFalse(checked.stdout.contains("has no RFC 3161 time-stamp"), checked.stdout)
+    }
+
+    /// `receipts` checks the kept token again: one that no longer stamps its receipt is named.
+    func testAKeptTimeStampThatNoLongerStampsItsReceiptIsNamedByReceipts() throws {
+        let listed = try fieldgate(["receipts"])
+        XCTAssertEqual(listed.status, 0, listed.stdout)
+        XCTAssertTrue(listed.stdout.contains("TIME-STAMPED (RFC 3161)"), listed.stdout)
+        let store = try EvidenceStore(home: home)
+        try store.database.write { db in
+            // The token's last bytes are its signature; its middle holds the stamped hash.
+            let reply = try XCTUnwrap(try Data.fetchOne(db, sql: "SELECT timestampReply FROM syncBatch WHERE timestampReply IS NOT NULL"))
+            let other = Data(SHA256.hash(data: Data("another receipt".utf8)))
+            let stamped = try XCTUnwrap(reply.range(of: Data(SHA256.hash(data: try XCTUnwrap(
+                try Data.fetchOne(db, sql: "SELECT receiptPayload FROM syncBatch WHERE timestampReply IS NOT NULL"))))))
+            var forged = reply
+            forged.replaceSubrange(stamped, with: other)
+            try db.execute(sql: "UPDATE syncBatch SET timestampReply = ? WHERE timestampReply IS NOT NULL", arguments: [forged])
+        }
+        let checked = try fieldgate(["receipts"])
+        XCTAssertEqual(checked.status, 1, checked.stdout)
+        XCTAssertTrue(checked.stdout.contains("the kept time-stamp does not stamp this receipt"), checked.stdout)
+    }
+
     func testATarBundleExtractsToTheSameCheckableBag() throws {
         let archive = try export(["--camera", "A123456"], to: work.appendingPathComponent("camera-A123456.tar"))
         let extracted = work.appendingPathComponent("extracted")
@@ -186,6 +282,21 @@ final class BundleExportTests: XCTestCase {
         try Data(text.replacingOccurrences(of: #""kind":"collected""#, with: #""kind":"collectes""#).utf8).write(to: manifestURL)
         try assertCaught(changedCustody, naming: ["FAIL: \(manifest) has been changed", "FAIL: \(manifest): its signature does not verify",
                                                   "FAIL: \(receipt) answers a manifest that is not in this bundle"])
+
+        // The receipt's RFC 3161 token: listed, and no longer over the receipt.
+        let changedToken = try copy(bag, "token")
+        try flipByte(changedToken.appendingPathComponent(receipt + ".tsr"), at: 0.4)
+        try assertCaught(changedToken, naming: ["FAIL: \(receipt).tsr has been changed",
+                                                "FAIL: \(receipt).tsr: its RFC 3161 time-stamp does not verify over \(receipt)"])
+
+        // Another CA put in place of the authority's: the token no longer chains to it.
+        let otherCA = try copy(bag, "tsa-ca")
+        let stranger = try TestTimestampAuthority(folder: work.appendingPathComponent("stranger-tsa"))
+        stranger.stop()
+        try FileManager.default.removeItem(at: otherCA.appendingPathComponent("data/keys/tsa-ca.pem"))
+        try FileManager.default.copyItem(at: stranger.caCertificate, to: otherCA.appendingPathComponent("data/keys/tsa-ca.pem"))
+        try assertCaught(otherCA, naming: ["FAIL: data/keys/tsa-ca.pem has been changed",
+                                           "FAIL: \(receipt).tsr: its RFC 3161 time-stamp does not verify"])
 
         let removed = try copy(bag, "removed")
         try FileManager.default.removeItem(at: removed.appendingPathComponent(blob))

@@ -80,6 +80,25 @@ extension EvidenceStore {
         }
     }
 
+    /// Receipted batches whose receipt has no time-stamp yet, oldest first.
+    public func batchesAwaitingTimestamp(limit: Int) throws -> [SyncBatch] {
+        try database.read { db in
+            try SyncBatch.filter(SyncBatch.Columns.state == BatchState.committed && SyncBatch.Columns.serverBatchId != nil
+                                 && SyncBatch.Columns.receiptPayload != nil && SyncBatch.Columns.timestampReply == nil)
+                .order(SyncBatch.Columns.id).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Keeps the time-stamp over a batch's receipt (checked by the caller against the receipt);
+    /// one kept already stays.
+    public func keepTimestamp(batchId: Int64, reply: Data, stampedAt: String, authorityCertificates: String) throws {
+        _ = try database.write { db in
+            try SyncBatch.filter(key: batchId).filter(SyncBatch.Columns.timestampReply == nil).updateAll(
+                db, SyncBatch.Columns.timestampReply.set(to: reply), SyncBatch.Columns.timestampedAt.set(to: stampedAt),
+                SyncBatch.Columns.timestampAuthority.set(to: authorityCertificates))
+        }
+    }
+
     /// Notes why the items of a batch (or every waiting one) did not go up this time.
     public func noteWaiting(batchId: Int64?, reason: String, at date: Date = Date()) throws {
         try database.write { db in

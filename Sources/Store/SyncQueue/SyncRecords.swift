@@ -54,6 +54,11 @@ public struct SyncBatch: Codable, Sendable, Equatable, FetchableRecord, MutableP
     /// Nil for batches prepared before v6.
     public var manifestPayload: Data?
     public var manifestSignature: String?
+    /// The RFC 3161 reply (TimeStampResp, DER) over the receipt payload, when the server's
+    /// authority granted one (v8); when it says it stamped; the CA certificates (PEM) that verify it.
+    public var timestampReply: Data?
+    public var timestampedAt: String?
+    public var timestampAuthority: String?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
@@ -193,5 +198,8 @@ extension SyncBatch {
         static let serverTime = Column(CodingKeys.serverTime)
         static let manifestPayload = Column(CodingKeys.manifestPayload)
         static let manifestSignature = Column(CodingKeys.manifestSignature)
+        static let timestampReply = Column(CodingKeys.timestampReply)
+        static let timestampedAt = Column(CodingKeys.timestampedAt)
+        static let timestampAuthority = Column(CodingKeys.timestampAuthority)
     }
 }
