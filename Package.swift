@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Devices", "USB", "USBEmulation", "TestSupport"]),
-        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "USBEmulation"]),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "USBEmulation", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["Fixtures"]),
         .testTarget(name: "DriveTests", dependencies: ["Drivers", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Devices", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),

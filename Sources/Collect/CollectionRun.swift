@@ -31,6 +31,8 @@ struct CollectionRun {
     private var folders: Set<URL> = []
     /// A batch's rows being committed on another thread while the next batch is staged.
     private var inFlight: PendingCommit?
+    /// The batch staged last, whose syncfs runs while the next is staged.
+    private var syncing: StagedBatch?
 
     private var store: EvidenceStore { collector.store }
 
@@ -63,8 +65,9 @@ struct CollectionRun {
 
     var hasMoreFiles: Bool { next < files.count }
 
-    /// Takes the next batch of files not yet stored (freeing stored ones the policy lets go),
-    /// stages them, makes them durable with one syncfs and places them. Returns why the whole
+    /// Takes the next batch of files not yet stored (freeing stored ones the policy lets go) and
+    /// stages it while the previous batch's syncfs runs; then places the previous batch, whose
+    /// copies that syncfs made durable, and starts this batch's. Returns why the whole
     /// collection must stop, if it must.
     mutating func stageNextBatch() -> CollectError? {
         let (batch, batchBytes) = nextBatch()
@@ -78,7 +81,76 @@ struct CollectionRun {
                                      current: entry.displayPath))
         }
         bytesDone += batchBytes
-        return place(batch, outcomes)
+        var staged = StagedBatch(entries: batch, outcomes: outcomes)
+        // A full disk: this batch's copies are dropped at once, so the batches before it have
+        // the room their rows need; what is durable is committed, and the rest waits for next time.
+        if staged.metFullDisk {
+            staged.drop(store.blobs)
+        }
+        let earlier = placeSyncing()
+        if let earlier {
+            staged.drop(store.blobs)
+            account(staged)
+            return earlier
+        }
+        if staged.hasCopies { staged.durability = BackgroundSync(store.blobs) }
+        syncing = staged
+        return staged.metFullDisk ? .store(.diskFull(store.home.path)) : staged.stop
+    }
+
+    /// Waits for the syncfs of the batch staged last and places it: that syncfs also made the
+    /// batch before's renamed entries durable, so its rows are committed now, without a syncfs
+    /// of their own.
+    private mutating func placeSyncing() -> CollectError? {
+        guard let batch = syncing else { return nil }
+        syncing = nil
+        var placing: CollectError?
+        if let durability = batch.durability {
+            if case .failure(let error) = durability.wait() {
+                placing = .store(error)
+            } else {
+                do {
+                    try settle()
+                    startCommit(syncingFolders: false)
+                } catch {
+                    placing = error
+                }
+            }
+        }
+        return place(batch, failing: placing)
+    }
+
+    /// Renames each durable copy of the batch into place (or drops them all on `failing`).
+    private mutating func place(_ batch: StagedBatch, failing: CollectError?) -> CollectError? {
+        var placing = failing
+        var stop = batch.stop
+        for (entry, outcome) in zip(batch.entries, batch.outcomes) {
+            guard case .staged(let recording, let copy) = outcome, !batch.dropped else { continue }
+            if let failure = placing {
+                store.blobs.discard(copy)
+                stop = stop ?? failure
+                continue
+            }
+            do {
+                folders.insert(try store.blobs.place(copy))
+            } catch {
+                placing = .store(error)
+                stop = stop ?? .store(error)
+                continue
+            }
+            pending.append(recording)
+            pendingSources.append(entry)
+            summary.bytes += recording.size
+        }
+        account(batch)
+        return stop
+    }
+
+    /// The batch's files that failed, in the summary.
+    private mutating func account(_ batch: StagedBatch) {
+        for (entry, outcome) in zip(batch.entries, batch.outcomes) {
+            if case .failed(let reason) = outcome { summary.failed.append(.init(path: entry.displayPath, reason: reason)) }
+        }
     }
 
     /// The next files to copy, up to the collector's batch limits; files already stored
@@ -106,52 +178,8 @@ struct CollectionRun {
         return (batch, batchBytes)
     }
 
-    /// One syncfs makes every staged copy of the batch durable before any is renamed into place.
-    private mutating func place(_ batch: [VolumeEntry], _ outcomes: [Collector.Outcome]) -> CollectError? {
-        var stop: CollectError?
-        var placing: CollectError?
-        // A full disk: this batch's copies are dropped, so the batch being committed has the
-        // room its rows need; what is durable is committed, and the rest waits for next time.
-        if outcomes.contains(where: { if case .stop(.store(.diskFull)) = $0 { true } else { false } }) {
-            placing = .store(.diskFull(store.home.path))
-        } else if outcomes.contains(where: { if case .staged = $0 { true } else { false } }) {
-            do {
-                try store.blobs.syncStaged()
-            } catch {
-                placing = .store(error)
-            }
-        }
-        for (entry, outcome) in zip(batch, outcomes) {
-            switch outcome {
-            case .staged(let recording, let copy):
-                if let failure = placing {
-                    store.blobs.discard(copy)
-                    stop = stop ?? failure
-                    continue
-                }
-                do {
-                    folders.insert(try store.blobs.place(copy))
-                } catch {
-                    placing = .store(error)
-                    stop = stop ?? .store(error)
-                    continue
-                }
-                pending.append(recording)
-                pendingSources.append(entry)
-                summary.bytes += recording.size
-            case .failed(let reason):
-                summary.failed.append(.init(path: entry.displayPath, reason: reason))
-            case .stop(let error):
-                stop = stop ?? error
-            case .notStarted:
-                stop = stop ?? .stopped
-            }
-        }
-        return stop
-    }
-
     /// Waits for the batch being committed and accounts for it, in batch order.
-    mutating func settle() throws(CollectError) {
+    private mutating func settle() throws(CollectError) {
         guard let commit = inFlight else { return }
         inFlight = nil
         var outcome = commit.wait()
@@ -170,10 +198,11 @@ struct CollectionRun {
         }
     }
 
-    /// Starts committing the staged batch's rows (after one syncfs of their renamed entries).
-    mutating func startCommit() {
+    /// Starts committing the placed rows, once their renamed entries are durable: after the
+    /// next batch's syncfs, or a syncfs of their own (`syncingFolders`) when none follows.
+    private mutating func startCommit(syncingFolders: Bool) {
         guard !pending.isEmpty else { return }
-        inFlight = PendingCommit(store: store, rows: pending, sources: pendingSources, folders: folders)
+        inFlight = PendingCommit(store: store, rows: pending, sources: pendingSources, folders: syncingFolders ? folders : [])
         pending.removeAll()
         pendingSources.removeAll()
         folders.removeAll()
@@ -183,7 +212,10 @@ struct CollectionRun {
     /// is the collection's error (what was durable is committed, nothing half-written).
     mutating func finish(stoppedBy: CollectError?) throws(CollectError) -> CollectSummary {
         var stoppedBy = stoppedBy
+        if let stop = placeSyncing() { stoppedBy = stoppedBy ?? stop }
         do {
+            try settle()
+            startCommit(syncingFolders: true)
             try settle()
         } catch {
             stoppedBy = stoppedBy ?? error
@@ -202,5 +234,61 @@ struct CollectionRun {
             throw CollectError.store(.diskFull(store.home.path))
         }
         return summary
+    }
+}
+
+/// One batch's outcomes between staging and placing.
+struct StagedBatch {
+    let entries: [VolumeEntry]
+    let outcomes: [Collector.Outcome]
+    /// The syncfs making its copies durable, running while the next batch is staged.
+    var durability: BackgroundSync?
+    /// Its copies were removed unplaced (a full disk, or an earlier batch's failure).
+    private(set) var dropped = false
+
+    init(entries: [VolumeEntry], outcomes: [Collector.Outcome]) {
+        self.entries = entries
+        self.outcomes = outcomes
+    }
+
+    var metFullDisk: Bool { outcomes.contains { if case .stop(.store(.diskFull)) = $0 { true } else { false } } }
+    var hasCopies: Bool { outcomes.contains { if case .staged = $0 { true } else { false } } }
+
+    /// Why staging stopped the collection, if it did.
+    var stop: CollectError? {
+        for outcome in outcomes {
+            if case .stop(let error) = outcome { return error }
+            if case .notStarted = outcome { return .stopped }
+        }
+        return nil
+    }
+
+    mutating func drop(_ blobs: BlobStore) {
+        guard !dropped else { return }
+        dropped = true
+        for case .staged(_, let copy) in outcomes { blobs.discard(copy) }
+    }
+}
+
+/// `BlobStore.syncStaged` on a thread of its own; `wait` gives its result.
+final class BackgroundSync: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    // Written once before `done` is signalled, read only after waiting on it.
+    private var result: Result<Void, StoreError> = .success(())
+
+    init(_ blobs: BlobStore) {
+        Thread { [self] in
+            do throws(StoreError) {
+                try blobs.syncStaged()
+            } catch {
+                result = .failure(error)
+            }
+            done.signal()
+        }.start()
+    }
+
+    func wait() -> Result<Void, StoreError> {
+        done.wait()
+        return result
     }
 }

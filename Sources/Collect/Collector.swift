@@ -1,3 +1,4 @@
+import Common
 import Devices
 import Evidence
 import Foundation
@@ -139,15 +140,7 @@ public struct Collector: Sendable {
                 stoppedBy = .stopped
                 break
             }
-            let stop = run.stageNextBatch()
-            do {
-                try run.settle()
-            } catch {
-                stoppedBy = error
-                break
-            }
-            run.startCommit()
-            if let stop {
+            if let stop = run.stageNextBatch() {
                 stoppedBy = stop  // what is durable is committed at the end; then stop cleanly
                 break
             }
@@ -265,11 +258,10 @@ public struct Collector: Sendable {
             officerNumber: officerNumber, flags: flags, problems: problems, collectedAt: Date()), staged)
     }
 
-    /// The probe's problems as the JSON array the store keeps; most files have none, and a
-    /// JSONEncoder made for each of 10,000 photos showed in the profile.
+    /// The probe's problems as the JSON array the store keeps (a JSONEncoder made for each of
+    /// 10,000 photos showed in the profile).
     static func problemsJSON(_ problems: [String]) -> String {
-        if problems.isEmpty { return "[]" }
-        return String(decoding: (try? JSONEncoder().encode(problems)) ?? Data("[]".utf8), as: UTF8.self)
+        problems.isEmpty ? "[]" : JSONText.array(problems)
     }
 
     static func sameTime(_ stored: Date?, _ modified: Date) -> Bool {

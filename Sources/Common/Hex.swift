@@ -2,6 +2,7 @@
 /// id. Digests, credentials, ids and escaped bytes all go through here.
 public enum Hex {
     static let digits = Array("0123456789abcdef")
+    @usableFromInline static let digitBytes: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Two lower-case digits, e.g. `0a`.
     public static func byte(_ value: UInt8) -> String {
@@ -15,13 +16,16 @@ public enum Hex {
 }
 
 extension Sequence where Element == UInt8 {
-    /// The bytes in hex (a SHA-256 digest: 64 characters).
+    /// The bytes in hex (a SHA-256 digest: 64 characters). Inlinable, so a digest's bytes are
+    /// read through its own type rather than generically one by one.
+    @inlinable
     public var hexString: String {
-        var text = ""
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(underestimatedCount * 2)
         for byte in self {
-            text.append(Hex.digits[Int(byte >> 4)])
-            text.append(Hex.digits[Int(byte & 0x0F)])
+            bytes.append(Hex.digitBytes[Int(byte >> 4)])
+            bytes.append(Hex.digitBytes[Int(byte & 0x0F)])
         }
-        return text
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

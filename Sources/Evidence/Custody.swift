@@ -58,6 +58,18 @@ public struct CustodyEvent: Codable, Sendable, Equatable {
 
     /// What `hash` must be for the link to hold.
     public func computedHash() -> String {
-        SHA256.hash(data: Data((previousHash + "\u{1E}" + canonicalContent).utf8)).hexString
+        // The bytes of previousHash, 0x1E and canonicalContent, gathered into one buffer rather
+        // than joined as strings first (a small file's commit hashes several events).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(previousHash.utf8.count + at.utf8.count + details.utf8.count + 160)
+        bytes.append(contentsOf: previousHash.utf8)
+        bytes.append(0x1E)
+        bytes.append(contentsOf: "fieldgate-custody-v1".utf8)
+        for field in [String(seq), at, kind.rawValue, cameraSerial ?? "", recordingId.map(String.init) ?? "", sha256 ?? "", details] {
+            bytes.append(0x1F)
+            bytes.append(contentsOf: field.utf8)
+        }
+        return SHA256.hash(data: bytes).hexString
     }
+
 }

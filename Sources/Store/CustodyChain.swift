@@ -37,22 +37,23 @@ enum CustodyChain {
     struct Appender {
         private let db: Database
         private var head: (seq: Int64, hash: String)
-        private let encoder: JSONEncoder
+        /// A commit's events share their time: it is written once.
+        private var lastTime: (date: Date, text: String)?
 
         init(_ db: Database) throws {
             self.db = db
             let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM custodyEvent ORDER BY seq DESC LIMIT 1"))
             head = row.map { ($0["seq"], $0["hash"]) } ?? (0, CustodyEvent.genesisHash)
-            encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         }
 
         @discardableResult
         mutating func append(kind: CustodyKind, at date: Date, camera: String? = nil, recordingId: Int64? = nil,
                              sha256: String? = nil, details: [String: String] = [:]) throws -> CustodyEvent {
+            let at = lastTime.flatMap { $0.date == date ? $0.text : nil } ?? Timestamp.string(date)
+            lastTime = (date, at)
             var event = CustodyEvent(
-                seq: head.seq + 1, at: Timestamp.string(date), kind: kind, cameraSerial: camera,
-                recordingId: recordingId, sha256: sha256, details: String(decoding: try encoder.encode(details), as: UTF8.self),
+                seq: head.seq + 1, at: at, kind: kind, cameraSerial: camera,
+                recordingId: recordingId, sha256: sha256, details: JSONText.object(details),
                 previousHash: head.hash, hash: "")
             event.hash = event.computedHash()
             try event.insertThroughCachedStatement(db)

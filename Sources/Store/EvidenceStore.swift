@@ -147,9 +147,12 @@ public final class EvidenceStore: Sendable {
         try writeEvidence { db in
             var results: [(Recording, Bool)] = []
             var chain = try CustodyChain.Appender(db)
-            let existing = try db.cachedStatement(sql: "SELECT * FROM recording WHERE cameraSerial = ? AND sourcePath = ? AND sha256 = ?")
+            // Another collection of the same camera (the station and a `collect` by hand) may have
+            // stored the file meanwhile; the id alone answers that, and only a hit reads the row.
+            let existing = try db.cachedStatement(sql: "SELECT id FROM recording WHERE cameraSerial = ? AND sourcePath = ? AND sha256 = ?")
             for var recording in recordings {
-                if let stored = try Recording.fetchOne(existing, arguments: [recording.cameraSerial, recording.sourcePath, recording.sha256]) {
+                if let storedId = try Int64.fetchOne(existing, arguments: [recording.cameraSerial, recording.sourcePath, recording.sha256]),
+                   let stored = try Recording.fetchOne(db, key: storedId) {
                     results.append((stored, false))
                     continue
                 }

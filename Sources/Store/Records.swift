@@ -159,9 +159,11 @@ extension Recording {
                 sequence, important, officerNumber, flags, problems, collectedAt, verifiedAt, wipedAt, localCopyRemovedAt)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                cameraSerial, sourcePath, sourceName, size, sourceModified, sha256, mediaType, container,
-                durationSeconds, mediaCreatedAt, capturedAtLocal, cameraStartedAt, correctedStartedAt, clockDriftSeconds,
-                sequence, important, officerNumber, flags, problems, collectedAt, verifiedAt, wipedAt, localCopyRemovedAt,
+                cameraSerial, sourcePath, sourceName, size, StoredDate.databaseValue(sourceModified), sha256, mediaType, container,
+                durationSeconds, StoredDate.databaseValue(mediaCreatedAt), capturedAtLocal, cameraStartedAt,
+                StoredDate.databaseValue(correctedStartedAt), clockDriftSeconds, sequence, important, officerNumber, flags, problems,
+                StoredDate.databaseValue(collectedAt), StoredDate.databaseValue(verifiedAt), StoredDate.databaseValue(wipedAt),
+                StoredDate.databaseValue(localCopyRemovedAt),
             ])
         id = db.lastInsertedRowID
     }
