@@ -17,6 +17,8 @@ final class ReceiptTimestampTests: ServerTestCase {
     /// Restarts the server asking `behaviour`'s authority, retrying every 0.2 s.
     func useAuthority(_ behaviour: TestTimestampAuthority.Behaviour = .honest) async throws -> TestTimestampAuthority {
         let started = try TestTimestampAuthority(folder: try temporaryFolder(self).appendingPathComponent("tsa"), behaviour: behaviour)
+        // Teardown blocks run last registered first: the authority stops before its folder goes.
+        addTeardownBlock { started.stop() }
         authority = started
         var configuration = TimestampAuthorityConfiguration(url: started.url, certificatesPEM: try String(contentsOf: started.caCertificate, encoding: .utf8))
         configuration.retryInterval = .milliseconds(200)
