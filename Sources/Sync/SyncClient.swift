@@ -372,16 +372,16 @@ extension BatchSession {
         let limiter = tracker.limiter(rate: options.limitRate, clock: options.clock)
         var failure: SyncError?
         var pending = uploads[...]
-        await withTaskGroup(of: (PendingUpload, Result<UploadOutcome, SyncError>).self) { group in
+        await withTaskGroup(of: UploadFinished.self) { group in
             func start(_ blob: PendingUpload) {
                 group.addTask {
                     let uploader = TusUploader(connection: connection, store: store, chunkSize: options.chunkSize, limiter: limiter,
                                                limitRate: options.limitRate,
                                                progress: { acknowledged in tracker.blob(blob.sha256, acknowledged: acknowledged) })
                     do throws(SyncError) {
-                        return (blob, .success(try await uploader.upload(sha256: blob.sha256, length: blob.size, batchId: serverBatchId)))
+                        return UploadFinished(blob, .success(try await uploader.upload(sha256: blob.sha256, length: blob.size, batchId: serverBatchId)))
                     } catch {
-                        return (blob, .failure(error))
+                        return UploadFinished(blob, .failure(error))
                     }
                 }
             }
@@ -389,7 +389,8 @@ extension BatchSession {
                 guard let blob = pending.popFirst() else { break }
                 start(blob)
             }
-            while let (blob, result) = await group.next() {
+            while let finished = await group.next() {
+                let blob = finished.blob, result = finished.result
                 do throws(SyncError) {
                     switch try result.get() {
                     case .completed(let sent):
@@ -470,5 +471,19 @@ func storeCall<Value>(_ body: () throws -> Value) throws(SyncError) -> Value {
         throw error
     } catch {
         throw .store("\(error)")
+    }
+}
+
+/// One upload's end, as its child task hands it to the group. A class, not a tuple: in release
+/// builds (Swift 6.3.1) a child result of type `(PendingUpload, Result<UploadOutcome, SyncError>)`
+/// was copied wrongly into the waiting parent (crashes in the task group's `offer`, corrupted
+/// strings afterwards; debug builds were fine), and a reference is a single pointer to copy.
+final class UploadFinished: Sendable {
+    let blob: PendingUpload
+    let result: Result<UploadOutcome, SyncError>
+
+    init(_ blob: PendingUpload, _ result: Result<UploadOutcome, SyncError>) {
+        self.blob = blob
+        self.result = result
     }
 }
