@@ -122,9 +122,8 @@ actor ReceiptTimestamper {
     /// The receipt's payload bytes exactly as signed: what the token stamps, and what a bundle
     /// holds as the receipt.
     static func receiptPayload(_ receipt: String, of batchId: String) throws -> Data {
-        guard let envelope = try? WireCoding.decoder.decode(SignedEnvelope.self, from: Data(receipt.utf8)),
-              let payload = Data(base64Encoded: envelope.payload) else {
-            throw RepositoryError.corrupt("batch \(batchId)'s stored receipt is not a signed envelope")
+        guard let payload = Data(base64Encoded: try BatchRoutes.storedReceipt(receipt, of: batchId).payload) else {
+            throw RepositoryError.corrupt("batch \(batchId)'s stored receipt has a payload that is not base64")
         }
         return payload
     }
