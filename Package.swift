@@ -3,7 +3,8 @@ import PackageDescription
 
 // The flow of evidence is the module order, scan → drive → collect → store → sync → serve:
 //   Common, TextCodecs → USB → Devices (catalog) → Scan → Evidence → Store → Drivers → Collect → Roster
-//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Timestamping → Sync → EvidenceBundle → Station → Server.
+//   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Timestamping → EvidenceBundle → Sync → GatewayExport
+//   → Station → Server.
 // Each module depends only on modules before it (and declares every module it imports); Console
 // and the three executables wire them together. USBEmulation is for fieldgate-lab and the tests.
 let package = Package(
@@ -59,17 +60,20 @@ let package = Package(
                                              .product(name: "NIOFoundationCompat", package: "swift-nio"),
                                              .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                              .product(name: "Crypto", package: "swift-crypto")]),
-        // Evidence bundles: BagIt bags of items, their record, custody and signatures, for a court.
-        .target(name: "EvidenceBundle", dependencies: ["CFileSystem", "Common", "Evidence", "Store", "Sync", "SyncProtocol",
+        // Evidence bundles: BagIt bags of items, their record, custody and signatures, for a court;
+        // written from the gateway's store (GatewayExport) or the server's records (Server).
+        .target(name: "EvidenceBundle", dependencies: ["CFileSystem", "Common", "Evidence", "SyncProtocol",
                                                        .product(name: "Crypto", package: "swift-crypto"),
                                                        .product(name: "SwiftASN1", package: "swift-asn1")]),
+        .target(name: "GatewayExport", dependencies: ["Evidence", "EvidenceBundle", "Store", "Sync", "SyncProtocol",
+                                                      .product(name: "Crypto", package: "swift-crypto")]),
         // The docking station: bays collected at once, background sync, the status page.
         .target(name: "Station", dependencies: ["Collect", "Devices", "Drivers", "Store", "Sync", "USB",
                                                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                 .product(name: "NIOCore", package: "swift-nio"),
                                                 .product(name: "NIOHTTP1", package: "swift-nio"),
                                                 .product(name: "NIOPosix", package: "swift-nio")]),
-        .target(name: "Server", dependencies: ["Common", "Evidence", "SyncProtocol", "CFileSystem", "Timestamping",
+        .target(name: "Server", dependencies: ["Common", "Evidence", "EvidenceBundle", "SyncProtocol", "CFileSystem", "Timestamping",
                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -101,14 +105,14 @@ let package = Package(
             name: "fieldgate",
             dependencies: [
                 "Common", "Console", "USB", "Devices", "Scan", "Drivers", "Evidence", "Store", "Collect", "Sync", "Print", "Fingerprint",
-                "Inventory", "Paperwork", "Roster", "Station", "CMemory", "EvidenceBundle",
+                "Inventory", "Paperwork", "Roster", "Station", "CMemory", "EvidenceBundle", "GatewayExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(
             name: "fieldgate-server",
-            dependencies: ["Common", "Console", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Common", "Console", "Evidence", "EvidenceBundle", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The demo and emulated devices: the only executable that links USBEmulation (umockdev)
         // and embeds the server. It runs the `fieldgate` built beside it, hence that dependency.
@@ -127,7 +131,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["Fixtures"]),
         .testTarget(name: "DriveTests", dependencies: ["Drivers", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Devices", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "Evidence", "TestSupport",
+        .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "Common", "Evidence", "EvidenceBundle", "TestSupport",
                                                         .product(name: "GRDB", package: "GRDB.swift"),
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                         .product(name: "Crypto", package: "swift-crypto"),
@@ -144,7 +148,7 @@ let package = Package(
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Devices", "Store", "TestSupport"]),
         .testTarget(name: "PaperworkTests", dependencies: ["Paperwork", "Print", "Fingerprint", "Store", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["USBEmulation", "TestSupport", "Print"], exclude: ["station_page.py"]),
-        .testTarget(name: "EvidenceBundleTests", dependencies: ["EvidenceBundle", "Store", "Evidence", "SyncProtocol", "TestSupport", "USBEmulation",
+        .testTarget(name: "EvidenceBundleTests", dependencies: ["EvidenceBundle", "GatewayExport", "Store", "Evidence", "SyncProtocol", "TestSupport", "USBEmulation",
                                                         .product(name: "Crypto", package: "swift-crypto"),
                                                         .product(name: "GRDB", package: "GRDB.swift")]),
     ],

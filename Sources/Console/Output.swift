@@ -25,3 +25,15 @@ public func jsonString<Value: Encodable>(_ value: Value, pretty: Bool = true) th
 
 /// The release all three programs report with `--version`; the Debian packages take it from here.
 public let fieldgateVersion = "0.2.0"
+
+/// Bytes as a person reads them: "512 B", "1.5 MB" (decimal units).
+public func formatBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}

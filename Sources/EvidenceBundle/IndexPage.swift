@@ -5,9 +5,10 @@ import Foundation
 enum IndexPage {
     static func html(_ document: ItemsDocument, context: BagContext) -> String {
         let rows = document.items.map(itemRow).joined()
+        let gatewayNames = Dictionary((document.gateways ?? []).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
         let timelines = document.items.map(custodyTimeline).joined()
         let batches = document.batches.map { batch in
-            "<tr><td>\(escape(batch.batchKey))</td><td>\(escape(batch.serverBatchId ?? "—"))</td><td>\(escape(batch.manifest ?? "—"))</td>"
+            "<tr><td>\(escape(batch.batchKey))</td><td>\(escape(gatewayNames[batch.gatewayId ?? ""] ?? document.gatewayName ?? "—"))</td><td>\(escape(batch.serverBatchId ?? "—"))</td><td>\(escape(batch.manifest ?? "—"))</td>"
                 + "<td>\(escape(batch.receipt ?? "not receipted"))</td><td>\(batch.receiptVersion.map(String.init) ?? "—")</td>"
                 + "<td>\(escape(batch.serverTime ?? "—"))</td><td>\(escape(batch.timestampedAt ?? "—"))</td></tr>\n"
         }.joined()
@@ -25,8 +26,8 @@ enum IndexPage {
             @media print { body { margin: 0; } h2 { page-break-before: auto; } tr { page-break-inside: avoid; } }
             </style></head><body>
             <h1>Evidence bundle</h1>
-            <p>Bundle \(escape(document.bundleId)), exported \(escape(document.exportedAt)) by gateway \(escape(document.gatewayName))
-            (\(escape(document.gatewayId))) of \(escape(context.organisation)); server \(escape(document.server)).<br>
+            <p>Bundle \(escape(document.bundleId)), exported \(escape(document.exportedAt)) by \(escape(context.exporterDescription))
+            of \(escape(context.organisation)); server \(escape(document.server)).<br>
             Selection: \(escape(document.selection)). \(document.items.count) item(s).
             Check it with <code>sh verify.sh</code> (see VERIFY.md).</p>
             <h2>Items</h2>
@@ -36,7 +37,7 @@ enum IndexPage {
             <h2>Custody</h2>
             \(timelines)
             <h2>Manifests and receipts</h2>
-            <table><tr><th>Batch key</th><th>Server batch</th><th>Signed manifest</th><th>Receipt</th><th>Version</th><th>Server time</th><th>Time-stamped (RFC 3161)</th></tr>
+            <table><tr><th>Batch key</th><th>Gateway</th><th>Server batch</th><th>Signed manifest</th><th>Receipt</th><th>Version</th><th>Server time</th><th>Time-stamped (RFC 3161)</th></tr>
             \(batches)</table>
             <h2>Keys</h2>
             <table><tr><th>Key</th><th>SHA-256 fingerprint (compare with the published one)</th></tr>

@@ -9,7 +9,7 @@ enum TimestampAuthorityPEM {
     static let path = "data/keys/tsa-ca.pem"
 
     /// Each distinct certificate (PEM, newline-terminated) of the batches' time-stamps, in order.
-    static func certificates(of batches: [BatchDocuments]) -> [String] {
+    static func certificates(of batches: [BagDocuments]) -> [String] {
         var seen = Set<String>()
         var certificates: [String] = []
         for documents in batches where documents.timestampPath != nil {

@@ -4,12 +4,15 @@ import Foundation
 /// The bag's own instructions: `verify.sh` runs every check, `VERIFY.md` gives each command
 /// so a person can run them one by one.
 enum VerifyGuide {
-    /// POSIX sh; coreutils and OpenSSL 3 only.
-    static let script = #"""
+    /// POSIX sh; coreutils and OpenSSL 3 only. `signerKey` verifies the tag manifest: the
+    /// gateway's key in a gateway's bag, the server's in the server's.
+    static func script(signerKey: String) -> String {
+        #"""
 #!/bin/sh
 # Checks this evidence bundle with POSIX sh, coreutils and OpenSSL 3 alone (see VERIFY.md).
 # Exit status 0: every check passed; 1: something is wrong (each failure is named); 2: cannot run.
 set -u
+signer_key=\#(signerKey)
 LC_ALL=C
 export LC_ALL
 cd "$(dirname "$0")" || exit 2
@@ -45,7 +48,7 @@ check_list manifest-sha256.txt
 
 # Payload files not listed in the manifest were added afterwards.
 manifest_text=$(cat manifest-sha256.txt 2>/dev/null)
-for file in data/items.json data/items/* data/manifests/* data/receipts/* data/keys/*; do
+for file in data/items.json data/items/* data/manifests/* data/manifests/*/* data/receipts/* data/keys/* data/keys/gateways/*; do
     [ -f "$file" ] || continue
     case $manifest_text in
         *"  $file"*) ;;
@@ -53,8 +56,8 @@ for file in data/items.json data/items/* data/manifests/* data/receipts/* data/k
     esac
 done
 
-# 2. Signatures: the gateway's over the tag manifest (and so over everything), each manifest's
-#    by the gateway, each receipt's by the server.
+# 2. Signatures: the exporter's over the tag manifest (and so over everything), each manifest's
+#    by the gateway that sent it, each receipt's by the server.
 verify_signature() {
     if [ ! -f "$2.sig" ]; then
         fail "$2.sig is missing"
@@ -66,12 +69,20 @@ verify_signature() {
     fi
     return 1
 }
-verify_signature data/keys/gateway.pem tagmanifest-sha256.txt
+verify_signature "$signer_key" tagmanifest-sha256.txt
 
+# A gateway's bag: data/manifests/BATCH.json, its key data/keys/gateway.pem. The server's:
+# data/manifests/GATEWAY-ID/BATCH.json, that gateway's key data/keys/gateways/GATEWAY-ID.pem.
 good_manifests=""
-for manifest in data/manifests/*.json; do
+for manifest in data/manifests/*.json data/manifests/*/*.json; do
     [ -f "$manifest" ] || continue
-    verify_signature data/keys/gateway.pem "$manifest" && good_manifests="$good_manifests $manifest"
+    folder=${manifest%/*}
+    if [ "$folder" = data/manifests ]; then key=data/keys/gateway.pem; else key=data/keys/gateways/${folder##*/}.pem; fi
+    if [ ! -f "$key" ]; then
+        fail "$manifest: the key that verifies it, $key, is missing"
+        continue
+    fi
+    verify_signature "$key" "$manifest" && good_manifests="$good_manifests $manifest"
 done
 
 # 3. Each receipt: signed by the server; a version 2 receipt also names the manifest it answers
@@ -174,7 +185,7 @@ if [ -f data/keys/tsa-ca.pem ]; then
     fingerprint=$(openssl x509 -in data/keys/tsa-ca.pem -outform DER 2>/dev/null | sha256sum | cut -c1-64)
     printf 'key   %s: SHA-256 fingerprint %s (the time-stamping authority'"'"'s CA)\n' data/keys/tsa-ca.pem "$fingerprint"
 fi
-for key in data/keys/*.pem; do
+for key in data/keys/*.pem data/keys/gateways/*.pem; do
     [ -f "$key" ] || continue
     [ "$key" = data/keys/tsa-ca.pem ] && continue
     fingerprint=$(openssl pkey -pubin -in "$key" -outform DER 2>/dev/null | sha256sum | cut -c1-64)
@@ -189,15 +200,28 @@ fi
 printf 'BUNDLE NOT VERIFIED: %s problem(s) above\n' "$failures"
 exit 1
 """#
+    }
 
     static func markdown(context: BagContext, timestampAuthorityFingerprint: String?) -> String {
-        let gatewayFingerprint = PublicKeyPEM.fingerprint(context.gatewayKey.publicKey)
-        let serverFingerprint = context.serverKey.map(PublicKeyPEM.fingerprint) ?? "(no server key: the gateway was never enrolled)"
+        var keyLines = context.publicKeys.map { key in
+            "    openssl pkey -pubin -in \(key.path) -outform DER | sha256sum   # \(PublicKeyPEM.fingerprint(key.key))"
+        }
+        if context.serverKey == nil { keyLines.append("    (no server key: the gateway was never enrolled)") }
+        let signer = context.signerKeyPath
+        let manifestKey: String
+        let manifestPath: String
+        switch context.exporter {
+        case .gateway:
+            (manifestKey, manifestPath) = ("data/keys/gateway.pem", "data/manifests/BATCH.json")
+        case .server:
+            (manifestKey, manifestPath) = ("data/keys/gateways/GATEWAY-ID.pem", "data/manifests/GATEWAY-ID/BATCH.json")
+        }
+        let signerName = if case .gateway = context.exporter { "gateway's" } else { "evidence server's" }
         return #"""
         # Verifying this evidence bundle
 
-        This folder is a BagIt bag (RFC 8493) exported by gateway \#(context.enrolment.gatewayName)
-        (\#(context.enrolment.gatewayId)) on \#(Timestamp.string(context.date)), selection: \#(context.selection.summary).
+        This folder is a BagIt bag (RFC 8493) exported by \#(context.exporterDescription)
+        on \#(Timestamp.string(context.date)), selection: \#(context.selection).
         Every check below needs only a POSIX shell, coreutils and OpenSSL 3. `sh verify.sh`
         runs them all and names each failure; the commands are given here so that each can be
         run by hand. Run them in this folder.
@@ -207,12 +231,11 @@ exit 1
         Compare these fingerprints with the ones the bureau publishes for its gateways and its
         evidence server (a bundle signed with another key proves nothing):
 
-            openssl pkey -pubin -in data/keys/gateway.pem -outform DER | sha256sum   # \#(gatewayFingerprint)
-            openssl pkey -pubin -in data/keys/server.pem -outform DER | sha256sum    # \#(serverFingerprint)
+        \#(keyLines.joined(separator: "\n"))
 
-        ## 2. The gateway's signature over the whole bag
+        ## 2. The \#(signerName) signature over the whole bag
 
-            openssl pkeyutl -verify -pubin -inkey data/keys/gateway.pem -rawin                 -in tagmanifest-sha256.txt -sigfile tagmanifest-sha256.txt.sig
+            openssl pkeyutl -verify -pubin -inkey \#(signer) -rawin -in tagmanifest-sha256.txt -sigfile tagmanifest-sha256.txt.sig
 
         `tagmanifest-sha256.txt` lists the SHA-256 of every tag file, `manifest-sha256.txt`
         among them, which lists the SHA-256 of every file under `data/`:
@@ -224,12 +247,12 @@ exit 1
 
         ## 3. What the gateway signed and the server receipted
 
-        `data/manifests/*.json` are the batch manifests the gateway signed and sent to the
+        `\#(manifestPath)` are the batch manifests the gateway signed and sent to the
         server, byte for byte; `data/receipts/*.json` the server's signed receipts. Each has its
         raw 64-byte Ed25519 signature beside it (`.sig`):
 
-            openssl pkeyutl -verify -pubin -inkey data/keys/gateway.pem -rawin                 -in data/manifests/BATCH.json -sigfile data/manifests/BATCH.json.sig
-            openssl pkeyutl -verify -pubin -inkey data/keys/server.pem -rawin                 -in data/receipts/RECEIPT.json -sigfile data/receipts/RECEIPT.json.sig
+            openssl pkeyutl -verify -pubin -inkey \#(manifestKey) -rawin -in \#(manifestPath) -sigfile \#(manifestPath).sig
+            openssl pkeyutl -verify -pubin -inkey data/keys/server.pem -rawin -in data/receipts/RECEIPT.json -sigfile data/receipts/RECEIPT.json.sig
 
         A version 2 receipt (`"version":2`) names the manifest it answers by its SHA-256
         (`manifestSha256`, compare with `sha256sum data/manifests/BATCH.json`) and, per item,

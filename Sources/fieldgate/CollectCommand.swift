@@ -156,17 +156,6 @@ struct CollectCommand: AsyncParsableCommand {
     }
 }
 
-func formatBytes(_ bytes: Int64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1000 && unit < units.count - 1 {
-        value /= 1000
-        unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
-}
-
 /// A one-line progress bar on stderr (files or items, bytes, rate, ETA), drawn at most 10 times a second.
 final class ProgressBar: @unchecked Sendable {
     private let enabled: Bool

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Common
 import Console
+import Evidence
 import EvidenceBundle
+import GatewayExport
 import Foundation
 import Store
 

@@ -1,3 +1,4 @@
+import Evidence
 import Foundation
 import SyncProtocol
 
@@ -73,6 +74,14 @@ protocol EvidenceRepository: Sendable {
 
     /// The committed, non-withdrawn items of this gateway's batches with this hash.
     func evidenceEntries(sha256: String, gatewayId: String) async throws -> [EvidenceRecord.Entry]
+
+    // MARK: Bundles
+
+    /// The committed, not withdrawn items `scope` names (the time window is the caller's), in
+    /// commit order. An item named by hash that no committed item has is in `unknown`.
+    func exportableItems(_ scope: ExportSelection.Scope) async throws -> (items: [ExportableItem], unknown: [String])
+    func recordExport(_ export: BundleExportRecord) async throws
+    func bundleExports() async throws -> [BundleExportRecord]
 }
 
 /// What became of an enrolment token.

@@ -68,6 +68,23 @@ struct UploadRecord: Sendable, Equatable {
     var state: State
 }
 
+/// A committed item a bundle may take, with the batch that holds it.
+struct ExportableItem: Sendable, Equatable {
+    var batchId: String
+    var item: BatchItemRecord
+}
+
+/// An evidence bundle the server exported: what, where, and the hash of its signed tag manifest.
+public struct BundleExportRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var selection: String
+    public var destination: String
+    public var items: Int
+    public var bytes: Int64
+    public var tagManifestSha256: String
+    public var exportedAt: Date
+}
+
 /// A time-stamping authority's reply over a batch's receipt (RFC 3161 TimeStampResp, DER).
 struct ReceiptTimestampRecord: Sendable, Equatable {
     var batchId: String

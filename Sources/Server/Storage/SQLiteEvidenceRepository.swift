@@ -369,6 +369,50 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
     }
 }
 
+extension SQLiteEvidenceRepository {
+    // MARK: Bundles
+
+    func exportableItems(_ scope: ExportSelection.Scope) async throws -> (items: [ExportableItem], unknown: [String]) {
+        let (condition, arguments): (String, StatementArguments) = switch scope {
+        case .caseNumber(let number): ("json_extract(batchItem.metadata, '$.case') = ?", [number])
+        case .officer(let number): ("json_extract(batchItem.metadata, '$.officer') = ?", [number])
+        case .camera(let serial): ("json_extract(batchItem.metadata, '$.camera') = ?", [serial])
+        case .items(let hashes):
+            ("batchItem.sha256 IN (\(hashes.map { _ in "?" }.joined(separator: ",")))", StatementArguments(hashes))
+        }
+        return try await database.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT batchItem.* FROM batchItem JOIN batch ON batch.id = batchItem.batchId
+                WHERE batch.state = 'committed' AND NOT batchItem.withdrawn AND \(condition)
+                ORDER BY batch.committedAt, batchItem.batchId, batchItem.position
+                """, arguments: arguments)
+            let items = try rows.map { ExportableItem(batchId: $0["batchId"], item: try Self.item(from: $0)) }
+            guard case .items(let hashes) = scope else { return (items, []) }
+            let found = Set(items.map(\.item.sha256))
+            return (items, hashes.filter { !found.contains($0) })
+        }
+    }
+
+    func recordExport(_ export: BundleExportRecord) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT INTO bundleExport (id, selection, destination, items, bytes, tagManifestSha256, exportedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [export.id, export.selection, export.destination, export.items, export.bytes,
+                                 export.tagManifestSha256, export.exportedAt])
+        }
+    }
+
+    func bundleExports() async throws -> [BundleExportRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM bundleExport ORDER BY exportedAt, id").map { row in
+                BundleExportRecord(id: row["id"], selection: row["selection"], destination: row["destination"], items: row["items"],
+                                   bytes: row["bytes"], tagManifestSha256: row["tagManifestSha256"], exportedAt: row["exportedAt"])
+            }
+        }
+    }
+}
+
 /// The database holds something this version cannot read.
 enum RepositoryError: Error, CustomStringConvertible {
     case corrupt(String)

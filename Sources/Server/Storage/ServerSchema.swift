@@ -85,6 +85,17 @@ enum ServerSchema {
                 t.column("receivedAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v4: evidence bundles exported") { db in
+            try db.create(table: "bundleExport") { t in
+                t.primaryKey("id", .text)
+                t.column("selection", .text).notNull()
+                t.column("destination", .text).notNull()
+                t.column("items", .integer).notNull()
+                t.column("bytes", .integer).notNull()
+                t.column("tagManifestSha256", .text).notNull()
+                t.column("exportedAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

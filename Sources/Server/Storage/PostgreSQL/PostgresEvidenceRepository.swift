@@ -326,6 +326,50 @@ final class PostgresEvidenceRepository: EvidenceRepository {
         }
     }
 
+    // MARK: Bundles
+
+    func exportableItems(_ scope: ExportSelection.Scope) async throws -> (items: [ExportableItem], unknown: [String]) {
+        let select = """
+            SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
+                   item.withdrawn
+            FROM batch_item AS item JOIN batch ON batch.id = item.batch_id
+            WHERE batch.state = 'committed' AND NOT item.withdrawn AND
+            """
+        let order = "ORDER BY batch.committed_at, item.batch_id, item.position"
+        // Each condition matches an index of migration 1 (metadata ->> key, sha256).
+        let query: PostgresQuery = switch scope {
+        case .caseNumber(let number): "\(unescaped: select) item.metadata ->> 'case' = \(number) \(unescaped: order)"
+        case .officer(let number): "\(unescaped: select) item.metadata ->> 'officer' = \(number) \(unescaped: order)"
+        case .camera(let serial): "\(unescaped: select) item.metadata ->> 'camera' = \(serial) \(unescaped: order)"
+        case .items(let hashes): "\(unescaped: select) item.sha256 = ANY(\(hashes)) \(unescaped: order)"
+        }
+        let items = try await database.client.query(query, logger: logger).collect().map { row in
+            ExportableItem(batchId: try row.makeRandomAccess()["batch_id"].decode(String.self), item: try Self.item(from: row))
+        }
+        guard case .items(let hashes) = scope else { return (items, []) }
+        let found = Set(items.map(\.item.sha256))
+        return (items, hashes.filter { !found.contains($0) })
+    }
+
+    func recordExport(_ export: BundleExportRecord) async throws {
+        try await database.client.query("""
+            INSERT INTO bundle_export (id, selection, destination, items, bytes, tag_manifest_sha256, exported_at)
+            VALUES (\(export.id), \(export.selection), \(export.destination), \(export.items), \(export.bytes),
+                    \(export.tagManifestSha256), \(export.exportedAt))
+            """, logger: logger)
+    }
+
+    func bundleExports() async throws -> [BundleExportRecord] {
+        try await database.client.query("SELECT * FROM bundle_export ORDER BY exported_at, id", logger: logger).collect().map { row in
+            let row = row.makeRandomAccess()
+            return BundleExportRecord(id: try row["id"].decode(String.self), selection: try row["selection"].decode(String.self),
+                                      destination: try row["destination"].decode(String.self), items: try row["items"].decode(Int.self),
+                                      bytes: try row["bytes"].decode(Int64.self),
+                                      tagManifestSha256: try row["tag_manifest_sha256"].decode(String.self),
+                                      exportedAt: try row["exported_at"].decode(Date.self))
+        }
+    }
+
     // MARK: Evidence
 
     func evidenceEntries(sha256: String, gatewayId: String) async throws -> [EvidenceRecord.Entry] {

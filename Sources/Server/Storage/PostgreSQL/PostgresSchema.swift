@@ -89,6 +89,18 @@ enum PostgresSchema {
                 received_at timestamptz NOT NULL)
             """,
         ]),
+        Migration(version: 3, name: "evidence bundles exported", statements: [
+            """
+            CREATE TABLE bundle_export (
+                id text PRIMARY KEY,
+                selection text NOT NULL,
+                destination text NOT NULL,
+                items bigint NOT NULL,
+                bytes bigint NOT NULL,
+                tag_manifest_sha256 text NOT NULL,
+                exported_at timestamptz NOT NULL)
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
