@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian packages, installs them with apt-get (so their dependencies resolve),
-# checks the installed programs from outside the checkout, then removes them and checks that
+# checks the installed programs from outside the checkout (a real sync between them among it,
+# packaging/sync-check.sh), then removes them and checks that
 # nothing is left behind. Run as root (CI does). Usage: bash packaging/check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,8 @@ elsewhere=$(mktemp -d)
   ! ldd /usr/bin/fieldgate-server | grep -q libswiftCore || fail "fieldgate-server links libswiftCore"
   [ -f /lib/systemd/system/fieldgate-server.service ] || fail "no fieldgate-server.service"
   getent passwd fieldgate-server >/dev/null || fail "the package made no fieldgate-server user"
+  # The release builds really sync (no test runs them): enrol, collect, sync, receipts, bundles.
+  bash "$checkout/packaging/sync-check.sh" || fail "the installed fieldgate and fieldgate-server do not sync"
 )
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq fieldgate fieldgate-server >/dev/null
 for path in /usr/bin/fieldgate /usr/bin/fieldgate-server /usr/share/fieldgate /lib/udev/rules.d/70-fieldgate.rules \
