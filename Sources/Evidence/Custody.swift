@@ -15,6 +15,8 @@ public enum CustodyKind: String, Codable, Sendable, CaseIterable {
     case localCopyRemoved = "local-copy-removed"
     /// The item was written into an evidence bundle (details: the bundle's id and selection).
     case exported
+    /// A recording bound to a case (`fieldgate cases bind`); details name the case.
+    case caseBound = "case-bound"
 }
 
 /// One link of the custody chain, as the gateway keeps it and as its manifests carry it, so the

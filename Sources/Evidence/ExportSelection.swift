@@ -5,7 +5,7 @@ import Foundation
 /// those taken in a time window.
 public struct ExportSelection: Sendable, Codable, Equatable {
     public enum Scope: Sendable, Codable, Equatable {
-        /// A case's printouts and fingerprints (recordings carry no case number).
+        /// A case's printouts, fingerprints and the recordings bound to it.
         case caseNumber(String)
         /// An officer's recordings.
         case officer(String)

@@ -21,8 +21,10 @@ extension EvidenceStore {
             case .caseNumber(let number):
                 let printouts = PrintedDocument.filter(Column("caseNumber") == number).select(Column("id"))
                 let captures = FingerprintCapture.filter(Column("caseNumber") == number).select(Column("id"))
+                let recordings = Recording.filter(Column("caseNumber") == number).select(Column("id"))
                 request = request.filter((SyncItem.Columns.kind == EvidenceKind.printout && printouts.contains(SyncItem.Columns.sourceId))
-                    || (SyncItem.Columns.kind == EvidenceKind.fingerprint && captures.contains(SyncItem.Columns.sourceId)))
+                    || (SyncItem.Columns.kind == EvidenceKind.fingerprint && captures.contains(SyncItem.Columns.sourceId))
+                    || (SyncItem.Columns.kind == EvidenceKind.recording && recordings.contains(SyncItem.Columns.sourceId)))
             case .officer(let number):
                 request = request.filter(SyncItem.Columns.kind == EvidenceKind.recording
                     && Recording.filter(Column("officerNumber") == number).select(Column("id")).contains(SyncItem.Columns.sourceId))

@@ -114,6 +114,8 @@ public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var wipedAt: Date?
     /// When the local copy was removed to make room, the server holding it per its receipt (v5).
     public var localCopyRemovedAt: Date?
+    /// The case (案件) it is bound to (`fieldgate cases bind`, v9).
+    public var caseNumber: String?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 

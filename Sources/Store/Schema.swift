@@ -15,6 +15,7 @@ enum Schema {
         registerKeptManifests(in: &migrator)
         registerExportedCustody(in: &migrator)
         registerReceiptTimestamps(in: &migrator)
+        registerRecordingCases(in: &migrator)
         return migrator
     }
 

@@ -23,6 +23,7 @@ public enum ManifestBuilder {
             put("clockDriftSeconds", recording.clockDriftSeconds.map { String(Int($0.rounded())) })
             put("sequence", recording.sequence.map(String.init))
             put("flags", recording.flags.text)
+            put("case", recording.caseNumber)
         case .printout(let document):
             put("case", document.caseNumber)
             put("document", document.documentNumber)

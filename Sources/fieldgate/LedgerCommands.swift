@@ -134,6 +134,8 @@ struct LedgerRow: Encodable {
     var flags: String
     var source: String
     var collectedAt: String
+    /// The case it is bound to (`fieldgate cases bind`).
+    var caseNumber: String?
 
     init(_ recording: Recording) {
         id = recording.id ?? 0
@@ -150,14 +152,15 @@ struct LedgerRow: Encodable {
         flags = recording.flags.text
         source = recording.sourceName
         collectedAt = Timestamp.string(recording.collectedAt)
+        caseNumber = recording.caseNumber
     }
 
-    static let csvHeader = "id,camera,officer,started_utc,camera_started_at,clock_drift_s,media_type,duration_s,size,sha256,important,flags,source,collected_at"
+    static let csvHeader = "id,camera,officer,started_utc,camera_started_at,clock_drift_s,media_type,duration_s,size,sha256,important,flags,source,collected_at,case"
 
     var csvLine: String {
         [String(id), camera, officer ?? "", started ?? "", cameraStartedAt ?? "", clockDriftSeconds.map { String(Int($0)) } ?? "",
          mediaType, durationSeconds.map { String(format: "%.3f", $0) } ?? "", String(size), sha256, important ? "1" : "0", flags,
-         source, collectedAt].map(Self.csvField).joined(separator: ",")
+         source, collectedAt, caseNumber ?? ""].map(Self.csvField).joined(separator: ",")
     }
 
     /// Quotes a field when it holds a comma, quote or line break. A cell a spreadsheet would

@@ -49,7 +49,39 @@ struct OfficersCommand: ParsableCommand {
 struct CasesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cases", abstract: "The cases (案件) evidence can be bound to.",
-        subcommands: [Import.self, List.self], defaultSubcommand: List.self)
+        subcommands: [Import.self, List.self, Bind.self], defaultSubcommand: List.self)
+
+    struct Bind: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bind recordings to a case: `export --case` then takes them, and their manifest names the case.",
+            discussion: """
+                Each recording gets a `case-bound` custody event. A recording belongs to one case;                 binding it again to the same case changes nothing. Bind before the recording is                 synced for the server to learn the case from its manifest.
+                """)
+
+        @Argument(help: ArgumentHelp("The case number, as `fieldgate cases` lists it.", valueName: "case"))
+        var caseNumber: String
+        @Argument(help: ArgumentHelp("Recording ids, as `fieldgate list` shows them.", valueName: "recording-id"))
+        var recordings: [Int64]
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard !recordings.isEmpty else { throw ValidationError("give at least one recording id") }
+        }
+
+        func run() throws {
+            let bound = try store.openStore().bind(recordings: recordings, toCase: caseNumber)
+            if output.json { return print(try jsonString(Bound(caseNumber: caseNumber, bound: bound, alreadyBound: recordings.filter { !bound.contains($0) }))) }
+            let already = recordings.count - bound.count
+            print("Bound \(bound.count) recording(s) to case \(caseNumber)" + (already > 0 ? " (\(already) bound to it already)." : "."))
+        }
+
+        struct Bound: Encodable {
+            var caseNumber: String
+            var bound: [Int64]
+            var alreadyBound: [Int64]
+        }
+    }
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(

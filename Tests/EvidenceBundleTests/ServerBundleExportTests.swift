@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Store
 import TestSupport
 import USBEmulation
 import XCTest
@@ -162,5 +163,63 @@ extension BundleExportTests {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: occupied.path), ["note.txt"])
         let exports = try JSONSerialization.jsonObject(with: Data(try fieldgateServer(["exports", "--json"]).stdout.utf8)) as? [Any]
         XCTAssertEqual(exports?.count, 0, "a refused export is not recorded")
+    }
+}
+
+/// Recordings bound to a case at the gateway: `export --case` takes them with the case's
+/// paperwork, and once synced the server's `export --case` does too.
+extension BundleExportTests {
+    func recordingIds(camera: String) throws -> [Int64] {
+        let listed = try fieldgate(["list", "--camera", camera, "--json"])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        return rows.compactMap { ($0["id"] as? NSNumber)?.int64Value }
+    }
+
+    func testRecordingsBoundToACaseAreExportedByTheCaseOnBothSides() throws {
+        let number = "城管罚字〔2026〕第0123号"
+        let roster = work.appendingPathComponent("cases.csv")
+        try Data("number,title,procedure,opened_at\n\(number),占道经营,general,2026-11-25\nX-2,其他,simple,\n".utf8).write(to: roster)
+        XCTAssertEqual(try fieldgate(["cases", "import", roster.path]).status, 0)
+        let unsent = try recordingIds(camera: "B654321")
+        XCTAssertEqual(unsent.count, unsentCount)
+
+        let bound = try fieldgate(["cases", "bind", number] + unsent.map(String.init))
+        XCTAssertEqual(bound.status, 0, bound.stderr)
+        XCTAssertTrue(bound.stdout.contains("Bound \(unsentCount) recording(s) to case \(number)"), bound.stdout)
+        let again = try fieldgate(["cases", "bind", number, String(unsent[0]), "--json"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let answer = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((answer["bound"] as? [Any])?.count, 0, "binding again to the same case changes nothing")
+        // Refusals change nothing: a recording belongs to one case; the case and recordings must exist.
+        for (arguments, expected) in [(["X-2", String(unsent[0])], "is bound to case \(number) already"),
+                                      (["NO-SUCH-CASE", String(unsent[0])], "no case NO-SUCH-CASE at this gateway"),
+                                      ([number, "999999"], "no recording 999999 in the store")] {
+            let refused = try fieldgate(["cases", "bind"] + arguments)
+            XCTAssertNotEqual(refused.status, 0, refused.stdout)
+            XCTAssertTrue(refused.stderr.contains(expected), "\(expected) not in \(refused.stderr)")
+        }
+        let store = try EvidenceStore(home: home)
+        for id in unsent {
+            let events = try store.custodyEvents(recordingId: id).filter { $0.kind == .caseBound }
+            XCTAssertEqual(events.count, 1, "recording \(id) has one case-bound event")
+            XCTAssertTrue(events.first?.details.contains(number) == true)
+        }
+        XCTAssertEqual(try fieldgate(["audit", "verify"]).status, 0)
+
+        // The gateway's case export takes exactly the bound recordings.
+        let bag = try export(["--case", number], to: work.appendingPathComponent("case-gateway"))
+        let listed = try items(bag)
+        XCTAssertEqual(listed.count, unsentCount)
+        XCTAssertTrue(listed.allSatisfy { ($0["metadata"] as? [String: String])?["case"] == number })
+        XCTAssertEqual(try verify(bag).status, 0)
+
+        // Synced after binding, the manifests name the case: the server's case export finds them.
+        try syncUntilTimeStamped()
+        let serverBag = try serverExport(["--case", number], to: work.appendingPathComponent("case-server"))
+        let verified = try verify(serverBag)
+        XCTAssertEqual(verified.status, 0, verified.stdout)
+        XCTAssertEqual(try items(serverBag).count, unsentCount)
+        XCTAssertTrue(verified.stdout.contains("\(Set(try items(serverBag).compactMap { $0["sha256"] as? String }).count) receipted by the server"), verified.stdout)
     }
 }
