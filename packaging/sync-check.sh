@@ -3,7 +3,7 @@
 # gateway is added and enrolled, a few recordings (one of several chunks) are collected with
 # `collect --from`, synced with parallel uploads and receipted, and every blob the server
 # holds is checked against the gateway's hashes; then each side exports a bundle and its own
-# verify.sh checks it. packaging/check.sh runs it on the installed
+# verify.sh checks it, and a bundle carried by hand is imported. packaging/check.sh runs it on the installed
 # release builds, which no test runs (the tests use debug builds, and a release build once
 # crashed in sync where debug builds did not).
 # Usage: bash packaging/sync-check.sh [BINDIR]   (default: the programs on PATH)
@@ -76,4 +76,12 @@ sh "$work/extracted/server-bag/verify.sh" >"$work/server-verify.log" || fail "th
 grep -q "BUNDLE VERIFIED: 4 item file(s): 4 receipted" "$work/server-verify.log" \
   || fail "the server's bundle does not say all 4 are receipted: $(cat "$work/server-verify.log")"
 
-echo "sync check: $(basename "$gateway") synced 4 recordings to $(basename "$server") on $url, all receipted and stored intact; both sides' bundles verify"
+# One more recording, not synced, carried by hand: the gateway's bundle taken in by the server.
+head -c 200000 /dev/urandom >"$card/A123456_20261201100000_0005.MP4"
+"$gateway" collect --from "$work/card" --camera A123456 --json >/dev/null || [ $? -eq 2 ] || fail "the second collect failed"
+"$gateway" export --camera A123456 --to "$work/carried.tar" --json >/dev/null || fail "fieldgate export of the carried bundle failed"
+"$server" import-bundle "$work/carried.tar" --data "$work/server" --json >"$work/import.json" \
+  || fail "import-bundle failed: $(cat "$work/import.json")"
+python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["imported"] == 1' "$work/import.json" || fail "import-bundle did not take in the one new recording: $(cat "$work/import.json")"
+
+echo "sync check: $(basename "$gateway") synced 4 recordings to $(basename "$server") on $url, all receipted and stored intact; both sides' bundles verify; a bundle carried by hand was taken in"

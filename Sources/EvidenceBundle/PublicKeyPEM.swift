@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 
 /// Ed25519 public keys as OpenSSL reads them: SubjectPublicKeyInfo in PEM.
-enum PublicKeyPEM {
+public enum PublicKeyPEM {
     /// The DER of an Ed25519 SubjectPublicKeyInfo is this fixed prefix (RFC 8410: SEQUENCE,
     /// AlgorithmIdentifier id-Ed25519, BIT STRING of 32 bytes) followed by the raw key.
     static let ed25519Prefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
@@ -17,7 +17,7 @@ enum PublicKeyPEM {
     }
 
     /// What `openssl pkey -pubin -in K.pem -outform DER | sha256sum` prints: the key's fingerprint.
-    static func fingerprint(_ key: Curve25519.Signing.PublicKey) -> String {
+    public static func fingerprint(_ key: Curve25519.Signing.PublicKey) -> String {
         SHA256.hash(data: der(key)).hexString
     }
 }

@@ -111,4 +111,50 @@ final class ServerExportTests: ServerTestCase {
         let (_, bag) = try await export(.officer("100001"), name: "after")
         XCTAssertEqual(try exportedHashes(bag).count, 2)
     }
+
+    /// A bag the gateway's own key signs, as `fieldgate export` writes it, of one recording.
+    func gatewayBag(of gateway: TestGateway, blob: Data, in folder: URL) throws -> URL {
+        let hash = Self.sha256(blob)
+        let file = folder.appendingPathComponent("clip.mp4")
+        try blob.write(to: file)
+        var event = CustodyEvent(seq: 7, at: "2026-11-28T09:00:00.000Z", kind: .collected, cameraSerial: "CAM-5", recordingId: 3,
+                                 sha256: hash, details: "{}", previousHash: CustodyEvent.genesisHash, hash: "")
+        event.hash = event.computedHash()
+        let item = BagItem(label: "recording 3", kind: "recording", sha256: hash, size: Int64(blob.count), blobPath: file.path,
+                           metadata: ["officer": "100009", "camera": "CAM-5", "source": "CAM-5_0003.MP4", "startedAt": "2026-11-28T08:00:00.000Z"],
+                           custody: [event])
+        let context = BagContext(date: Date(), selection: "items 3", organisation: "test", exporter: .gateway(id: gateway.id, name: gateway.name, server: "http://127.0.0.1"),
+                                 signingKey: gateway.key, serverKey: gateway.serverPublicKey)
+        let bag = folder.appendingPathComponent("bag")
+        _ = try writeBag(items: [item], batches: [], context: context, to: bag)
+        return bag
+    }
+
+    func testABundleCarriedByHandIsTakenInOnceAndRecordedOnEachBackend() async throws {
+        let gateway = try await enrol("team-offline")
+        let blob = Self.randomBlob(40_000)
+        let bag = try gatewayBag(of: gateway, blob: blob, in: try temporaryFolder(self))
+        let first = try await BundleImport.importBundle(at: bag, dataDirectory: data, database: database)
+        XCTAssertEqual(first.imported, 1)
+        XCTAssertEqual(first.newBlobs, 1)
+        XCTAssertEqual(first.newBytes, Int64(blob.count))
+        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        // The gateway sees it receipted through the API, as if it had synced it.
+        let evidence = try await send("GET", "/v1/evidence/\(Self.sha256(blob))", headers: gateway.bearer)
+        XCTAssertEqual(evidence.status, 200, evidence.errorReason ?? "")
+
+        let again = try await BundleImport.importBundle(at: bag, dataDirectory: data, database: database)
+        XCTAssertEqual(again.imported, 0)
+        XCTAssertEqual(again.alreadyReceipted, 1)
+        let imports = try await BundleImport.imports(dataDirectory: data, database: database)
+        XCTAssertEqual(imports.map(\.imported), [1, 0])
+        XCTAssertEqual(imports.first?.batchId, first.batchId)
+        XCTAssertNil(imports.last?.batchId)
+
+        // Exported again by the server, the hand-carried batch verifies with standard tools.
+        let (summary, serverBag) = try await export(.officer("100009"), name: "hand-carried")
+        XCTAssertEqual(summary.receipted, 1)
+        let verified = try runProgram("/bin/sh", [serverBag.appendingPathComponent("verify.sh").path], environment: ["LC_ALL": "C"], timeout: 60)
+        XCTAssertEqual(verified.status, 0, verified.stdout)
+    }
 }

@@ -82,6 +82,8 @@ protocol EvidenceRepository: Sendable {
     func exportableItems(_ scope: ExportSelection.Scope) async throws -> (items: [ExportableItem], unknown: [String])
     func recordExport(_ export: BundleExportRecord) async throws
     func bundleExports() async throws -> [BundleExportRecord]
+    func recordImport(_ record: BundleImportRecord) async throws
+    func bundleImports() async throws -> [BundleImportRecord]
 }
 
 /// What became of an enrolment token.

@@ -85,6 +85,20 @@ public struct BundleExportRecord: Codable, Sendable, Equatable {
     public var exportedAt: Date
 }
 
+/// A bundle carried by hand and taken in (`import-bundle`), even when nothing in it was new.
+public struct BundleImportRecord: Codable, Sendable, Equatable {
+    public var bundleId: String
+    public var gatewayId: String
+    /// The batch that receipts what was taken in; nil when nothing was new.
+    public var batchId: String?
+    public var source: String
+    public var tagManifestSha256: String
+    public var imported: Int
+    public var newBlobs: Int
+    public var alreadyReceipted: Int
+    public var importedAt: Date
+}
+
 /// A time-stamping authority's reply over a batch's receipt (RFC 3161 TimeStampResp, DER).
 struct ReceiptTimestampRecord: Sendable, Equatable {
     var batchId: String

@@ -403,6 +403,26 @@ extension SQLiteEvidenceRepository {
         }
     }
 
+    func recordImport(_ record: BundleImportRecord) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT INTO bundleImport (bundleId, gatewayId, batchId, source, tagManifestSha256, imported, newBlobs, alreadyReceipted, importedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [record.bundleId, record.gatewayId, record.batchId, record.source, record.tagManifestSha256,
+                                 record.imported, record.newBlobs, record.alreadyReceipted, record.importedAt])
+        }
+    }
+
+    func bundleImports() async throws -> [BundleImportRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM bundleImport ORDER BY id").map { row in
+                BundleImportRecord(bundleId: row["bundleId"], gatewayId: row["gatewayId"], batchId: row["batchId"], source: row["source"],
+                                   tagManifestSha256: row["tagManifestSha256"], imported: row["imported"], newBlobs: row["newBlobs"],
+                                   alreadyReceipted: row["alreadyReceipted"], importedAt: row["importedAt"])
+            }
+        }
+    }
+
     func bundleExports() async throws -> [BundleExportRecord] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM bundleExport ORDER BY exportedAt, id").map { row in

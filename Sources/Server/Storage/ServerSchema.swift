@@ -96,6 +96,20 @@ enum ServerSchema {
                 t.column("exportedAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v5: bundles carried by hand and imported") { db in
+            try db.create(table: "bundleImport") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("bundleId", .text).notNull()
+                t.column("gatewayId", .text).notNull().references("gateway")
+                t.column("batchId", .text).references("batch")
+                t.column("source", .text).notNull()
+                t.column("tagManifestSha256", .text).notNull()
+                t.column("imported", .integer).notNull()
+                t.column("newBlobs", .integer).notNull()
+                t.column("alreadyReceipted", .integer).notNull()
+                t.column("importedAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -359,6 +359,27 @@ final class PostgresEvidenceRepository: EvidenceRepository {
             """, logger: logger)
     }
 
+    func recordImport(_ record: BundleImportRecord) async throws {
+        try await database.client.query("""
+            INSERT INTO bundle_import (bundle_id, gateway_id, batch_id, source, tag_manifest_sha256, imported, new_blobs,
+                                       already_receipted, imported_at)
+            VALUES (\(record.bundleId), \(record.gatewayId), \(record.batchId), \(record.source), \(record.tagManifestSha256),
+                    \(record.imported), \(record.newBlobs), \(record.alreadyReceipted), \(record.importedAt))
+            """, logger: logger)
+    }
+
+    func bundleImports() async throws -> [BundleImportRecord] {
+        try await database.client.query("SELECT * FROM bundle_import ORDER BY id", logger: logger).collect().map { row in
+            let row = row.makeRandomAccess()
+            return BundleImportRecord(bundleId: try row["bundle_id"].decode(String.self), gatewayId: try row["gateway_id"].decode(String.self),
+                                      batchId: try row["batch_id"].decode(String?.self), source: try row["source"].decode(String.self),
+                                      tagManifestSha256: try row["tag_manifest_sha256"].decode(String.self),
+                                      imported: try row["imported"].decode(Int.self), newBlobs: try row["new_blobs"].decode(Int.self),
+                                      alreadyReceipted: try row["already_receipted"].decode(Int.self),
+                                      importedAt: try row["imported_at"].decode(Date.self))
+        }
+    }
+
     func bundleExports() async throws -> [BundleExportRecord] {
         try await database.client.query("SELECT * FROM bundle_export ORDER BY exported_at, id", logger: logger).collect().map { row in
             let row = row.makeRandomAccess()

@@ -101,6 +101,21 @@ enum PostgresSchema {
                 exported_at timestamptz NOT NULL)
             """,
         ]),
+        Migration(version: 4, name: "bundles carried by hand and imported", statements: [
+            """
+            CREATE TABLE bundle_import (
+                id bigserial PRIMARY KEY,
+                bundle_id text NOT NULL,
+                gateway_id text NOT NULL REFERENCES gateway (id),
+                batch_id text REFERENCES batch (id),
+                source text NOT NULL,
+                tag_manifest_sha256 text NOT NULL,
+                imported bigint NOT NULL,
+                new_blobs bigint NOT NULL,
+                already_receipted bigint NOT NULL,
+                imported_at timestamptz NOT NULL)
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
