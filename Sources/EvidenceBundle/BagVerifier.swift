@@ -113,6 +113,10 @@ public enum BagVerifier {
                 guard path.hasPrefix("data/items/\(item.sha256).") else { throw .itemMismatch(item.id, "its file \(path) is not named by its SHA-256") }
                 guard let listedHash = payloadHashes[path] else { throw .missing(path) }
                 guard listedHash == item.sha256 else { throw .itemMismatch(item.id, "its file \(path) is listed with another SHA-256") }
+                var status = stat()
+                guard lstat(root.appendingPathComponent(path).path, &status) == 0, Int64(status.st_size) == item.size else {
+                    throw .itemMismatch(item.id, "it declares \(item.size) bytes, its file \(path) has \(status.st_size)")
+                }
                 file = root.appendingPathComponent(path)
             }
             for event in item.custody where event.computedHash() != event.hash {

@@ -79,8 +79,17 @@ public enum BundleImport {
         var stored = Set<String>()
         for item in taken where !held.contains(item.sha256) && !stored.contains(item.sha256) {
             guard let file = item.file else { continue }
-            let copy = folder.uploads.appendingPathComponent("import-\(UUID().uuidString.lowercased()).part")
-            let size = try VerifiedCopy.copy(file, to: copy, expecting: item.sha256)
+            let copy: URL
+            let size: Int64
+            if !isFolder.boolValue {
+                // Unpacked (and synced) into our own staging folder on the blobs' disk, then
+                // verified: renamed in, not copied again.
+                copy = file
+                size = try Int64(FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0)
+            } else {
+                copy = folder.uploads.appendingPathComponent("import-\(UUID().uuidString.lowercased()).part")
+                size = try VerifiedCopy.copy(file, to: copy, expecting: item.sha256)
+            }
             do { try blobs.store(verifiedFile: copy, sha256: item.sha256) } catch {
                 unlink(copy.path)
                 throw error
