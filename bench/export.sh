@@ -74,7 +74,8 @@ start=$(now)
 t_tar=$(echo "$(now) - $start" | bc)
 
 # The server takes the carried .tar in (nothing was synced), then exports the same items.
-"$bin/fieldgate-server" serve --data "$work/server" --port 0 > "$work/server.out" 2> "$work/server.err" &
+# The same port as at enrolment: the gateway syncs to the address it enrolled with.
+"$bin/fieldgate-server" serve --data "$work/server" --port "${server_url##*:}" > "$work/server.out" 2> "$work/server.err" &
 server_pid=$!
 for _ in $(seq 200); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.05; done
 sync
