@@ -7,12 +7,12 @@
 # baseline: `cp -r` of the store's blob folder (the same bytes), then `sync`: a copy that checks
 # nothing. Peak RSS (GNU time) of each export, to show memory stays flat whatever the size.
 # Then the server's side of the same bytes: `fieldgate-server import-bundle` of the .tar (the
-# items never synced: verified whole, each blob copied in and receipted), and
+# items never synced: verified whole, each unpacked blob renamed in and receipted), and
 # `fieldgate-server export --camera` of them to a folder, each against the same baseline.
 #
-# Usage: bash bench/export.sh [work-dir] [total-MiB]   (default 1024 MiB in 4 recordings; keep it
-# at or below ~2048 here unless the disk has room: ~6x total free). Binaries: release build, or $FIELDGATE_BIN (a folder with fieldgate
-# and fieldgate-server) to use another build. Needs ~3.5x total free in work-dir, GNU time, bc.
+# Usage: bash bench/export.sh [work-dir] [total-MiB]   (default 1024 MiB in 4 recordings).
+# Binaries: release build, or $FIELDGATE_BIN (a folder with fieldgate and fieldgate-server) to
+# use another build. Needs ~6x total free in work-dir, GNU time, bc.
 # Results (JSON lines) in bench/out/export.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -74,21 +74,20 @@ public enum BundleImport {
             return summary
         }
 
-        // Each blob once, copied beside the blobs, hashed on the way, synced, then renamed in.
+        // Each blob once, renamed in from a synced, verified file beside the blobs: a .tar's
+        // unpacked file as it is; from a folder, a copy hashed on the way.
         let held = try await repository.heldBlobs(among: taken.map(\.sha256))
         var stored = Set<String>()
         for item in taken where !held.contains(item.sha256) && !stored.contains(item.sha256) {
             guard let file = item.file else { continue }
             let copy: URL
             let size: Int64
-            if !isFolder.boolValue {
-                // Unpacked (and synced) into our own staging folder on the blobs' disk, then
-                // verified: renamed in, not copied again.
-                copy = file
-                size = try Int64(FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0)
-            } else {
+            if isFolder.boolValue {
                 copy = folder.uploads.appendingPathComponent("import-\(UUID().uuidString.lowercased()).part")
                 size = try VerifiedCopy.copy(file, to: copy, expecting: item.sha256)
+            } else {
+                copy = file
+                size = item.size  // the verifier checked the file has it
             }
             do { try blobs.store(verifiedFile: copy, sha256: item.sha256) } catch {
                 unlink(copy.path)
