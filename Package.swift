@@ -4,7 +4,7 @@ import PackageDescription
 // The flow of evidence is the module order, scan → drive → collect → store → sync → serve:
 //   Common, TextCodecs → USB → Devices (catalog) → Scan → Evidence → Store → Drivers → Collect → Roster
 //   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Timestamping → EvidenceBundle → Sync → GatewayExport
-//   → Station → Server.
+//   → Station → ObjectStorage → Server.
 // Each module depends only on modules before it (and declares every module it imports); Console
 // and the three executables wire them together. USBEmulation is for fieldgate-lab and the tests.
 let package = Package(
@@ -73,7 +73,13 @@ let package = Package(
                                                 .product(name: "NIOCore", package: "swift-nio"),
                                                 .product(name: "NIOHTTP1", package: "swift-nio"),
                                                 .product(name: "NIOPosix", package: "swift-nio")]),
-        .target(name: "Server", dependencies: ["Common", "Evidence", "EvidenceBundle", "SyncProtocol", "CFileSystem", "Timestamping",
+        // S3-compatible object storage: a SigV4 signer and the few S3 calls the server makes, on AsyncHTTPClient.
+        .target(name: "ObjectStorage", dependencies: ["Common",
+                                                      .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                      .product(name: "NIOCore", package: "swift-nio"),
+                                                      .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                      .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Server", dependencies: ["Common", "Evidence", "EvidenceBundle", "SyncProtocol", "CFileSystem", "Timestamping", "ObjectStorage",
                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -123,6 +129,9 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["USBEmulation"], path: "Tests/TestSupport"),
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
+        .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage", "TestSupport",
+                                                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                               .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TimestampingTests", dependencies: ["Timestamping", "TestSupport"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "USBEmulation", "TestSupport"]),
@@ -131,11 +140,12 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Evidence", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["Fixtures"]),
         .testTarget(name: "DriveTests", dependencies: ["Drivers", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Devices", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "SyncProtocol", "Common", "Evidence", "EvidenceBundle", "TestSupport",
+        .testTarget(name: "ServerTests", dependencies: ["Server", "ObjectStorage", "SyncProtocol", "Common", "Evidence", "EvidenceBundle", "TestSupport",
                                                         .product(name: "GRDB", package: "GRDB.swift"),
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                         .product(name: "Crypto", package: "swift-crypto"),
-                                                        .product(name: "HummingbirdTLS", package: "hummingbird")],
+                                                        .product(name: "HummingbirdTLS", package: "hummingbird"),
+                                                        .product(name: "NIOCore", package: "swift-nio")],
                     exclude: ["tuspy_upload.py"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
                                                       "TestSupport", "Server", "Common",

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import ObjectStorage
 
 /// How to run an ``EvidenceServer``.
 public struct ServerConfiguration: Sendable {
@@ -20,8 +21,9 @@ public struct ServerConfiguration: Sendable {
     /// What the server logs (to stderr): `.info` by default; an embedding program may want less.
     public var logLevel: Logger.Level = .info
     /// Where the records are kept: SQLite in the data folder unless a PostgreSQL database is given.
-    /// Blobs, part files and the server key stay in the data folder either way.
     public var database = DatabaseLocation.dataFolder
+    /// Where blobs and uploads in progress are kept: the data folder unless an S3 bucket is given.
+    public var blobs = BlobLocation.dataFolder
     /// Per-gateway limits and the expiry of abandoned uploads.
     public var quotas = UploadQuotas()
     /// What "now" is for uploads' timestamps and expiry; a test moves it.
@@ -62,8 +64,9 @@ public final class EvidenceServer: Sendable {
         let folder = try DataFolder(configuration.dataDirectory)
         let repository = try folder.repository(for: configuration.database)
         let metrics = ServerMetrics.shared
-        context = ServerContext(repository: repository, blobs: try FolderBlobStorage(root: folder.blobs),
-                                parts: try UploadParts(root: folder.uploads), signingKey: SigningKey(try folder.serverKey()),
+        let (blobs, staging) = try folder.blobStorage(for: configuration.blobs)
+        context = ServerContext(repository: repository, blobs: blobs,
+                                staging: staging, signingKey: SigningKey(try folder.serverKey()),
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
                                 maxUploadSize: configuration.maxUploadSize, uploadLocks: repository.makeUploadLocks(), digests: UploadDigests(),
                                 quotas: configuration.quotas, clock: configuration.clock,
@@ -86,14 +89,14 @@ public final class EvidenceServer: Sendable {
             abandonedBefore: abandonedBefore,
             completedBefore: now.addingTimeInterval(-context.quotas.completedUploadRetention))
         for uploadId in expired {
-            context.parts.remove(uploadId)
+            await context.staging.remove(uploadId)
             context.digests.forget(uploadId)
         }
-        // A part file without its row (an older server crashed between creating the two) is
-        // removed once it is as old as an abandoned upload.
+        // Staging without its row (a part file an older server left, or a multipart upload whose
+        // row a crash kept from being written) is removed once it is as old as an abandoned upload.
         var orphans = 0
-        for uploadId in context.parts.parts(writtenBefore: abandonedBefore) where try await context.repository.upload(id: uploadId) == nil {
-            context.parts.remove(uploadId)
+        for uploadId in try await context.staging.staged(writtenBefore: abandonedBefore) where try await context.repository.upload(id: uploadId) == nil {
+            await context.staging.remove(uploadId)
             orphans += 1
         }
         if !expired.isEmpty || pruned > 0 || orphans > 0 {
@@ -114,6 +117,13 @@ public final class EvidenceServer: Sendable {
         var logger = Logger(label: "fieldgate-server")
         logger.logLevel = configuration.logLevel
         try await context.repository.prepare()
+        if case .s3(let location) = configuration.blobs {
+            do {
+                try await S3Client(bucket: location.bucket, credentials: location.credentials).checkBucket()
+            } catch {
+                throw ServerSetupError("cannot use the blob store \(location.displayURL): \(error)")
+            }
+        }
         try await context.completion.recoverInterrupted(locks: context.uploadLocks, logger: logger)
         try await sweep(logger: logger)
         let sweeper = Task { [interval = configuration.sweepInterval] in
@@ -187,6 +197,18 @@ struct DataFolder {
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
             throw ServerSetupError("cannot create the data folder \(root.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Where blobs and the bytes of uploads in progress go.
+    func blobStorage(for location: BlobLocation) throws -> (any BlobStorage, any UploadStaging) {
+        switch location {
+        case .dataFolder:
+            let blobs = try FolderBlobStorage(root: self.blobs)
+            return (blobs, FolderUploadStaging(parts: try UploadParts(root: uploads), blobs: blobs))
+        case .s3(let location):
+            let blobs = ObjectBlobStorage(location: location)
+            return (blobs, ObjectUploadStaging(location: location, blobs: blobs))
         }
     }
 

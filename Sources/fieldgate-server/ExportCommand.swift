@@ -69,7 +69,8 @@ struct ExportCommand: AsyncParsableCommand {
                 }
             }
             summary = try await ServerBundleExport.export(selection, to: URL(fileURLWithPath: to), dataDirectory: data.dataURL,
-                                                          database: data.databaseLocation(), timestampAuthorityCA: authority,
+                                                          database: data.databaseLocation(), blobs: data.blobLocation(),
+                                                          timestampAuthorityCA: authority,
                                                           organisation: organisation)
         } catch {
             printError("error: \(error)")

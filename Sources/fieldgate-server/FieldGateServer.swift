@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Console
 import Foundation
 import Server
@@ -13,7 +14,7 @@ struct FieldGateServer: AsyncParsableCommand {
     )
 }
 
-/// The data folder and the database; shared by every command.
+/// The data folder, the database and the blob store; shared by every command.
 struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The server's data folder: server.sqlite, blobs/, uploads/, server-key. Default: $FIELDGATE_SERVER_DATA, else /var/lib/fieldgate-server.",
                                valueName: "dir"))
@@ -33,6 +34,35 @@ struct DataOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("A file whose first line is the PostgreSQL password; instead of $PGPASSWORD.", valueName: "file"))
     var databasePasswordFile: String?
+
+    @Option(help: ArgumentHelp("Where blobs and uploads in progress go: s3://BUCKET[/PREFIX] on an S3-compatible store (credentials from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY, region from $AWS_REGION; never on the command line). Default: $FIELDGATE_SERVER_BLOBS, else blobs/ and uploads/ in --data.",
+                               valueName: "url"))
+    var blobs: String?
+
+    @Option(name: .customLong("s3-endpoint"),
+            help: ArgumentHelp("The S3 store's address, e.g. http://127.0.0.1:8333 (path-style requests). Default: $FIELDGATE_SERVER_S3_ENDPOINT, else AWS's endpoint for $AWS_REGION.",
+                               valueName: "url"))
+    var s3Endpoint: String?
+
+    @Option(name: .customLong("s3-part-size"),
+            help: ArgumentHelp("The size of an upload's S3 parts, e.g. 8M or 64M (5M to 5G); one part per upload in progress is held in memory. Raised for an upload that would need more than 9,990 parts. Default: 8M.",
+                               valueName: "size"))
+    var s3PartSize: String?
+
+    /// The blob store the options name; a malformed URL or missing credential is an error saying what to give.
+    func blobLocation() throws -> BlobLocation {
+        let environment = ProcessInfo.processInfo.environment
+        var partSize: Int?
+        if let s3PartSize {
+            guard let parsed = ByteCount.parse(s3PartSize) else {
+                throw ValidationError("--s3-part-size \(s3PartSize): give a size such as 8M, 64M or 1G")
+            }
+            partSize = Int(parsed)
+        }
+        return try BlobLocation.parse(blobs ?? environment["FIELDGATE_SERVER_BLOBS"],
+                                      endpoint: s3Endpoint ?? environment["FIELDGATE_SERVER_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
+                                      partSize: partSize, environment: environment)
+    }
 
     /// The database the options name; a malformed URL or unreadable password file is an error saying what to give.
     func databaseLocation() throws -> DatabaseLocation {

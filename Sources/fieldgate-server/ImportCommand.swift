@@ -30,7 +30,7 @@ struct ImportBundleCommand: AsyncParsableCommand {
         let summary: BundleImportSummary
         do {
             summary = try await BundleImport.importBundle(at: URL(fileURLWithPath: bundle), dataDirectory: data.dataURL,
-                                                          database: data.databaseLocation())
+                                                          database: data.databaseLocation(), blobs: data.blobLocation())
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure

@@ -114,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration.timestampAuthority = authority
             }
             configuration.database = try data.databaseLocation()
+            configuration.blobs = try data.blobLocation()
             server = try EvidenceServer(configuration: configuration)
         } catch {
             printError("error: \(error)")
@@ -126,7 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
                 emitLine("fieldgate-server listening on \(scheme)://\(host):\(port)")
             }
         } catch let error as ServerSetupError {
-            // Before listening: the database is unreachable, refuses the password, or is newer.
+            // Before listening: the database is unreachable, refuses the password, or is newer;
+            // or the blob store is unreachable or refuses the credentials.
             printError("error: \(error)")
             throw ExitCode.failure
         }

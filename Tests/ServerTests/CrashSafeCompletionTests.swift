@@ -17,13 +17,13 @@ final class CrashSafeCompletionTests: ServerTestCase {
         let location = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
         _ = try? await patch(gateway, location, offset: 0, blob)
         XCTAssertTrue(server.waitForDeath(timeout: 10), "the server died after recording the last offset")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(blob)).path), "the blob was not yet stored")
+        XCTAssertFalse(try storedBlob(Self.sha256(blob)) != nil, "the blob was not yet stored")
 
         server.environment = [:]
         try server.start(port: server.port)
         let batch = try await send("GET", "/v1/batches/\(created.batchId)", headers: gateway.bearer).decode(BatchCreated.self)
         XCTAssertEqual(batch.missing, [], "completed at start, before any request")
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
         let commit = try await send("POST", "/v1/batches/\(created.batchId)/commit", headers: gateway.bearer)
         XCTAssertEqual(commit.status, 200, commit.errorReason ?? "")
     }
@@ -35,12 +35,9 @@ final class CrashSafeCompletionTests: ServerTestCase {
         let first = try await patch(gateway, location, offset: 0, blob.prefix(blob.count - 1000))
         XCTAssertEqual(first.status, 204, first.errorReason ?? "")
         let uploadId = String(location.split(separator: "/").last!)
-        let part = try FileHandle(forWritingTo: data.appendingPathComponent("uploads/\(uploadId)"))
-        try part.seekToEnd()
-        var rest = Data(blob.suffix(1000))
-        if damaged { rest[0] ^= 0xFF }
-        try part.write(contentsOf: rest)
-        try part.close()
+        var whole = blob
+        if damaged { whole[blob.count - 1000] ^= 0xFF }
+        try await stageBehindTheServer(uploadId, allOf: whole, after: blob.count - 1000)
         XCTAssertTrue(uploadId.allSatisfy { $0.isHexDigit || $0 == "-" }, uploadId)
         try await executeBehindTheServer(sqlite: "UPDATE upload SET offset = length WHERE id = '\(uploadId)'",
                                          postgresql: "UPDATE upload SET upload_offset = length WHERE id = '\(uploadId)'")
@@ -54,7 +51,7 @@ final class CrashSafeCompletionTests: ServerTestCase {
         let head = try await send("HEAD", location, headers: gateway.tus)
         XCTAssertEqual(head.status, 200)
         XCTAssertEqual(head.header("Upload-Offset"), String(blob.count))
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob, "HEAD completed the upload")
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob, "HEAD completed the upload")
         let batch = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
         XCTAssertEqual(batch.missing, [])
     }
@@ -65,9 +62,9 @@ final class CrashSafeCompletionTests: ServerTestCase {
         let location = try await leaveUploadAwaitingCompletion(gateway, blob, damaged: true)
         let head = try await send("HEAD", location, headers: gateway.tus)
         XCTAssertEqual(head.status, 404, "gone: the client starts a new upload")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(blob)).path))
+        XCTAssertFalse(try storedBlob(Self.sha256(blob)) != nil)
         try await upload(gateway, blob)
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
     }
 
     func testTheCommitCompletesAnInterruptedUploadOfTheBatch() async throws {
@@ -80,7 +77,7 @@ final class CrashSafeCompletionTests: ServerTestCase {
         XCTAssertEqual(commit.status, 200, commit.errorReason ?? "")
         let receipt = try commit.decode(SignedEnvelope.self).open(Receipt.self, verifyingWith: gateway.serverPublicKey)
         XCTAssertEqual(receipt.items.map(\.sha256), [Self.sha256(blob)])
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
     }
 
     func testACommitWhoseItemDeclaresAnotherSizeThanItsBlobIsRefusedAndNamesIt() async throws {
@@ -103,6 +100,9 @@ final class CrashSafeCompletionTests: ServerTestCase {
 /// A failure the client cannot help answers a plain reason and a request id; the detail (paths,
 /// system errors) goes to the log only, and no part file or upload row is left half-made.
 final class InternalErrorTests: ServerTestCase {
+    /// The failure is made by breaking the data folder's uploads/, so blobs stay there.
+    override class var blobBackend: TestBlobBackend { .folder }
+
     func testA5xxNamesARequestIdAndLeaksNoPathAndLeavesNoUploadBehind() async throws {
         let gateway = try await enrol("g1")
         // The part files' folder is not a folder any more: creating the part file fails.

@@ -70,7 +70,7 @@ final class EnrolAndAuthTests: ServerTestCase {
         // The batch key was never stored: the real gateway's first post of it creates the batch.
         let created = try await postManifest(gateway, items: [item(blob)], batchKey: "k1")
         XCTAssertEqual(created.status, 201)
-        let uploads = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("uploads").path)
+        let uploads = try await stagedUploads()
         XCTAssertEqual(uploads, [])
     }
 

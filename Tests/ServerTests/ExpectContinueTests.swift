@@ -22,7 +22,7 @@ final class ExpectContinueTests: ServerTestCase {
         XCTAssertEqual(final.status, 204, final.text)
         XCTAssertEqual(final.header("upload-offset"), String(blob.count))
         XCTAssertNil(final.header("connection"))
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
 
         // The connection carries the next request as usual.
         try connection.send(Data("HEAD \(location) HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nAuthorization: Bearer \(gateway.credential)\r\n\r\n".utf8))
@@ -123,7 +123,7 @@ final class ExpectContinueTests: ServerTestCase {
         XCTAssertEqual(result.stdout, "204", result.stderr)
         XCTAssertTrue(result.stderr.contains("> Expect: 100-continue"), result.stderr)
         XCTAssertTrue(result.stderr.contains("< HTTP/1.1 100 Continue"), result.stderr)
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
     }
 
     func testCurlWithABadCredentialGets401WithoutSendingTheBody() async throws {

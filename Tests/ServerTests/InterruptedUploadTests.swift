@@ -13,7 +13,7 @@ final class InterruptedUploadTests: ServerTestCase {
         XCTAssertEqual(offset, 1500)
         let rest = try await patch(gateway, location, offset: 1500, Data(blob.suffix(from: 1500)))
         XCTAssertEqual(rest.status, 204, rest.errorReason ?? "")
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
     }
 
     func testDroppedChunkWithChecksumKeepsNothing() async throws {
@@ -30,7 +30,7 @@ final class InterruptedUploadTests: ServerTestCase {
             answer = try await patch(gateway, location, offset: 0, blob)
         }
         XCTAssertEqual(answer.status, 204, answer.errorReason ?? "")
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
     }
 
     /// Writes a PATCH announcing `announced` bytes, sends only `sent`, and closes the connection.

@@ -83,7 +83,7 @@ final class OperationsTests: ServerTestCase {
         let script = repositoryRoot.appendingPathComponent("Tests/ServerTests/tuspy_upload.py").path
         let result = try runPython([script, running.baseURL, gateway.credential, file.path])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
         let created = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
         XCTAssertEqual(created.missing, [])
     }

@@ -224,7 +224,7 @@ final class PostgresBackendTests: ServerTestCase {
         XCTAssertTrue(try waitForAdvisoryLocks(0), "the killed server's lock went with its connection")
         let taken = try await patch(gateway, location, offset: 0, blob)
         XCTAssertEqual(taken.status, 204, taken.errorReason ?? "")
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob, "the blob is the second server's bytes alone")
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob, "the blob is the second server's bytes alone")
     }
 
     /// Waits (at most 10 s) until PostgreSQL holds exactly `count` advisory locks.

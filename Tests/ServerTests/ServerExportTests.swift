@@ -41,7 +41,7 @@ final class ServerExportTests: ServerTestCase {
     func export(_ scope: ExportSelection.Scope, since: String? = nil, until: String? = nil, name: String) async throws -> (BundleSummary, URL) {
         let destination = try temporaryFolder(self).appendingPathComponent(name)
         let selection = ExportSelection(scope: scope, since: since.flatMap(Timestamp.parse), until: until.flatMap(Timestamp.parse))
-        let summary = try await ServerBundleExport.export(selection, to: destination, dataDirectory: data, database: database)
+        let summary = try await ServerBundleExport.export(selection, to: destination, dataDirectory: data, database: database, blobs: blobs)
         return (summary, destination)
     }
 
@@ -134,16 +134,16 @@ final class ServerExportTests: ServerTestCase {
         let gateway = try await enrol("team-offline")
         let blob = Self.randomBlob(40_000)
         let bag = try gatewayBag(of: gateway, blob: blob, in: try temporaryFolder(self))
-        let first = try await BundleImport.importBundle(at: bag, dataDirectory: data, database: database)
+        let first = try await BundleImport.importBundle(at: bag, dataDirectory: data, database: database, blobs: blobs)
         XCTAssertEqual(first.imported, 1)
         XCTAssertEqual(first.newBlobs, 1)
         XCTAssertEqual(first.newBytes, Int64(blob.count))
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
         // The gateway sees it receipted through the API, as if it had synced it.
         let evidence = try await send("GET", "/v1/evidence/\(Self.sha256(blob))", headers: gateway.bearer)
         XCTAssertEqual(evidence.status, 200, evidence.errorReason ?? "")
 
-        let again = try await BundleImport.importBundle(at: bag, dataDirectory: data, database: database)
+        let again = try await BundleImport.importBundle(at: bag, dataDirectory: data, database: database, blobs: blobs)
         XCTAssertEqual(again.imported, 0)
         XCTAssertEqual(again.alreadyReceipted, 1)
         let imports = try await BundleImport.imports(dataDirectory: data, database: database)

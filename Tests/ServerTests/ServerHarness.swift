@@ -1,9 +1,11 @@
 import AsyncHTTPClient
 import Crypto
 import Evidence
+import ObjectStorage
 import Foundation
 import GRDB
 import HummingbirdTLS
+import NIOCore
 import Server
 import SyncProtocol
 import TestSupport
@@ -73,13 +75,29 @@ enum TestBackend {
     }
 }
 
+/// Where the server tests keep blobs: the data folder, or a prefix of the tests' own SeaweedFS
+/// bucket when FIELDGATE_TEST_BLOBS=s3 (.ci/test runs the server suites both ways).
+enum TestBlobBackend {
+    case folder, s3
+
+    static var chosen: TestBlobBackend {
+        ProcessInfo.processInfo.environment["FIELDGATE_TEST_BLOBS"] == "s3" ? .s3 : .folder
+    }
+}
+
 class ServerTestCase: XCTestCase {
     var data: URL!
     var running: RunningServer!
     /// The backend this suite runs on; a suite about PostgreSQL itself overrides it.
     class var backend: TestBackend { TestBackend.chosen }
+    /// The blob store this suite runs on; a suite about the data folder's files overrides it.
+    class var blobBackend: TestBlobBackend { TestBlobBackend.chosen }
     /// Where the server under test keeps its records.
     var database = DatabaseLocation.dataFolder
+    /// Where the server under test keeps blobs and uploads in progress.
+    var blobs = BlobLocation.dataFolder
+    /// The SeaweedFS and key prefix of this test, when it runs on S3.
+    var objectStore: (store: SeaweedFS, location: ObjectStoreLocation)?
     /// The PostgreSQL cluster and database of this test, when it runs on PostgreSQL.
     var postgres: (cluster: PostgresCluster, name: String)?
     /// Set while the test talks to a `fieldgate-server` child process instead (one it can kill).
@@ -100,6 +118,17 @@ class ServerTestCase: XCTestCase {
             database = .postgres(PostgresLocation(user: cluster.user, host: "127.0.0.1", port: cluster.port, database: name,
                                                   security: .disable, password: cluster.password))
         }
+        if Self.blobBackend == .s3 {
+            let store = try SeaweedFS.shared()
+            // Child processes (`fieldgate-server serve`) find the credentials where a real one does.
+            for (name, value) in store.credentialsEnvironment { setenv(name, value, 1) }
+            let location = ObjectStoreLocation(bucket: S3Bucket(endpoint: store.endpoint, name: store.bucket, region: store.region),
+                                               prefix: store.newPrefix(),
+                                               credentials: S3Credentials(accessKeyId: store.accessKey, secretAccessKey: store.secretKey),
+                                               partSize: ObjectStoreLocation.minimumPartSize)
+            objectStore = (store, location)
+            blobs = .s3(location)
+        }
         running = try await RunningServer(configuration: configuration())
     }
 
@@ -111,10 +140,78 @@ class ServerTestCase: XCTestCase {
     }
 
     /// `--database` and its password file for a `fieldgate-server` child process; none on SQLite.
+    /// (and `--blobs`, `--s3-endpoint` and `--s3-part-size` on S3).
     var databaseArguments: [String] {
-        guard let postgres else { return [] }
-        return ["--database", postgres.cluster.url(database: postgres.name),
-                "--database-password-file", postgres.cluster.passwordFile.path]
+        var arguments: [String] = []
+        if let postgres {
+            arguments += ["--database", postgres.cluster.url(database: postgres.name),
+                          "--database-password-file", postgres.cluster.passwordFile.path]
+        }
+        if let objectStore {
+            arguments += ["--blobs", "s3://\(objectStore.location.bucket.name)/\(objectStore.location.prefix)",
+                          "--s3-endpoint", objectStore.store.endpoint.absoluteString,
+                          "--s3-part-size", String(objectStore.location.partSize)]
+        }
+        return arguments
+    }
+
+    /// The bytes held under a blob's hash, read from where the server keeps them (from S3 with
+    /// curl's own signing); nil when absent.
+    func storedBlob(_ sha256: String) throws -> Data? {
+        if let objectStore {
+            return try objectStore.store.object(objectStore.location.prefix + "sha256/\(sha256.prefix(2))/\(sha256)")
+        }
+        let path = blobPath(sha256)
+        return FileManager.default.fileExists(atPath: path.path) ? try Data(contentsOf: path) : nil
+    }
+
+    /// An S3 client on this test's bucket, to look at (or tamper with) what the server staged.
+    var objectClient: S3Client? {
+        objectStore.map { S3Client(bucket: $0.location.bucket, credentials: $0.location.credentials) }
+    }
+
+    /// Leaves staging for an upload that has no row: a part file, or a multipart upload and its state.
+    func leaveStagingWithoutARow(_ uploadId: String) async throws {
+        if let objectStore, let client = objectClient {
+            let key = objectStore.location.prefix + "uploads/\(uploadId)/object"
+            let multipart = try await client.createMultipartUpload(key)
+            try await client.put(objectStore.location.prefix + "uploads/\(uploadId)/state",
+                                 ByteBuffer(string: #"{"multipartUploadId":"\#(multipart)","partSize":5242880,"etags":[]}"#))
+            return
+        }
+        try Data("partial".utf8).write(to: data.appendingPathComponent("uploads/\(uploadId)"))
+    }
+
+    /// Stages the bytes of `whole` from `offset` on behind the server's back, as an instance
+    /// that died after storing them would leave them: appended to the part file, or (on S3, for a
+    /// blob of one part) sent as the upload's only part with the state naming it.
+    func stageBehindTheServer(_ uploadId: String, allOf whole: Data, after offset: Int) async throws {
+        if let objectStore, let client = objectClient {
+            precondition(whole.count <= objectStore.location.partSize, "one part")
+            let base = objectStore.location.prefix + "uploads/\(uploadId)/"
+            let stored = try await client.get(base + "state")
+            let stateBytes = try XCTUnwrap(stored)
+            var state = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stateBytes.readableBytesView)) as? [String: Any])
+            let multipart = try XCTUnwrap(state["multipartUploadId"] as? String)
+            let etag = try await client.uploadPart(base + "object", uploadId: multipart, number: 1, ByteBuffer(data: whole))
+            state["etags"] = [etag]
+            try await client.put(base + "state", ByteBuffer(data: try JSONSerialization.data(withJSONObject: state)))
+            return
+        }
+        let part = try FileHandle(forWritingTo: data.appendingPathComponent("uploads/\(uploadId)"))
+        try part.seekToEnd()
+        try part.write(contentsOf: whole.suffix(from: offset))
+        try part.close()
+    }
+
+    /// The uploads that have bytes staged: part files, or objects and multipart uploads under `uploads/` in the bucket.
+    func stagedUploads() async throws -> [String] {
+        if let objectStore, let client = objectClient {
+            let prefix = objectStore.location.prefix + "uploads/"
+            let keys = try await client.objects(prefix: prefix).map(\.key) + client.multipartUploads(prefix: prefix).map(\.key)
+            return Set(keys.compactMap { $0.dropFirst(prefix.count).split(separator: "/").first.map(String.init) }).sorted()
+        }
+        return try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("uploads").path).sorted()
     }
 
     /// Runs SQL on the server's database behind the server's back (to leave the state a crash
@@ -152,6 +249,7 @@ class ServerTestCase: XCTestCase {
         var configuration = ServerConfiguration(dataDirectory: data, host: "127.0.0.1", port: 0, maxUploadSize: maxUploadSize)
         configuration.quotas = quotas
         configuration.database = database
+        configuration.blobs = blobs
         configuration.clock = ServerClock(now: { [clock] in clock.now() })
         configuration.timestampAuthority = timestampAuthority
         return configuration

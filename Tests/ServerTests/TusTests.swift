@@ -53,7 +53,7 @@ final class TusTests: ServerTestCase {
         let three = try await patch(gateway, location, offset: 200_000, Data(third))
         XCTAssertEqual(three.status, 204, three.errorReason ?? "")
         XCTAssertEqual(three.header("Upload-Offset"), String(blob.count))
-        XCTAssertEqual(try Data(contentsOf: blobPath(hash)), blob)
+        XCTAssertEqual(try storedBlob(hash), blob)
         let done = try await send("HEAD", location, headers: gateway.tus)
         XCTAssertEqual(done.header("Upload-Offset"), String(blob.count))
     }
@@ -100,8 +100,8 @@ final class TusTests: ServerTestCase {
         let answer = try await patch(gateway, location, offset: 0, blob)
         XCTAssertEqual(answer.status, 422)
         XCTAssertEqual(answer.errorReason, "content does not match sha256 \(claimed) given in Upload-Metadata; upload discarded")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(claimed).path))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(blob)).path))
+        XCTAssertFalse(try storedBlob(claimed) != nil)
+        XCTAssertFalse(try storedBlob(Self.sha256(blob)) != nil)
         let head = try await send("HEAD", location, headers: gateway.tus)
         XCTAssertEqual(head.status, 404)
     }
@@ -115,7 +115,8 @@ final class TusTests: ServerTestCase {
         XCTAssertEqual(deleted.status, 204)
         let head = try await send("HEAD", location, headers: gateway.tus)
         XCTAssertEqual(head.status, 404)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("uploads").path), [])
+        let staged = try await stagedUploads()
+        XCTAssertEqual(staged, [], "nothing of the upload is left staged")
     }
 
     func testAnotherGatewayCannotTouchAnUpload() async throws {
@@ -195,7 +196,7 @@ final class TusTests: ServerTestCase {
                                                  checksum: "sha256 " + Tus.ChecksumAlgorithm.sha256.digest(blob))
         XCTAssertEqual(created.status, 201, created.errorReason ?? "")
         XCTAssertEqual(created.header("Upload-Offset"), String(blob.count))
-        XCTAssertEqual(try Data(contentsOf: blobPath(hash)), blob)
+        XCTAssertEqual(try storedBlob(hash), blob)
         let batch = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
         XCTAssertEqual(batch.missing, [])
     }
@@ -208,10 +209,10 @@ final class TusTests: ServerTestCase {
         XCTAssertEqual(created.status, 201, created.errorReason ?? "")
         XCTAssertEqual(created.header("Upload-Offset"), "30000")
         let location = try XCTUnwrap(created.header("Location"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(hash).path))
+        XCTAssertFalse(try storedBlob(hash) != nil)
         let rest = try await patch(gateway, location, offset: 30_000, Data(blob.suffix(from: 30_000)))
         XCTAssertEqual(rest.status, 204, rest.errorReason ?? "")
-        XCTAssertEqual(try Data(contentsOf: blobPath(hash)), blob)
+        XCTAssertEqual(try storedBlob(hash), blob)
     }
 
     func testCreationWithUploadWithADamagedBodyIsRefused460AndTheUploadResumesAtItsLocation() async throws {
@@ -228,7 +229,7 @@ final class TusTests: ServerTestCase {
         XCTAssertEqual(head.header("Upload-Offset"), "0")
         let retry = try await patch(gateway, location, offset: 0, blob)
         XCTAssertEqual(retry.status, 204, retry.errorReason ?? "")
-        XCTAssertEqual(try Data(contentsOf: blobPath(Self.sha256(blob))), blob)
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
     }
 
     func testCreationWithUploadOfBytesThatDoNotMatchTheirHashIs422AndNothingIsStored() async throws {
@@ -236,8 +237,8 @@ final class TusTests: ServerTestCase {
         let blob = Self.randomBlob(20_000), other = Self.randomBlob(20_000)
         let created = try await createWithUpload(gateway, length: other.count, sha256: Self.sha256(blob), body: other)
         XCTAssertEqual(created.status, 422)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(blob)).path))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(other)).path))
+        XCTAssertFalse(try storedBlob(Self.sha256(blob)) != nil)
+        XCTAssertFalse(try storedBlob(Self.sha256(other)) != nil)
         let batch = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
         XCTAssertEqual(batch.missing, [Self.sha256(blob)])
     }
@@ -258,6 +259,6 @@ final class TusTests: ServerTestCase {
         try await restartServer()
         let rest = try await patch(gateway, resumed, offset: 30_000, Data(wrong.suffix(from: 30_000)))
         XCTAssertEqual(rest.status, 422)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: blobPath(Self.sha256(blob)).path))
+        XCTAssertFalse(try storedBlob(Self.sha256(blob)) != nil)
     }
 }

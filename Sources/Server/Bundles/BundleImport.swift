@@ -28,11 +28,11 @@ public struct BundleImportSummary: Codable, Sendable, Equatable {
 /// key (`hand-carried-<bundle id>`) and import record say how they came.
 public enum BundleImport {
     public static func importBundle(at source: URL, dataDirectory: URL, database: DatabaseLocation = .dataFolder,
-                                    at date: Date = Date()) async throws -> BundleImportSummary {
+                                    blobs blobLocation: BlobLocation = .dataFolder, at date: Date = Date()) async throws -> BundleImportSummary {
         let folder = try DataFolder(dataDirectory)
         let signingKey = try folder.serverKey()
         let repository = try await folder.openRepository(database)
-        let blobs = try FolderBlobStorage(root: folder.blobs)
+        let blobs = try folder.blobStorage(for: blobLocation).0
         let staging = folder.uploads.appendingPathComponent("import-\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: folder.uploads, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: staging) }
@@ -89,7 +89,7 @@ public enum BundleImport {
                 copy = file
                 size = item.size  // the verifier checked the file has it
             }
-            do { try blobs.store(verifiedFile: copy, sha256: item.sha256) } catch {
+            do { try await blobs.store(verifiedFile: copy, sha256: item.sha256) } catch {
                 unlink(copy.path)
                 throw error
             }

@@ -14,7 +14,8 @@ public enum ServerBundleExport {
     /// export; on failure nothing is left there. `timestampAuthorityCA` (PEM) is the CA that
     /// `serve --tsa-ca-file` was given: required when a selected receipt carries a time-stamp.
     public static func export(_ selection: ExportSelection, to destination: URL, dataDirectory: URL,
-                              database: DatabaseLocation = .dataFolder, timestampAuthorityCA: String? = nil,
+                              database: DatabaseLocation = .dataFolder, blobs blobLocation: BlobLocation = .dataFolder,
+                              timestampAuthorityCA: String? = nil,
                               organisation: String? = nil, serverName: String? = nil,
                               at date: Date = Date()) async throws -> BundleSummary {
         let folder = try DataFolder(dataDirectory)
@@ -36,10 +37,17 @@ public enum ServerBundleExport {
             else { throw RepositoryError.corrupt("gateway \(id) of a committed batch has no public key") }
             gateways.append(BagGateway(id: gateway.id, name: gateway.name, publicKey: key))
         }
-        let blobs = try FolderBlobStorage(root: folder.blobs)
-        let bagItems = items.map { selected in
-            BagItem(label: label(selected), kind: selected.item.kind, sha256: selected.item.sha256, size: selected.item.size,
-                    blobPath: blobs.path(of: selected.item.sha256).path, metadata: selected.item.metadata, custody: selected.item.custody)
+        let blobs = try folder.blobStorage(for: blobLocation).0
+        // Blobs in a bucket are fetched into a scratch folder in the data folder first (the bag
+        // is written from files); a folder store's blobs are read where they are.
+        let scratch = folder.uploads.appendingPathComponent("export-\(UUID().uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var bagItems: [BagItem] = []
+        for selected in items {
+            let file = try await blobs.localFile(of: selected.item.sha256, scratch: scratch)
+            bagItems.append(BagItem(label: label(selected), kind: selected.item.kind, sha256: selected.item.sha256, size: selected.item.size,
+                                    blobPath: file?.path, metadata: selected.item.metadata, custody: selected.item.custody))
         }
         var bagBatches: [BagBatch] = []
         var stamped = false

@@ -140,9 +140,7 @@ struct BatchRoutes {
         for proof in proofs where !accepted.contains(proof.sha256) {
             guard let declaredSize = declared[proof.sha256], let size = sizes[proof.sha256], size == declaredSize else { continue }
             let challenge = context.challenges.challenge(batchId: batch.id, sha256: proof.sha256, declaredSize: declaredSize)
-            let range = try await BlockingIO.run { [blobs = context.blobs] in
-                try blobs.read(challenge.sha256, offset: challenge.offset, length: Int(challenge.length))
-            }
+            let range = try await context.blobs.read(challenge.sha256, offset: challenge.offset, length: Int(challenge.length))
             guard let range, PossessionChallenges.proof(for: challenge, over: range) == proof.proof else {
                 requestContext.logger.info("gateway \(gateway.name): possession proof for \(proof.sha256) in batch \(batch.id) not accepted")
                 continue
@@ -183,8 +181,10 @@ struct BatchRoutes {
         var seen = Set<String>()
         // A blob another gateway sent is receipted only once this gateway proved it holds it.
         let delivered = try await context.repository.possessed(gatewayId: gateway.id, among: kept.map(\.sha256))
-        let missing = kept.map(\.sha256).filter {
-            (held[$0] == nil || !delivered.contains($0) || !context.blobs.contains($0)) && seen.insert($0).inserted
+        var missing: [String] = []
+        for sha256 in kept.map(\.sha256) where seen.insert(sha256).inserted {
+            if held[sha256] == nil || !delivered.contains(sha256) { missing.append(sha256); continue }
+            if try await !context.blobs.contains(sha256) { missing.append(sha256) }
         }
         guard missing.isEmpty else {
             throw ServerError(.conflict, "batch \(batch.id) cannot be committed: this gateway has not delivered blobs \(missing.joined(separator: ", ")) (upload them, or answer their challenges); or withdraw them")

@@ -6,7 +6,7 @@ import Hummingbird
 struct ServerContext: Sendable {
     let repository: any EvidenceRepository
     let blobs: any BlobStorage
-    let parts: UploadParts
+    let staging: any UploadStaging
     let signingKey: SigningKey
     let authenticator: GatewayAuthenticator
     let metrics: ServerMetrics
@@ -26,7 +26,7 @@ struct ServerContext: Sendable {
 
     /// Completes uploads whose bytes are all acknowledged, however the last attempt ended.
     var completion: UploadCompletion {
-        UploadCompletion(repository: repository, blobs: blobs, parts: parts, digests: digests, metrics: metrics, clock: clock)
+        UploadCompletion(repository: repository, blobs: blobs, staging: staging, digests: digests, metrics: metrics, clock: clock)
     }
 }
 

@@ -2,12 +2,13 @@ import Common
 import Crypto
 import Foundation
 import Hummingbird
+import ObjectStorage
 import SyncProtocol
 
 /// tus 1.0 at `/v1/uploads`: core, creation, creation-with-upload, checksum and termination.
-/// Chunk bodies stream to the upload's part file (memory stays bounded whatever the size); an
-/// offset is acknowledged only once its bytes are synced and the offset is in the database, so
-/// it survives a crash. A finished upload is verified against the `sha256` of its
+/// Chunk bodies stream to the upload's staging (a part file, or S3 parts; memory stays bounded
+/// whatever the size); an offset is acknowledged only once its bytes are durable there and the
+/// offset is in the database, so it survives a crash. A finished upload is verified against the `sha256` of its
 /// `Upload-Metadata` before its blob counts as held. A client that sends
 /// `Expect: 100-continue` gets 100 Continue only once its request has passed every check.
 struct UploadRoutes {
@@ -76,14 +77,8 @@ struct UploadRoutes {
             throw ServerError(.tooManyRequests, "gateway \(gateway.name) has \(inFlight.bytes) bytes in flight; \(length) more would pass its quota of \(context.quotas.bytesInFlight)",
                               headers: [.retryAfter: "60"])
         }
-        // The row first: a part file never exists without the row that accounts for it.
-        try await context.repository.createUpload(upload, at: context.clock.now())
-        do {
-            try context.parts.create(upload.id)
-        } catch {
-            try? await context.repository.deleteUpload(id: upload.id)
-            throw error
-        }
+        try await context.staging.begin(upload, record: { try await context.repository.createUpload(upload, at: context.clock.now()) },
+                                        unrecord: { try? await context.repository.deleteUpload(id: upload.id) })
         let location = Route.upload(upload.id)
         let stored: UploadRecord
         do {
@@ -129,7 +124,7 @@ struct UploadRoutes {
         let upload = try await ownedUpload(uploadId, of: gateway)
         return try await exclusively(upload.id) {
             try await context.repository.deleteUpload(id: upload.id)
-            context.parts.remove(upload.id)
+            await context.staging.remove(upload.id)
             context.digests.forget(upload.id)
             return Response(status: .noContent)
         }
@@ -184,14 +179,14 @@ struct UploadRoutes {
 
     static let locked = HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
 
-    /// Streams one chunk (a PATCH body, or the body of a creation-with-upload) into the part file
+    /// Streams one chunk (a PATCH body, or the body of a creation-with-upload) into the upload's staging
     /// at the upload's offset, then makes it durable: the bytes synced, then the new offset
     /// committed to the database, and only then acknowledged. The caller holds the upload's lock.
     private func receiveBody(_ request: Request, of current: UploadRecord, checksum: (algorithm: Tus.ChecksumAlgorithm, digest: Data)?,
                              requestContext: GatewayRequestContext) async throws -> UploadRecord {
         let remaining = current.length - current.offset
         await requestContext.acceptBody()
-        let writer = try context.parts.openForChunk(current.id, at: current.offset)
+        let writer = try await context.staging.openChunk(current)
         var chunkHasher = checksum.map { ChunkHasher($0.algorithm) }
         var blobHasher = context.digests.take(current.id, at: current.offset)
         var tooLong = false
@@ -203,14 +198,20 @@ struct UploadRoutes {
                     tooLong = true
                     continue
                 }
-                try buffer.withUnsafeReadableBytes { bytes in
+                buffer.withUnsafeReadableBytes { bytes in
                     chunkHasher?.update(bytes)
                     blobHasher?.update(bufferPointer: bytes)
-                    try writer.write(bytes)
                 }
+                try await writer.write(buffer)
             }
         } catch let error as FileError {
-            writer.discard()
+            await writer.discard()
+            throw error
+        } catch let error as ObjectStorageError {
+            await writer.discard()
+            throw error
+        } catch let error as StagingError {
+            await writer.discard()
             throw error
         } catch {
             // The connection dropped mid-chunk. A chunk with a checksum cannot be verified, so
@@ -218,31 +219,33 @@ struct UploadRoutes {
             // client resumes from the offset HEAD reports. Either way the whole blob is verified
             // against its SHA-256 at the end.
             if checksum != nil || writer.written == 0 {
-                writer.discard()
+                await writer.discard()
             } else {
-                try await writer.sync()
+                try await writer.commit()
                 let offset = current.offset + writer.written
                 try await context.repository.updateUpload(id: current.id, offset: offset, state: .receiving, at: context.clock.now())
+                await writer.acknowledged()
                 if let blobHasher { context.digests.keep(current.id, at: offset, blobHasher) }
             }
             // Nobody reads this answer; it keeps a client's disconnect out of the error log.
             throw ServerError.badRequest("the chunk ended before its announced length (\(error)); resume from the offset HEAD reports")
         }
         if tooLong {
-            writer.discard()
+            await writer.discard()
             throw ServerError(.contentTooLarge, "the chunk runs past Upload-Length \(current.length): at most \(remaining) more bytes fit; chunk discarded")
         }
         if let checksum, let chunkHasher, chunkHasher.finalize() != checksum.digest {
-            writer.discard()
+            await writer.discard()
             context.metrics.uploadChunksRejected.increment()
             throw ServerError(HTTPResponse.Status(code: Tus.checksumMismatchStatus, reasonPhrase: "Checksum Mismatch"),
                               "chunk does not match its Upload-Checksum \(checksum.algorithm.rawValue); chunk discarded, offset stays \(current.offset)",
                               headers: [TusHeader.uploadOffset: String(current.offset)])
         }
-        try await writer.sync()
+        try await writer.commit()
         var advanced = current
         advanced.offset = current.offset + writer.written
         try await context.repository.updateUpload(id: current.id, offset: advanced.offset, state: .receiving, at: context.clock.now())
+        await writer.acknowledged()
         if let blobHasher { context.digests.keep(current.id, at: advanced.offset, blobHasher) }
         if advanced.offset == advanced.length {
             return try await finish(advanced)

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Logging
 
@@ -9,7 +10,7 @@ import Logging
 struct UploadCompletion: Sendable {
     let repository: any EvidenceRepository
     let blobs: any BlobStorage
-    let parts: UploadParts
+    let staging: any UploadStaging
     let digests: UploadDigests
     let metrics: ServerMetrics
     let clock: ServerClock
@@ -17,29 +18,28 @@ struct UploadCompletion: Sendable {
     enum Outcome: Sendable, Equatable {
         /// The blob is held and the upload complete.
         case completed(UploadRecord)
-        /// The bytes do not match the upload's SHA-256 (or were lost): the upload and its part
-        /// file are gone, so the gateway, finding it unknown (404), starts it afresh.
+        /// The bytes do not match the upload's SHA-256 (or were lost): the upload and what it
+        /// staged are gone, so the gateway, finding it unknown (404), starts it afresh.
         case discarded(reason: String)
     }
 
     func complete(_ upload: UploadRecord) async throws -> Outcome {
         if upload.state == .complete { return .completed(upload) }
         precondition(upload.offset == upload.length, "only an upload with every byte acknowledged is completed")
-        if parts.exists(upload.id) {
-            let (sha256, size) = try await verifiedDigest(of: upload)
-            guard sha256 == upload.sha256, size == upload.length else {
-                return try await discard(upload, "content does not match sha256 \(upload.sha256) given in Upload-Metadata")
-            }
-            try await BlockingIO.run { [blobs, file = parts.path(of: upload.id)] in
-                try blobs.store(verifiedFile: file, sha256: sha256)
-            }
-        } else if try await repository.heldBlobs(among: [upload.sha256]).isEmpty {
-            // No part file: a crash came after the part file went into the blob store and before
+        switch try await staging.seal(upload, digest: takeDigest(of: upload)) {
+        case .stored:
+            break
+        case .mismatch:
+            return try await discard(upload, "content does not match sha256 \(upload.sha256) given in Upload-Metadata")
+        case .absent:
+            // Nothing staged: a crash came after the bytes went into the blob store and before
             // the blob was recorded. What is stored under the hash is checked before it counts.
-            let stored = try await BlockingIO.run { [blobs, sha256 = upload.sha256] in try blobs.sha256(of: sha256) }
-            guard let stored, stored.sha256 == upload.sha256, stored.size == upload.length else {
-                if stored != nil { blobs.remove(upload.sha256) }
-                return try await discard(upload, "the received bytes of upload \(upload.id) are lost or damaged")
+            if try await repository.heldBlobs(among: [upload.sha256]).isEmpty {
+                let stored = try await blobs.sha256(of: upload.sha256)
+                guard let stored, stored.sha256 == upload.sha256, stored.size == upload.length else {
+                    if stored != nil { try await blobs.remove(upload.sha256) }
+                    return try await discard(upload, "the received bytes of upload \(upload.id) are lost or damaged")
+                }
             }
         }
         try await repository.recordBlob(sha256: upload.sha256, size: upload.length, at: clock.now())
@@ -52,18 +52,16 @@ struct UploadCompletion: Sendable {
         return .completed(complete)
     }
 
-    /// The digest taken as the bytes arrived when this process saw them all; else the part file read again.
-    private func verifiedDigest(of upload: UploadRecord) async throws -> (String, Int64) {
+    /// The digest taken as the bytes arrived, when this process saw them all; nil means "read them again".
+    private func takeDigest(of upload: UploadRecord) -> String? {
         defer { digests.forget(upload.id) }
-        if upload.length > 0, let digest = digests.take(upload.id, at: upload.length) {
-            return (digest.finalize().hexString, try parts.size(of: upload.id))
-        }
-        return try await BlockingIO.run { [parts, id = upload.id] in try parts.sha256(of: id) }
+        guard upload.length > 0, let digest = digests.take(upload.id, at: upload.length) else { return nil }
+        return digest.finalize().hexString
     }
 
     private func discard(_ upload: UploadRecord, _ reason: String) async throws -> Outcome {
         try await repository.deleteUpload(id: upload.id)
-        parts.remove(upload.id)
+        await staging.remove(upload.id)
         digests.forget(upload.id)
         return .discarded(reason: reason + "; upload discarded")
     }

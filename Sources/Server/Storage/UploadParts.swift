@@ -2,6 +2,7 @@ import CFileSystem
 import Common
 import Crypto
 import Foundation
+import NIOCore
 import NIOPosix
 
 /// The part files of tus uploads in progress: `<root>/<upload id>`, one per upload, written at
@@ -100,7 +101,7 @@ enum FileDigest {
 /// uploads' requests keep being served meanwhile.
 /// Every ``writebackStep`` bytes the kernel is told to start writing them out, so the sync that
 /// acknowledges the chunk waits only for the last few MiB instead of the whole chunk.
-final class PartWriter {
+final class PartWriter: ChunkWriter {
     let descriptor: Int32
     let path: String
     let start: Int64
@@ -115,6 +116,10 @@ final class PartWriter {
     }
 
     deinit { close(descriptor) }
+
+    func write(_ buffer: ByteBuffer) throws {
+        try buffer.withUnsafeReadableBytes { try write($0) }
+    }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var done = 0
@@ -137,8 +142,10 @@ final class PartWriter {
     /// Drops everything this chunk wrote.
     func discard() { _ = ftruncate(descriptor, off_t(start)) }
 
+    func acknowledged() {}
+
     /// Makes the chunk's bytes durable.
-    func sync() async throws {
+    func commit() async throws {
         try await BlockingIO.run { [descriptor, path] in
             guard fdatasync(descriptor) == 0 else { throw FileError(path: path) }
         }
