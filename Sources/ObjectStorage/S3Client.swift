@@ -103,7 +103,7 @@ public final class S3Client: Sendable {
     public func get(_ key: String, range: ClosedRange<Int64>? = nil) async throws -> ByteBuffer? {
         var headers: [(String, String)] = []
         if let range { headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound)")) }
-        let answer = try await send("GetObject \(key)", .GET, key: key, headers: headers, accepting: [200, 206, 404])
+        let answer = try await send("GetObject \(key)", .GET, key: key, headers: headers, accepting: [200, 206, 404], movingBytes: true)
         return answer.status == 404 ? nil : answer.body
     }
 
@@ -160,9 +160,9 @@ public final class S3Client: Sendable {
         let copySource = "/" + SignatureV4.encode(bucket.name + "/" + source, keepingSlashes: true)
         if size <= Self.singleCopyLimit {
             let answer = try await send("CopyObject \(source) to \(destination)", .PUT, key: destination,
-                                        headers: [("x-amz-copy-source", copySource)])
+                                        headers: [("x-amz-copy-source", copySource)], movingBytes: true)
             // A copy can fail after its 200 has been sent: the error is then in the body.
-            if S3XML.value("Code", in: answer.text[...]) != nil, answer.text.contains("<Error") {
+            if answer.text.contains("<Error") {
                 throw answer.error("CopyObject \(source) to \(destination)")
             }
             return
@@ -176,7 +176,8 @@ public final class S3Client: Sendable {
                 let number = parts.count + 1
                 let answer = try await send("UploadPartCopy \(destination) #\(number)", .PUT, key: destination,
                                             query: [("partNumber", String(number)), ("uploadId", uploadId)],
-                                            headers: [("x-amz-copy-source", copySource), ("x-amz-copy-source-range", "bytes=\(start)-\(end)")])
+                                            headers: [("x-amz-copy-source", copySource), ("x-amz-copy-source-range", "bytes=\(start)-\(end)")],
+                                            movingBytes: true)
                 guard let etag = S3XML.value("ETag", in: answer.text[...]) else {
                     throw answer.text.contains("<Error") ? answer.error("UploadPartCopy \(destination)")
                         : ObjectStorageError.malformedAnswer(operation: "UploadPartCopy \(destination)", reason: "no ETag")
@@ -312,7 +313,7 @@ public final class S3Client: Sendable {
         let list = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(S3XML.escape($0.etag))</ETag></Part>" }.joined()
         let body = ByteBuffer(string: "<CompleteMultipartUpload>\(list)</CompleteMultipartUpload>")
         let operation = "CompleteMultipartUpload \(key)"
-        let answer = try await send(operation, .POST, key: key, query: [("uploadId", uploadId)], body: body)
+        let answer = try await send(operation, .POST, key: key, query: [("uploadId", uploadId)], body: body, movingBytes: true)
         if answer.text.contains("<Error") { throw answer.error(operation) }
     }
 
@@ -366,16 +367,15 @@ public final class S3Client: Sendable {
     /// Sends one signed call and reads its answer whole; a status outside `accepting` is thrown
     /// as the store's error.
     func send(_ operation: String, _ method: HTTPMethod, key: String?, query: [(String, String)] = [],
-              headers: [(String, String)] = [], body: ByteBuffer? = nil, accepting: Set<Int> = [200, 204]) async throws -> Answer {
+              headers: [(String, String)] = [], body: ByteBuffer? = nil, accepting: Set<Int> = [200, 204],
+              movingBytes: Bool = false) async throws -> Answer {
         let payload = body.map { buffer in buffer.withUnsafeReadableBytes { SHA256.hash(data: $0).hexString } }
             ?? SignatureV4.emptyPayloadSHA256
         var request = makeRequest(method, key: key, query: query, headers: headers, payloadSHA256: payload)
         if let body { request.body = .bytes(body) }
-        let movesBytes = body != nil || method == .GET && key != nil || headers.contains { $0.0 == "x-amz-copy-source" }
-            || operation.hasPrefix("CompleteMultipartUpload")
         let answer: Answer
         do {
-            let response = try await http.execute(request, timeout: movesBytes ? timeout : shortTimeout)
+            let response = try await http.execute(request, timeout: movingBytes || body != nil ? timeout : shortTimeout)
             let bytes = try await response.body.collect(upTo: Self.answerLimit)
             answer = Answer(status: Int(response.status.code), headers: response.headers, body: bytes)
         } catch {

@@ -87,6 +87,8 @@ struct ObjectUploadStaging: UploadStaging {
 
     func seal(_ upload: UploadRecord, digest: String?) async throws -> SealOutcome {
         let stagedKey = keys.staged(upload.id)
+        // The joined object's size, once known, so that it is asked for once.
+        var joinedSize: Int64?
         if let state = try await state(of: upload.id) {
             if let multipartId = state.multipartUploadId {
                 let expectedParts = Int((upload.length + Int64(state.partSize) - 1) / Int64(state.partSize))
@@ -98,21 +100,28 @@ struct ObjectUploadStaging: UploadStaging {
                     try await client.completeMultipartUpload(stagedKey, uploadId: multipartId, parts: Array(parts))
                 } catch let error as ObjectStorageError where error.code == "NoSuchUpload" {
                     // Joined by an earlier run that a crash interrupted; the object tells.
-                    guard try await client.size(of: stagedKey) != nil else { throw error }
+                    joinedSize = try await client.size(of: stagedKey)
+                    guard joinedSize != nil else { throw error }
                 }
-            } else if try await client.size(of: stagedKey) == nil {
-                try await client.put(stagedKey, ByteBuffer())
+            } else {
+                joinedSize = try await client.size(of: stagedKey)
+                if joinedSize == nil {
+                    try await client.put(stagedKey, ByteBuffer())
+                    joinedSize = 0
+                }
             }
-        } else if try await client.size(of: stagedKey) == nil {
-            return .absent
+        } else {
+            joinedSize = try await client.size(of: stagedKey)
+            if joinedSize == nil { return .absent }
         }
-        guard let size = try await client.size(of: stagedKey) else { return .absent }
+        if joinedSize == nil { joinedSize = try await client.size(of: stagedKey) }
+        let size: Int64
         let sha256: String
-        if let digest, size == upload.length {
-            sha256 = digest
+        if let digest, let known = joinedSize, known == upload.length {
+            (sha256, size) = (digest, known)
         } else {
             guard let read = try await client.sha256(of: stagedKey) else { return .absent }
-            sha256 = read.sha256
+            (sha256, size) = (read.sha256, read.size)
         }
         guard sha256 == upload.sha256, size == upload.length else { return .mismatch(sha256: sha256, size: size) }
         if try await !blobs.contains(sha256) {
