@@ -24,6 +24,12 @@ public struct ServerConfiguration: Sendable {
     public var database = DatabaseLocation.dataFolder
     /// Where blobs and uploads in progress are kept: the data folder unless an S3 bucket is given.
     public var blobs = BlobLocation.dataFolder
+    /// A file holding the receipt-signing key (raw 32 bytes), instead of the one the database
+    /// or data folder keeps; refused unless it is the key gateways pinned.
+    public var serverKeyFile: URL?
+    /// This instance's name in answers' `Fieldgate-Instance` header and in `/metrics`; nil for
+    /// the host name and bound port.
+    public var instanceName: String?
     /// Per-gateway limits and the expiry of abandoned uploads.
     public var quotas = UploadQuotas()
     /// What "now" is for uploads' timestamps and expiry; a test moves it.
@@ -58,15 +64,19 @@ public final class EvidenceServer: Sendable {
     let context: ServerContext
     let tlsConfiguration: TLSConfiguration?
 
-    /// Opens (creating when needed) the data folder, database and key, and reads the TLS files.
-    public init(configuration: ServerConfiguration) throws {
+    /// Opens (creating when needed) the data folder, reaches the database (migrating it when
+    /// needed), takes the key (creating it on first start), and reads the TLS files.
+    public init(configuration: ServerConfiguration) async throws {
         self.configuration = configuration
+        let tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
         let folder = try DataFolder(configuration.dataDirectory)
         let repository = try folder.repository(for: configuration.database)
+        try await repository.prepare()
+        let signingKey = SigningKey(try await folder.serverKey(for: repository, override: configuration.serverKeyFile))
         let metrics = ServerMetrics.shared
         let (blobs, staging) = try folder.blobStorage(for: configuration.blobs)
         context = ServerContext(repository: repository, blobs: blobs,
-                                staging: staging, signingKey: SigningKey(try folder.serverKey()),
+                                staging: staging, signingKey: signingKey,
                                 authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
                                 maxUploadSize: configuration.maxUploadSize, uploadLocks: repository.makeUploadLocks(), digests: UploadDigests(),
                                 quotas: configuration.quotas, clock: configuration.clock,
@@ -74,7 +84,7 @@ public final class EvidenceServer: Sendable {
                                 timestamper: configuration.timestampAuthority.map {
                                     ReceiptTimestamper(authority: $0, repository: repository, metrics: metrics, clock: configuration.clock)
                                 })
-        tlsConfiguration = try Self.tls(certificate: configuration.tlsCertificatePath, key: configuration.tlsKeyPath)
+        self.tlsConfiguration = tlsConfiguration
     }
 
     /// Deletes uploads nobody wrote to for `quotas.abandonedUploadExpiry`, with their part
@@ -108,7 +118,7 @@ public final class EvidenceServer: Sendable {
     /// The server's Ed25519 public key, raw 32 bytes, which verifies its receipts.
     public var publicKey: Data { context.signingKey.publicKey.rawRepresentation }
 
-    /// Reaches the database (migrating it when needed), completes what a crash interrupted (uploads with every byte but no blob), then serves
+    /// Checks the blob store, completes what a crash interrupted (uploads with every byte but no blob), then serves
     /// until the task is cancelled (or, with `handlingShutdownSignals`, until SIGINT or
     /// SIGTERM), then shuts down gracefully.
     /// - Parameter onReady: called once listening, with the bound port (the real one when the
@@ -116,7 +126,6 @@ public final class EvidenceServer: Sendable {
     public func run(handlingShutdownSignals: Bool = false, onReady: @escaping @Sendable (Int) async -> Void) async throws {
         var logger = Logger(label: "fieldgate-server")
         logger.logLevel = configuration.logLevel
-        try await context.repository.prepare()
         if case .s3(let location) = configuration.blobs {
             do {
                 try await S3Client(bucket: location.bucket, credentials: location.credentials).checkBucket()
@@ -136,7 +145,9 @@ public final class EvidenceServer: Sendable {
         let stamper = Task { [timestamper = context.timestamper] in await timestamper?.run(logger: logger) }
         defer { stamper.cancel() }
         let router = Router(context: ServerRequestContext.self)
+        let instance = InstanceName(configuration.instanceName ?? InstanceName.defaultName(port: configuration.port))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: InstanceHeaderMiddleware(instance: instance))
         router.add(middleware: ErrorBodyMiddleware())
         OperationalRoutes(context: context).register(on: router)
         EnrollRoutes(context: context).register(on: router)
@@ -153,7 +164,12 @@ public final class EvidenceServer: Sendable {
             router: router,
             server: try tlsConfiguration.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldgate-server"),
-            onServerRunning: { channel in await onReady(channel.localAddress?.port ?? 0) },
+            onServerRunning: { [metrics = context.metrics, named = configuration.instanceName] channel in
+                let port = channel.localAddress?.port ?? 0
+                if named == nil { instance.set(InstanceName.defaultName(port: port)) }
+                metrics.announce(instance: instance.value)
+                await onReady(port)
+            },
             logger: logger
         )
         if handlingShutdownSignals {
@@ -235,5 +251,12 @@ struct DataFolder {
         }
     }
 
-    func serverKey() throws -> Curve25519.Signing.PrivateKey { try ServerKey.loadOrCreate(at: key) }
+    /// The key that signs receipts: kept by `repository` when it keeps keys (PostgreSQL, shared
+    /// by instances), else in this folder; `override` is a `--server-key` file.
+    func serverKey(for repository: any EvidenceRepository, override: URL?) async throws -> Curve25519.Signing.PrivateKey {
+        if let store = repository.serverKeyStore {
+            return try await ServerKey.resolve(store: store, override: override, legacyFile: key)
+        }
+        return try await ServerKey.resolve(store: FileServerKeyStore(url: key), override: override, legacyFile: nil)
+    }
 }

@@ -111,7 +111,7 @@ struct DemoCommand: AsyncParsableCommand {
         section("9. The central evidence server (fieldgate-server, embedded for the demo on 127.0.0.1)")
         var serverConfiguration = ServerConfiguration(dataDirectory: serverData, port: 0)
         serverConfiguration.logLevel = .warning
-        let server = try EvidenceServer(configuration: serverConfiguration)
+        let server = try await EvidenceServer(configuration: serverConfiguration)
         let ready = AsyncStream<Int>.makeStream()
         Task { try await server.run { port in ready.continuation.yield(port) } }
         var readyPorts = ready.stream.makeAsyncIterator()

@@ -70,7 +70,7 @@ struct ExportCommand: AsyncParsableCommand {
             }
             summary = try await ServerBundleExport.export(selection, to: URL(fileURLWithPath: to), dataDirectory: data.dataURL,
                                                           database: data.databaseLocation(), blobs: data.blobLocation(),
-                                                          timestampAuthorityCA: authority,
+                                                          serverKey: data.serverKeyURL, timestampAuthorityCA: authority,
                                                           organisation: organisation)
         } catch {
             printError("error: \(error)")

@@ -49,6 +49,17 @@ struct DataOptions: ParsableArguments {
                                valueName: "size"))
     var s3PartSize: String?
 
+    @Option(name: .customLong("server-key"),
+            help: ArgumentHelp("A file holding the receipt-signing key (raw 32-byte Ed25519), instead of the one kept in the database (PostgreSQL) or in --data (server-key). Refused unless it is the key gateways pinned; on a database without a key yet, only its public half is kept and every start needs this file. Default: $FIELDGATE_SERVER_KEY.",
+                               valueName: "file"))
+    var serverKey: String?
+
+    /// The `--server-key` file, if one is given.
+    var serverKeyURL: URL? {
+        let path = serverKey ?? ProcessInfo.processInfo.environment["FIELDGATE_SERVER_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        return path.map { URL(fileURLWithPath: $0) }
+    }
+
     /// The blob store the options name; a malformed URL or missing credential is an error saying what to give.
     func blobLocation() throws -> BlobLocation {
         let environment = ProcessInfo.processInfo.environment

@@ -24,7 +24,8 @@ struct GatewaysCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let token = try await GatewayAdministration.add(name: name, dataDirectory: data.dataURL, database: data.databaseLocation())
+                let token = try await GatewayAdministration.add(name: name, dataDirectory: data.dataURL, database: data.databaseLocation(),
+                                                                serverKey: data.serverKeyURL)
                 emitLine("gateway \(name) invited; its one-time enrolment token:")
                 emitLine(token)
             } catch {

@@ -30,7 +30,8 @@ struct ImportBundleCommand: AsyncParsableCommand {
         let summary: BundleImportSummary
         do {
             summary = try await BundleImport.importBundle(at: URL(fileURLWithPath: bundle), dataDirectory: data.dataURL,
-                                                          database: data.databaseLocation(), blobs: data.blobLocation())
+                                                          database: data.databaseLocation(), blobs: data.blobLocation(),
+                                                          serverKey: data.serverKeyURL)
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure

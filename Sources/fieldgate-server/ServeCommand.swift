@@ -18,6 +18,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on; 0 picks a free one (the ready line names it).")
     var port = 8080
 
+    @Option(help: ArgumentHelp("This instance's name, for the Fieldgate-Instance header of every answer and fieldgate_instance_info in /metrics; useful when several instances share one address. Default: the host name and port.",
+                               valueName: "name"))
+    var instance: String?
+
     @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain; serves HTTPS with --tls-key.", valueName: "pem"))
     var tlsCertificate: String?
 
@@ -115,7 +119,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
             configuration.database = try data.databaseLocation()
             configuration.blobs = try data.blobLocation()
-            server = try EvidenceServer(configuration: configuration)
+            configuration.serverKeyFile = data.serverKeyURL
+            configuration.instanceName = instance
+            server = try await EvidenceServer(configuration: configuration)
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure

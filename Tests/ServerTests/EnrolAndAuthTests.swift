@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Server
 import SyncProtocol
+import TestSupport
 import XCTest
 
 final class EnrolAndAuthTests: ServerTestCase {
@@ -12,9 +13,41 @@ final class EnrolAndAuthTests: ServerTestCase {
         let listed = try await GatewayAdministration.list(dataDirectory: data, database: database)
         XCTAssertEqual(listed.map(\.state), [.active])
         XCTAssertNotNil(listed.first?.enrolledAt)
-        let keyFile = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("server-key").path)
-        XCTAssertEqual((keyFile[.posixPermissions] as? NSNumber)?.intValue, 0o600)
-        XCTAssertEqual((keyFile[.size] as? NSNumber)?.intValue, 32)
+        let keyPath = data.appendingPathComponent("server-key").path
+        if let postgres {
+            // Every instance on the database signs with the key it keeps; no file to copy.
+            XCTAssertFalse(FileManager.default.fileExists(atPath: keyPath))
+            XCTAssertEqual(try postgres.cluster.psql(database: postgres.name, "SELECT encode(public_key, 'base64') FROM server_key"),
+                           running.server.publicKey.base64EncodedString())
+        } else {
+            let keyFile = try FileManager.default.attributesOfItem(atPath: keyPath)
+            XCTAssertEqual((keyFile[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+            XCTAssertEqual((keyFile[.size] as? NSNumber)?.intValue, 32)
+        }
+    }
+
+    /// `--server-key` may sign instead of the kept key only if it is that key: a gateway's pinned key never changes.
+    func testAServerKeyFileOtherThanThePinnedKeyIsRefused() async throws {
+        let gateway = try await enrol("station-north")
+        await running.stop()
+        let impostor = data.deletingLastPathComponent().appendingPathComponent("other-key")
+        try Curve25519.Signing.PrivateKey().rawRepresentation.write(to: impostor)
+        for file in [impostor, data.deletingLastPathComponent().appendingPathComponent("no-such-key")] {
+            var configuration = configuration()
+            configuration.serverKeyFile = file
+            do {
+                _ = try await RunningServer(configuration: configuration)
+                XCTFail("the server started with \(file.lastPathComponent)")
+            } catch {
+                XCTAssertTrue(error is ServerSetupError, "\(type(of: error)): \(error)")
+                XCTAssertTrue("\(error)".contains(file.path), "\(error)")
+            }
+        }
+        let cli = try runFieldgateServer(["gateways", "add", "station-south", "--data", data.path, "--server-key", impostor.path] + databaseArguments)
+        XCTAssertEqual(cli.status, 1)
+        XCTAssertTrue(cli.stderr.contains("gateways pinned"), cli.stderr)
+        running = try await RunningServer(configuration: configuration())
+        XCTAssertEqual(running.server.publicKey, gateway.serverPublicKey.rawRepresentation, "the kept key signs as before")
     }
 
     func testTokenWorksOnce() async throws {

@@ -27,6 +27,26 @@ final class OperationsTests: ServerTestCase {
         }
     }
 
+    /// Behind a load balancer, each answer (errors too) and each instance's metrics name the instance.
+    func testEveryAnswerAndTheMetricsNameTheInstance() async throws {
+        let expected = "\(ProcessInfo.processInfo.hostName):\(running.port)"
+        for path in ["/healthz", "/v1/no-such-route", "/v1/batches/x/commit"] {
+            let answer = try await send("GET", path)
+            XCTAssertEqual(answer.header("Fieldgate-Instance"), expected, "\(path) answered \(answer.status)")
+        }
+        let text = String(decoding: try await send("GET", "/metrics").body, as: UTF8.self)
+        XCTAssertTrue(text.contains("fieldgate_instance_info{instance=\"\(expected)\"} 1"), text)
+        for name in ["fieldgate_uploads_receiving", "fieldgate_upload_lock_conflicts_total", "fieldgate_instance_start_time_seconds"] {
+            XCTAssertTrue(text.contains("\n\(name)"), "\(name) missing from:\n\(text)")
+        }
+        await running.stop()
+        var named = configuration()
+        named.instanceName = "centre-b"
+        running = try await RunningServer(configuration: named)
+        let answer = try await send("GET", "/healthz")
+        XCTAssertEqual(answer.header("Fieldgate-Instance"), "centre-b")
+    }
+
     func testCountersCountRejectedChunksAndReceipts() async throws {
         let gateway = try await enrol("g1")
         let blob = Data("counted twice".utf8)
@@ -113,10 +133,13 @@ final class OperationsTests: ServerTestCase {
         await secure.stop()
     }
 
-    func testTLSNeedsCertificateAndKey() throws {
+    func testTLSNeedsCertificateAndKey() async throws {
         for (certificate, key) in [("/tmp/cert.pem", nil), (nil, "/tmp/key.pem")] as [(String?, String?)] {
-            XCTAssertThrowsError(try EvidenceServer(configuration: ServerConfiguration(
-                dataDirectory: data, tlsCertificatePath: certificate, tlsKeyPath: key))) { error in
+            do {
+                _ = try await EvidenceServer(configuration: ServerConfiguration(
+                    dataDirectory: data, tlsCertificatePath: certificate, tlsKeyPath: key))
+                XCTFail("a server with half of the TLS files started")
+            } catch {
                 XCTAssertTrue(error is ServerSetupError, "\(type(of: error)): \(error)")
                 XCTAssertTrue("\(error)".contains("--tls-cert") && "\(error)".contains("--tls-key"), "\(error)")
             }

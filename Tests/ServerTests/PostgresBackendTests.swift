@@ -19,15 +19,15 @@ final class PostgresBackendTests: ServerTestCase {
     private func sql(_ statement: String) throws -> String { try cluster.psql(database: databaseName, statement) }
 
     func testTheSchemaIsMigratedOnceAndRecordsSurviveARestart() async throws {
-        // 1: the records; 2: receipts' time-stamps; 3: bundles exported; 4: bundles imported.
-        XCTAssertEqual(try sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"), "1,2,3,4")
+        // 1: the records; 2: receipts' time-stamps; 3: bundles exported; 4: bundles imported; 5: the server key.
+        XCTAssertEqual(try sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"), "1,2,3,4,5")
         let gateway = try await enrol("station-north")
         let blob = Self.randomBlob(20_000)
         let created = try await postManifest(gateway, items: [item(blob, metadata: ["camera": "CAM-7", "officer": "A-1024"])])
         XCTAssertEqual(created.status, 201, created.errorReason ?? "")
         try await upload(gateway, blob)
         try await restartServer()
-        XCTAssertEqual(try sql("SELECT count(*) FROM schema_migrations"), "4", "a second start applies nothing again")
+        XCTAssertEqual(try sql("SELECT count(*) FROM schema_migrations"), "5", "a second start applies nothing again")
         let batchId = try created.decode(BatchCreated.self).batchId
         let commit = try await send("POST", "/v1/batches/\(batchId)/commit", headers: gateway.bearer)
         XCTAssertEqual(commit.status, 200, commit.errorReason ?? "")
@@ -225,6 +225,63 @@ final class PostgresBackendTests: ServerTestCase {
         let taken = try await patch(gateway, location, offset: 0, blob)
         XCTAssertEqual(taken.status, 204, taken.errorReason ?? "")
         XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob, "the blob is the second server's bytes alone")
+    }
+
+    /// A second instance with a data folder of its own signs with the key the database keeps.
+    func testEveryInstanceSignsWithTheKeyTheDatabaseKeeps() async throws {
+        var elsewhere = configuration()
+        elsewhere.dataDirectory = data.deletingLastPathComponent().appendingPathComponent("second-instance")
+        let second = try await RunningServer(configuration: elsewhere)
+        defer { Task { await second.stop() } }
+        XCTAssertEqual(second.server.publicKey, running.server.publicKey)
+        for folder in [data!, elsewhere.dataDirectory] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("server-key").path))
+        }
+        XCTAssertEqual(try sql("SELECT count(*) FROM server_key WHERE length(private_key) = 32 AND length(public_key) = 32"), "1")
+    }
+
+    /// An older build kept the key of a PostgreSQL server in --data: it is adopted, and a
+    /// different file beside a kept key stops the server rather than change the pinned key.
+    func testTheKeyFileAnOlderBuildLeftIsAdopted() async throws {
+        await running.stop()
+        try sql("DELETE FROM server_key")
+        let older = Curve25519.Signing.PrivateKey()
+        let keyFile = data.appendingPathComponent("server-key")
+        try older.rawRepresentation.write(to: keyFile)
+        try await restartServer()
+        XCTAssertEqual(running.server.publicKey, older.publicKey.rawRepresentation)
+        XCTAssertEqual(try sql("SELECT encode(private_key, 'base64') FROM server_key"), older.rawRepresentation.base64EncodedString())
+        await running.stop()
+        try Curve25519.Signing.PrivateKey().rawRepresentation.write(to: keyFile)
+        do {
+            _ = try await RunningServer(configuration: configuration())
+            XCTFail("the server started with a key file other than the kept key")
+        } catch {
+            XCTAssertTrue("\(error)".contains(keyFile.path) && "\(error)".contains("other than the one the database keeps"), "\(error)")
+        }
+    }
+
+    /// A key kept in a file of its own (--server-key): the database keeps its public half only,
+    /// so a start without the file is refused by name, and so is another key.
+    func testAKeyKeptOutsideTheDatabase() async throws {
+        await running.stop()
+        try sql("DELETE FROM server_key")
+        let outside = Curve25519.Signing.PrivateKey()
+        let file = data.deletingLastPathComponent().appendingPathComponent("vault-key")
+        try outside.rawRepresentation.write(to: file)
+        var withFile = configuration()
+        withFile.serverKeyFile = file
+        running = try await RunningServer(configuration: withFile)
+        XCTAssertEqual(running.server.publicKey, outside.publicKey.rawRepresentation)
+        XCTAssertEqual(try sql("SELECT count(*) FROM server_key WHERE private_key IS NULL"), "1", "the private half stays out")
+        await running.stop()
+        do {
+            _ = try await RunningServer(configuration: configuration())
+            XCTFail("the server started without the key it signs with")
+        } catch {
+            XCTAssertTrue("\(error)".contains("--server-key"), "\(error)")
+        }
+        running = try await RunningServer(configuration: withFile)
     }
 
     /// Waits (at most 10 s) until PostgreSQL holds exactly `count` advisory locks.

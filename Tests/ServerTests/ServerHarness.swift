@@ -19,7 +19,7 @@ final class RunningServer: Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     init(configuration: ServerConfiguration) async throws {
-        let server = try EvidenceServer(configuration: configuration)
+        let server = try await EvidenceServer(configuration: configuration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         task = Task {
             defer { continuation.finish() }

@@ -5,12 +5,16 @@ import Foundation
 /// servers run on the same database: they read it on every request.
 public enum GatewayAdministration {
     /// Creates an invited gateway and returns its one-time enrolment token (only its hash is kept).
-    public static func add(name: String, dataDirectory: URL, database: DatabaseLocation = .dataFolder) async throws -> String {
+    /// The server key is created first (or checked against `serverKey`, a `--server-key` file),
+    /// so the key this gateway will pin exists before its token does.
+    public static func add(name: String, dataDirectory: URL, database: DatabaseLocation = .dataFolder,
+                           serverKey: URL? = nil) async throws -> String {
         guard !name.isEmpty, !name.contains(where: \.isNewline) else { throw AdministrationError.invalidName(name) }
         let folder = try DataFolder(dataDirectory)
-        _ = try folder.serverKey()
+        let repository = try await folder.openRepository(database)
+        _ = try await folder.serverKey(for: repository, override: serverKey)
         let token = Credentials.randomSecret()
-        _ = try await folder.openRepository(database).createGateway(name: name, tokenHash: Credentials.hash(token))
+        _ = try await repository.createGateway(name: name, tokenHash: Credentials.hash(token))
         return token
     }
 

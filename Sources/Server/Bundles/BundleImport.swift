@@ -28,10 +28,11 @@ public struct BundleImportSummary: Codable, Sendable, Equatable {
 /// key (`hand-carried-<bundle id>`) and import record say how they came.
 public enum BundleImport {
     public static func importBundle(at source: URL, dataDirectory: URL, database: DatabaseLocation = .dataFolder,
-                                    blobs blobLocation: BlobLocation = .dataFolder, at date: Date = Date()) async throws -> BundleImportSummary {
+                                    blobs blobLocation: BlobLocation = .dataFolder, serverKey: URL? = nil,
+                                    at date: Date = Date()) async throws -> BundleImportSummary {
         let folder = try DataFolder(dataDirectory)
-        let signingKey = try folder.serverKey()
         let repository = try await folder.openRepository(database)
+        let signingKey = try await folder.serverKey(for: repository, override: serverKey)
         let blobs = try folder.blobStorage(for: blobLocation).0
         let staging = folder.uploads.appendingPathComponent("import-\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: folder.uploads, withIntermediateDirectories: true)

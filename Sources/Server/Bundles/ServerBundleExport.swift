@@ -15,12 +15,12 @@ public enum ServerBundleExport {
     /// `serve --tsa-ca-file` was given: required when a selected receipt carries a time-stamp.
     public static func export(_ selection: ExportSelection, to destination: URL, dataDirectory: URL,
                               database: DatabaseLocation = .dataFolder, blobs blobLocation: BlobLocation = .dataFolder,
-                              timestampAuthorityCA: String? = nil,
+                              serverKey: URL? = nil, timestampAuthorityCA: String? = nil,
                               organisation: String? = nil, serverName: String? = nil,
                               at date: Date = Date()) async throws -> BundleSummary {
         let folder = try DataFolder(dataDirectory)
-        let signingKey = try folder.serverKey()
         let repository = try await folder.openRepository(database)
+        let signingKey = try await folder.serverKey(for: repository, override: serverKey)
         let (selected, unknown) = try await repository.exportableItems(selection.scope)
         guard unknown.isEmpty else { throw ServerExportError.unknownItems(unknown) }
         let items = selected.filter { taken(within: selection, $0.item.metadata) }

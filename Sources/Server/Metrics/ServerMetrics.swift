@@ -1,3 +1,4 @@
+import Foundation
 import CoreMetrics
 import Prometheus
 
@@ -28,6 +29,11 @@ final class ServerMetrics: Sendable {
     let receiptsTimestamped: Prometheus.Counter
     /// Time-stamp requests that failed (authority unreachable, refusing, or answering wrongly).
     let timestampFailures: Prometheus.Counter
+    /// Upload bodies this process is receiving now: behind a load balancer, which instance
+    /// holds an upload.
+    let uploadsReceiving: Prometheus.Gauge
+    /// Requests refused with 423: another request (on this or another instance) held the upload.
+    let uploadLockConflicts: Prometheus.Counter
 
     private init() {
         let registry = PrometheusCollectorRegistry()
@@ -56,7 +62,23 @@ final class ServerMetrics: Sendable {
             "fieldgate_receipts_timestamped_total", help: "Receipts time-stamped by the RFC 3161 authority."))
         timestampFailures = registry.makeCounter(descriptor: .counter(
             "fieldgate_timestamp_failures_total", help: "Time-stamp requests that failed: authority unreachable, refusing or answering wrongly."))
+        uploadsReceiving = registry.makeGauge(descriptor: MetricNameDescriptor(
+            metricName: "fieldgate_uploads_receiving", unitName: "", helpText: "Upload bodies this instance is receiving now."))
+        uploadLockConflicts = registry.makeCounter(descriptor: .counter(
+            "fieldgate_upload_lock_conflicts_total", help: "Upload requests refused with 423 because another request held the upload's lock."))
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    /// Names this process in `fieldgate_instance_info{instance=...} 1`, so metrics scraped from
+    /// several instances behind one address can be told apart.
+    func announce(instance: String) {
+        registry.makeGauge(descriptor: MetricNameDescriptor(
+            metricName: "fieldgate_instance_info", unitName: "",
+            helpText: "Always 1; its label names this server instance (--instance, else host:port)."),
+            labels: [("instance", instance)]).set(to: 1)
+        registry.makeGauge(descriptor: MetricNameDescriptor(
+            metricName: "fieldgate_instance_start_time_seconds", unitName: "", helpText: "When this instance started, in seconds since 1970."),
+            labels: [("instance", instance)]).set(to: Date().timeIntervalSince1970)
     }
 
     /// The registry in Prometheus' text format.

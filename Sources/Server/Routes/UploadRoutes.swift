@@ -173,6 +173,7 @@ struct UploadRoutes {
         do {
             return try await context.uploadLocks.exclusively(uploadId, body)
         } catch let error as UploadLockError {
+            context.metrics.uploadLockConflicts.increment()
             throw ServerError(Self.locked, error.description)
         }
     }
@@ -185,6 +186,8 @@ struct UploadRoutes {
     private func receiveBody(_ request: Request, of current: UploadRecord, checksum: (algorithm: Tus.ChecksumAlgorithm, digest: Data)?,
                              requestContext: GatewayRequestContext) async throws -> UploadRecord {
         let remaining = current.length - current.offset
+        context.metrics.uploadsReceiving.increment()
+        defer { context.metrics.uploadsReceiving.decrement() }
         await requestContext.acceptBody()
         let writer = try await context.staging.openChunk(current)
         var chunkHasher = checksum.map { ChunkHasher($0.algorithm) }

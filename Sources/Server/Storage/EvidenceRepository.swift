@@ -12,6 +12,9 @@ protocol EvidenceRepository: Sendable {
     /// Locks that keep two requests from writing one upload, as wide as the records are shared:
     /// this process for SQLite, every server on the database for PostgreSQL.
     func makeUploadLocks() -> any UploadLocks
+    /// Where this database keeps the server's key, when it does (one that several instances
+    /// share); nil when the data folder keeps it.
+    var serverKeyStore: (any ServerKeyStore)? { get }
 
     // MARK: Gateways
 

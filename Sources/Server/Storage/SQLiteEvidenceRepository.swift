@@ -25,6 +25,9 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
 
     func makeUploadLocks() -> any UploadLocks { InProcessUploadLocks() }
 
+    /// The key stays in the data folder, beside this database.
+    var serverKeyStore: (any ServerKeyStore)? { nil }
+
     // MARK: Gateways
 
     func createGateway(name: String, tokenHash: String) async throws -> GatewayRecord {

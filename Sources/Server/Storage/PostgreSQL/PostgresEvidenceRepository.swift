@@ -23,6 +23,8 @@ final class PostgresEvidenceRepository: EvidenceRepository {
 
     func makeUploadLocks() -> any UploadLocks { PostgresUploadLocks(database: database, logger: logger) }
 
+    var serverKeyStore: (any ServerKeyStore)? { PostgresServerKeyStore(database: database, logger: logger) }
+
     // MARK: Gateways
 
     func createGateway(name: String, tokenHash: String) async throws -> GatewayRecord {

@@ -116,6 +116,16 @@ enum PostgresSchema {
                 imported_at timestamptz NOT NULL)
             """,
         ]),
+        // One row: every instance signs with this key, so none needs a key file.
+        Migration(version: 5, name: "the server's receipt-signing key", statements: [
+            """
+            CREATE TABLE server_key (
+                singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+                public_key bytea NOT NULL,
+                private_key bytea,
+                kept_at timestamptz NOT NULL)
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
