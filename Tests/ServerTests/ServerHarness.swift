@@ -102,6 +102,8 @@ class ServerTestCase: XCTestCase {
     var postgres: (cluster: PostgresCluster, name: String)?
     /// Set while the test talks to a `fieldgate-server` child process instead (one it can kill).
     var child: KillableServer?
+    /// Where requests go instead of the server (a load balancer in front of several).
+    var endpoint: String?
     var maxUploadSize: Int64 = 1 << 30
     var quotas = UploadQuotas()
     /// The time-stamping authority the server asks, if any.
@@ -261,7 +263,7 @@ class ServerTestCase: XCTestCase {
     }
 
     func send(_ method: String, _ path: String, headers: [(String, String)] = [], body: Data? = nil) async throws -> HTTPAnswer {
-        var request = HTTPClientRequest(url: (child?.url ?? running.baseURL) + path)
+        var request = HTTPClientRequest(url: (endpoint ?? child?.url ?? running.baseURL) + path)
         request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) }
