@@ -27,6 +27,8 @@ public enum FaultPoint: String, CaseIterable, Sendable {
     case receiptSigned = "receipt-signed"
     /// The commit and its receipt are stored; the receipt is not yet sent.
     case batchCommitted = "batch-committed"
+    /// `migrate` moved a blob and recorded it at the target; the next is not yet read.
+    case migratedBlob = "migrated-blob"
 
     /// The environment variable a debug build reads.
     public static let environmentVariable = "FIELDGATE_FAULT_POINT"

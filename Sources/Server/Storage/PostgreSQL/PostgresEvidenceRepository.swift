@@ -8,7 +8,7 @@ import SyncProtocol
 /// connections come from one pool; a commit that must be all or nothing is one transaction.
 final class PostgresEvidenceRepository: EvidenceRepository {
     let location: PostgresLocation
-    private let database: PostgresDatabase
+    let database: PostgresDatabase
     private let logger: Logger
 
     init(location: PostgresLocation) {

@@ -1,0 +1,76 @@
+import Foundation
+
+/// One value of a record being moved, typed as both databases keep it.
+enum MigratedValue: Sendable, Equatable {
+    case text(String?)
+    case integer(Int64?)
+    case boolean(Bool?)
+    case date(Date?)
+    case bytes(Data?)
+    /// Text that PostgreSQL keeps as `jsonb` (items' metadata).
+    case json(String)
+}
+
+/// A table of the server's records as `migrate` moves it: its name and columns in the
+/// embedded (SQLite, camelCase) schema and in PostgreSQL's (snake_case), and what makes a row
+/// the same row, so that moving it twice stores it once.
+struct MigratedTable: Sendable {
+    enum Kind: Sendable { case text, integer, boolean, date, bytes, json }
+
+    struct Column: Sendable {
+        let postgres: String
+        let sqlite: String
+        let kind: Kind
+    }
+
+    let postgres: String
+    let sqlite: String
+    let columns: [Column]
+    /// The PostgreSQL key that a row already moved collides on.
+    let conflictKey: String
+
+    init(_ postgres: String, sqlite: String, key: String, _ columns: [(String, String, Kind)]) {
+        self.postgres = postgres
+        self.sqlite = sqlite
+        conflictKey = key
+        self.columns = columns.map { Column(postgres: $0.0, sqlite: $0.1, kind: $0.2) }
+    }
+
+    static let gateway = MigratedTable("gateway", sqlite: "gateway", key: "id", [
+        ("id", "id", .text), ("name", "name", .text), ("state", "state", .text), ("token_hash", "tokenHash", .text),
+        ("token_used_at", "tokenUsedAt", .date), ("public_key", "publicKey", .text), ("secret_hash", "secretHash", .text),
+        ("created_at", "createdAt", .date), ("enrolled_at", "enrolledAt", .date), ("last_seen_at", "lastSeenAt", .date),
+        ("revoked_at", "revokedAt", .date),
+    ])
+    static let batch = MigratedTable("batch", sqlite: "batch", key: "id", [
+        ("id", "id", .text), ("gateway_id", "gatewayId", .text), ("batch_key", "batchKey", .text), ("state", "state", .text),
+        ("envelope", "envelope", .text), ("created_at", "createdAt", .text), ("received_at", "receivedAt", .date),
+        ("committed_at", "committedAt", .date), ("receipt", "receipt", .text),
+    ])
+    static let batchItem = MigratedTable("batch_item", sqlite: "batchItem", key: "batch_id, position", [
+        ("batch_id", "batchId", .text), ("position", "position", .integer), ("sha256", "sha256", .text), ("size", "size", .integer),
+        ("kind", "kind", .text), ("metadata", "metadata", .json), ("custody", "custody", .text), ("withdrawn", "withdrawn", .boolean),
+    ])
+    static let blob = MigratedTable("blob", sqlite: "blob", key: "sha256", [
+        ("sha256", "sha256", .text), ("size", "size", .integer), ("verified_at", "verifiedAt", .date),
+    ])
+    static let possession = MigratedTable("possession", sqlite: "possession", key: "gateway_id, sha256", [
+        ("gateway_id", "gatewayId", .text), ("sha256", "sha256", .text), ("proven_at", "provenAt", .date),
+    ])
+    static let receiptTimestamp = MigratedTable("receipt_timestamp", sqlite: "receiptTimestamp", key: "batch_id", [
+        ("batch_id", "batchId", .text), ("reply", "reply", .bytes), ("stamped_at", "stampedAt", .date), ("received_at", "receivedAt", .date),
+    ])
+    static let bundleExport = MigratedTable("bundle_export", sqlite: "bundleExport", key: "id", [
+        ("id", "id", .text), ("selection", "selection", .text), ("destination", "destination", .text), ("items", "items", .integer),
+        ("bytes", "bytes", .integer), ("tag_manifest_sha256", "tagManifestSha256", .text), ("exported_at", "exportedAt", .date),
+    ])
+    // Its id is a sequence in both; kept as it was, so a second run collides on it.
+    static let bundleImport = MigratedTable("bundle_import", sqlite: "bundleImport", key: "id", [
+        ("id", "id", .integer), ("bundle_id", "bundleId", .text), ("gateway_id", "gatewayId", .text), ("batch_id", "batchId", .text),
+        ("source", "source", .text), ("tag_manifest_sha256", "tagManifestSha256", .text), ("imported", "imported", .integer),
+        ("new_blobs", "newBlobs", .integer), ("already_receipted", "alreadyReceipted", .integer), ("imported_at", "importedAt", .date),
+    ])
+
+    /// Every table but `blob` (moved with its bytes), parents before children.
+    static let records: [MigratedTable] = [.gateway, .batch, .batchItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
+}
