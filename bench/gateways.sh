@@ -1,31 +1,62 @@
 #!/usr/bin/env bash
 # Many gateways at once: N gateways (default 200), each enrolled with its own token and holding
 # M small items (default 20, 4-16 KB of random bytes), all run `fieldgate sync` at the same
-# moment against one fieldgate-server on loopback. Checks that every item is receipted and none
-# is lost or stored twice (the server's completed uploads equal N × M distinct blobs), and
-# reports p50/p99 commit latency (request to verified receipt) and the wall time.
-# Usage: bash bench/gateways.sh [gateways] [items] [work-dir]   (results in bench/out/gateways.jsonl)
+# moment. Checks that every item is receipted and none is lost or stored twice (the servers'
+# completed uploads equal N × M distinct blobs), and reports p50/p99 commit latency (request
+# to verified receipt) and the wall time.
+#
+#   single:    one fieldgate-server on SQLite and its data folder (the embedded default).
+#   scale-out: two fieldgate-server instances on one PostgreSQL database and one SeaweedFS
+#              bucket, behind nginx (round-robin), each with a data folder of its own; also
+#              counts the blobs in the database and the objects in the bucket.
+#
+# Usage: bash bench/gateways.sh [gateways] [items] [work-dir] [single|scale-out]
+# (results in bench/out/gateways.jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gateways=${1:-200}
 items=${2:-20}
 work=${3:-/var/tmp/fieldgate-gateways-bench}
-swift build -c release --product fieldgate >&2
-swift build -c release --product fieldgate-server >&2
-bin=$(swift build -c release --show-bin-path)
+mode=${4:-single}
+swift build -c release --scratch-path .build-release --product fieldgate >&2
+swift build -c release --scratch-path .build-release --product fieldgate-server >&2
+bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
 rm -rf "$work"; mkdir -p "$work"
-mkdir -p bench/out; out=bench/out/gateways.jsonl
+mkdir -p bench/out; out=$PWD/bench/out/gateways.jsonl
+source bench/lib/services.sh
+servers=()
+trap 'for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done; stop_services' EXIT
 
-"$bin/fieldgate-server" serve --data "$work/server" --port 0 > "$work/server.out" 2> "$work/server.err" &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o 'http://[^ ]*' "$work/server.out" | head -1)
+# start_instance DATA NAME [options]: a server on a free port; appends its URL to $instance_urls.
+instance_urls=()
+start_instance() {
+  local data=$1 name=$2; shift 2
+  "$bin/fieldgate-server" serve --data "$data" --port 0 --instance "$name" "$@" \
+    > "$data.out" 2> "$data.err" &
+  servers+=($!)
+  for _ in $(seq 200); do grep -q "listening on" "$data.out" 2>/dev/null && break; sleep 0.05; done
+  instance_urls+=("$(grep -o 'http://[^ ]*' "$data.out" | head -1)")
+}
+
+storage=()
+if [ "$mode" = scale-out ]; then
+  start_postgres "$work/postgres"
+  start_seaweedfs "$work/seaweedfs"
+  storage=(--database "$pg_url" --database-password-file "$pg_password_file" --blobs s3://bench/fieldgate --s3-endpoint "$s3_endpoint")
+  start_instance "$work/server-a" centre-a "${storage[@]}"
+  start_instance "$work/server-b" centre-b "${storage[@]}"
+  start_nginx "$work/nginx" "${instance_urls[0]##*:}" "${instance_urls[1]##*:}"
+  url=$balancer_url
+else
+  start_instance "$work/server" centre
+  url=${instance_urls[0]}
+fi
+admin=(--data "$work/server-a" "${storage[@]}"); [ "$mode" = scale-out ] || admin=(--data "$work/server")
 
 echo "preparing $gateways gateways of $items items…" >&2
-for g in $(seq -w 1 "$gateways"); do
-  serial=$(printf 'G%06d' "$((10#$g))")
-  volume="$work/volume-$g/DCIM"; mkdir -p "$volume"
+prepare() {
+  local g=$1 serial; serial=$(printf 'G%06d' "$((10#$g))")
+  local volume="$work/volume-$g/DCIM"; mkdir -p "$volume"
   python3 - "$volume" "$serial" "$items" <<'PY'
 import os, sys
 folder, serial, items = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -33,12 +64,17 @@ for i in range(items):
     with open(os.path.join(folder, f"{serial}_100001_20261125{i:06d}_{i:04d}.JPG"), "wb") as f:
         f.write(os.urandom(4096 + (i * 613) % 12288))
 PY
-  token=$("$bin/fieldgate-server" gateways add "gateway-$g" --data "$work/server" | tail -1)
+  local token; token=$("$bin/fieldgate-server" gateways add "gateway-$g" "${admin[@]}" | tail -1)
   FIELDGATE_HOME="$work/gw-$g" "$bin/fieldgate" enroll --server "$url" --token "$token" > /dev/null
   FIELDGATE_HOME="$work/gw-$g" "$bin/fieldgate" collect --from "$work/volume-$g" --camera "$serial" --json > /dev/null
-done
+}
+export -f prepare; export work items bin url
+export admin_args="${admin[*]}"
+# shellcheck disable=SC2016
+seq -w 1 "$gateways" | xargs -P 4 -I{} bash -c 'admin=($admin_args); prepare {}'
 
 echo "syncing $gateways gateways at once…" >&2
+ulimit -n 65536 || true
 start=$(date +%s.%N)
 pids=()
 for g in $(seq -w 1 "$gateways"); do
@@ -48,16 +84,38 @@ done
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed+1)); done
 wall=$(echo "$(date +%s.%N) - $start" | bc)
-metrics=$(curl -sS "$url/metrics")
+: > "$work/metrics"
+for instance in "${instance_urls[@]}"; do curl -sS "$instance/metrics" >> "$work/metrics"; done
+blob_rows=null; bucket_objects=null
+if [ "$mode" = scale-out ]; then
+  blob_rows=$(psql_evidence -tA -c 'SELECT count(*) FROM blob')
+  bucket_objects=$(python3 - "$s3_endpoint" <<'PY'
+import os, re, subprocess, sys, urllib.parse
+endpoint, count, token = sys.argv[1], 0, None
+while True:
+    query = "list-type=2&prefix=" + urllib.parse.quote("fieldgate/sha256/", safe="")
+    if token: query += "&continuation-token=" + urllib.parse.quote(token, safe="")
+    body = subprocess.run(["curl", "-sSf", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+                           os.environ["AWS_ACCESS_KEY_ID"] + ":" + os.environ["AWS_SECRET_ACCESS_KEY"],
+                           f"{endpoint}/bench?{query}"], capture_output=True, text=True, check=True).stdout
+    count += body.count("<Key>")
+    match = re.search(r"<NextContinuationToken>([^<]+)</NextContinuationToken>", body)
+    if "<IsTruncated>true</IsTruncated>" not in body or not match: break
+    token = match.group(1)
+print(count)
+PY
+)
+fi
 
-python3 - "$work" "$gateways" "$items" "$wall" "$failed" <<PY | tee -a "$out"
+python3 - "$work" "$gateways" "$items" "$wall" "$failed" "$mode" "$blob_rows" "$bucket_objects" <<'PY' | tee -a "$out"
 import glob, json, sys
-work, gateways, items, wall, failed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
-metrics = {}
-for line in """$metrics""".splitlines():
+work, gateways, items, wall, failed, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+blob_rows, bucket_objects = json.loads(sys.argv[7]), json.loads(sys.argv[8])
+totals = {}
+for line in open(f"{work}/metrics"):
     if line and not line.startswith("#") and " " in line:
         name, value = line.rsplit(" ", 1)
-        metrics[name] = float(value)
+        totals[name] = totals.get(name, 0) + float(value)
 latencies, receipted = [], 0
 for path in glob.glob(f"{work}/sync-*.json"):
     try:
@@ -69,8 +127,11 @@ for path in glob.glob(f"{work}/sync-*.json"):
 latencies.sort()
 def pct(p):
     return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1) if latencies else None
-print(json.dumps({"case": f"{gateways}-gateways-x-{items}-items", "syncs_failed": failed, "items": gateways * items,
-    "receipted": receipted, "server_uploads_completed": metrics.get("fieldgate_uploads_completed_total"),
-    "server_receipts_issued": metrics.get("fieldgate_receipts_issued_total"),
-    "commit_p50_ms": pct(0.50), "commit_p99_ms": pct(0.99), "wall_s": round(wall, 2)}))
+row = {"case": f"{gateways}-gateways-x-{items}-items", "mode": mode, "syncs_failed": failed, "items": gateways * items,
+    "receipted": receipted, "server_uploads_completed": totals.get("fieldgate_uploads_completed_total"),
+    "server_receipts_issued": totals.get("fieldgate_receipts_issued_total"),
+    "commit_p50_ms": pct(0.50), "commit_p99_ms": pct(0.99), "wall_s": round(wall, 2)}
+if mode == "scale-out":
+    row.update({"blob_rows": blob_rows, "bucket_blob_objects": bucket_objects})
+print(json.dumps(row))
 PY

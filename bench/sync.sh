@@ -16,14 +16,19 @@
 # and one request/answer round trip are the least any client needs) over the time taken.
 # Peak RSS (GNU time) of the gateway's `fieldgate sync` and of the server, over the whole case.
 #
-# Usage: bash bench/sync.sh [work-dir] [cases...]   cases: loopback wan-40 wan-100 (default all)
-# Needs ~2.5 GB free in work-dir, python3, curl, sqlite3, GNU time (Debian `time`).
+#   backends: twenty 100 MiB recordings (2.1 GB) by `fieldgate sync` to the server on its
+#     folder backend and on SeaweedFS (`--blobs s3://…`, a private `weed server`), same run,
+#     with the store's own speed as the baseline: curl PUTting the same files straight into
+#     the bucket (its own SigV4, one request per file).
+#
+# Usage: bash bench/sync.sh [work-dir] [cases...]   cases: loopback wan-40 wan-100 backends (default all)
+# Needs ~2.5 GB free in work-dir (~9 GB for backends), python3, curl, sqlite3, GNU time (Debian `time`).
 # Results (JSON lines) in bench/out/sync.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/var/tmp/fieldgate-sync-bench}
 shift || true
-cases=("$@"); [ ${#cases[@]} -gt 0 ] || cases=(loopback wan-40 wan-100)
+cases=("$@"); [ ${#cases[@]} -gt 0 ] || cases=(loopback wan-40 wan-100 backends)
 for tool in /usr/bin/time curl sqlite3 python3; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
 swift build -c release --scratch-path .build-release --product fieldgate >&2
 swift build -c release --scratch-path .build-release --product fieldgate-server >&2
@@ -39,12 +44,13 @@ stop_all() {
   [ -n "$timer_pid" ] && wait "$timer_pid" 2>/dev/null || true
   server_pid=; timer_pid=; proxy_pid=
 }
-trap stop_all EXIT
+source bench/lib/services.sh
+trap 'stop_all; stop_services' EXIT
 
-# start_server DATA: a server on a free port, under GNU time; sets $server_url, $server_pid.
+# start_server DATA [serve options...]: a server on a free port, under GNU time; sets $server_url, $server_pid.
 start_server() {
-  local data=$1
-  /usr/bin/time -v -o "$data.rss" "$bin/fieldgate-server" serve --data "$data" --port 0 > "$data.out" 2> "$data.err" &
+  local data=$1; shift
+  /usr/bin/time -v -o "$data.rss" "$bin/fieldgate-server" serve --data "$data" --port 0 "$@" > "$data.out" 2> "$data.err" &
   timer_pid=$!
   for _ in $(seq 200); do grep -q "listening on" "$data.out" 2>/dev/null && break; sleep 0.05; done
   server_url=$(grep -o 'http://[^ ]*' "$data.out" | head -1)
@@ -70,11 +76,11 @@ make_files() {
   bytes=$(du -sb "$work/volume" | cut -f1)
 }
 
-# gateway URL: a fresh gateway enrolled with the server at URL, the volume collected.
+# gateway URL [SERVER-DATA]: a fresh gateway enrolled with the server at URL, the volume collected.
 gateway() {
   export FIELDGATE_HOME="$work/gateway"
   rm -rf "$FIELDGATE_HOME"
-  local token; token=$("$bin/fieldgate-server" gateways add bench --data "$work/fg-server" | tail -1)
+  local token; token=$("$bin/fieldgate-server" gateways add bench --data "${2:-$work/fg-server}" | tail -1)
   "$bin/fieldgate" enroll --server "$1" --token "$token" > /dev/null
   "$bin/fieldgate" collect --from "$work/volume" --camera A000001 --json > /dev/null
 }
@@ -166,12 +172,52 @@ print(json.dumps(row))
 PY
 }
 
+# run_backends: the same recordings synced to the folder backend and to SeaweedFS.
+run_backends() {
+  rm -rf "$work/folder-server" "$work/s3-server" "$work/seaweedfs"
+  start_server "$work/folder-server"
+  gateway "$server_url" "$work/folder-server"
+  time_fieldgate
+  local t_folder=$t_fg gw_folder=$gw_rss
+  stop_all
+  rm -rf "$work/folder-server/blobs"   # room for the next copy
+  start_seaweedfs "$work/seaweedfs"
+  local blobs=(--blobs s3://bench/fieldgate --s3-endpoint "$s3_endpoint")
+  start_server "$work/s3-server" "${blobs[@]}"
+  gateway "$server_url" "$work/s3-server"
+  time_fieldgate
+  local t_s3=$t_fg gw_s3=$gw_rss
+  stop_all
+  # The store's own speed: curl PUTs each file into the bucket (a multipart-free single PUT).
+  warm
+  local start; start=$(now) file
+  for file in "$work"/volume/DCIM/*; do
+    curl -sS -f -o /dev/null --aws-sigv4 aws:amz:us-east-1:s3 --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+      -T "$file" "$s3_endpoint/bench/curl/$(basename "$file")"
+  done
+  local t_curl_s3; t_curl_s3=$(echo "$(now) - $start" | bc)
+  stop_services
+  python3 - "$bytes" "$t_folder" "$t_s3" "$t_curl_s3" "$gw_folder" "$gw_s3" "$(peak_kib "$work/folder-server.rss")" \
+    "$(peak_kib "$work/s3-server.rss")" "$(ls "$work/volume/DCIM" | wc -l)" <<'PY' | tee -a "$out"
+import json, sys
+size, folder, s3, curl_s3 = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+gw_folder, gw_s3, srv_folder, srv_s3, files = (int(v) for v in sys.argv[5:])
+print(json.dumps({"case": "backends", "bytes": size, "files": files,
+    "folder_s": round(folder, 2), "seaweedfs_s": round(s3, 2), "curl_put_to_seaweedfs_s": round(curl_s3, 2),
+    "folder_MB_per_s": round(size / 1e6 / folder, 1), "seaweedfs_MB_per_s": round(size / 1e6 / s3, 1),
+    "seaweedfs_vs_folder": round(folder / s3, 2), "seaweedfs_vs_curl_put": round(curl_s3 / s3, 2),
+    "gateway_peak_rss_MB": {"folder": round(gw_folder / 1024, 1), "seaweedfs": round(gw_s3 / 1024, 1)},
+    "server_peak_rss_MB": {"folder": round(srv_folder / 1024, 1), "seaweedfs": round(srv_s3 / 1024, 1)}}))
+PY
+}
+
 mkdir -p "$work"
 for case in "${cases[@]}"; do
   case $case in
     loopback) make_files 100 100 100 100 100 100; run_case loopback 0 0 ;;
     wan-40) make_files 40 30 20 15 10 5 2 1 1 1; run_case wan-40ms-100mbit 40 100 ;;
     wan-100) make_files 40 30 20 15 10 5 2 1 1 1; run_case wan-100ms-20mbit 100 20 ;;
+    backends) make_files $(printf '100 %.0s' $(seq 20)); run_backends ;;
     *) echo "unknown case $case" >&2; exit 1 ;;
   esac
 done
