@@ -190,7 +190,7 @@ run_backends() {
   stop_all
   # The store's own speed: curl PUTs each file into the bucket (a multipart-free single PUT).
   warm
-  local start; start=$(now) file
+  local start file; start=$(now)
   for file in "$work"/volume/DCIM/*; do
     curl -sS -f -o /dev/null --aws-sigv4 aws:amz:us-east-1:s3 --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
       -T "$file" "$s3_endpoint/bench/curl/$(basename "$file")"
