@@ -74,7 +74,7 @@ export admin_args="${admin[*]}"
 seq -w 1 "$gateways" | xargs -P 4 -I{} bash -c 'admin=($admin_args); prepare {}'
 
 echo "syncing $gateways gateways at once…" >&2
-ulimit -n 65536 || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 start=$(date +%s.%N)
 pids=()
 for g in $(seq -w 1 "$gateways"); do

@@ -68,7 +68,7 @@ start_nginx() {
   local dir=$1; shift; mkdir -p "$dir"
   local port; port=$(free_port)
   local servers="" upstream
-  for upstream in "$@"; do servers+="        server 127.0.0.1:$upstream max_fails=1 fail_timeout=30s;"$'\n'; done
+  for upstream in "$@"; do servers+="        server 127.0.0.1:$upstream max_fails=3 fail_timeout=10s;"$'\n'; done
   local user=""; [ "$(id -u)" = 0 ] && user="user root;"
   cat > "$dir/nginx.conf" <<CONF
 $user
@@ -84,6 +84,9 @@ http {
     fastcgi_temp_path $dir/fastcgi; uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
     upstream fieldgate {
 $servers        keepalive 64;
+        # Below the server's --idle-timeout (60 s): otherwise nginx may send a request on a
+        # connection the server is closing as idle, and mark the instance down.
+        keepalive_timeout 30s;
     }
     server {
         listen 127.0.0.1:$port backlog=4096;
