@@ -90,18 +90,16 @@ blob_rows=null; bucket_objects=null
 if [ "$mode" = scale-out ]; then
   blob_rows=$(psql_evidence -tA -c 'SELECT count(*) FROM blob')
   bucket_objects=$(python3 - "$s3_endpoint" <<'PY'
-import os, re, subprocess, sys, urllib.parse
-endpoint, count, token = sys.argv[1], 0, None
-while True:
-    query = "list-type=2&prefix=" + urllib.parse.quote("fieldgate/sha256/", safe="")
-    if token: query += "&continuation-token=" + urllib.parse.quote(token, safe="")
+import os, subprocess, sys
+# One listing per two-hex folder (each well under S3's 1,000 keys a page), so no continuation.
+endpoint, count = sys.argv[1], 0
+for first in range(256):
     body = subprocess.run(["curl", "-sSf", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
                            os.environ["AWS_ACCESS_KEY_ID"] + ":" + os.environ["AWS_SECRET_ACCESS_KEY"],
-                           f"{endpoint}/bench?{query}"], capture_output=True, text=True, check=True).stdout
+                           f"{endpoint}/bench?list-type=2&max-keys=1000&prefix=fieldgate%2Fsha256%2F{first:02x}%2F"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "<IsTruncated>true</IsTruncated>" not in body, "more than 1,000 blobs under one folder"
     count += body.count("<Key>")
-    match = re.search(r"<NextContinuationToken>([^<]+)</NextContinuationToken>", body)
-    if "<IsTruncated>true</IsTruncated>" not in body or not match: break
-    token = match.group(1)
 print(count)
 PY
 )
@@ -125,12 +123,19 @@ for path in glob.glob(f"{work}/sync-*.json"):
     latencies += summary["commitSeconds"]
     receipted += summary["receipted"]
 latencies.sort()
+reasons = {}
+for path in glob.glob(f"{work}/sync-*.err"):
+    lines = [l for l in open(path, errors="replace").read().splitlines() if l.strip()]
+    if lines:
+        reasons[lines[-1][:160]] = reasons.get(lines[-1][:160], 0) + 1
 def pct(p):
     return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1) if latencies else None
 row = {"case": f"{gateways}-gateways-x-{items}-items", "mode": mode, "syncs_failed": failed, "items": gateways * items,
     "receipted": receipted, "server_uploads_completed": totals.get("fieldgate_uploads_completed_total"),
     "server_receipts_issued": totals.get("fieldgate_receipts_issued_total"),
     "commit_p50_ms": pct(0.50), "commit_p99_ms": pct(0.99), "wall_s": round(wall, 2)}
+if reasons:
+    row["last_stderr_lines"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
 if mode == "scale-out":
     row.update({"blob_rows": blob_rows, "bucket_blob_objects": bucket_objects})
 print(json.dumps(row))
