@@ -88,7 +88,8 @@ extension SyncEndToEndTests {
     func testTheServerKilledAtEachStepOfUploadCompleteAndCommitRecovers() throws {
         try enroll()
         let port = server.port
-        let deaths: [(FaultPoint, Int)] = FaultPoint.allCases.map { ($0, 1) }
+        // `migrated-blob` belongs to `migrate`, which `serve` never reaches (MigrationTests kills there).
+        let deaths: [(FaultPoint, Int)] = FaultPoint.allCases.filter { $0 != .migratedBlob }.map { ($0, 1) }
             + [(.chunkSynced, 3), (.offsetRecorded, 3), (.offsetRecorded, 4), (.blobStored, 2)]
         for (round, (point, count)) in deaths.enumerated() {
             let setting = "\(point.rawValue)@\(count)"
