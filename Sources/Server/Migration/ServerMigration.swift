@@ -1,5 +1,4 @@
-import Common
-import Crypto
+import EvidenceBundle
 import Foundation
 
 /// What `fieldgate-server migrate` did, table by table.
@@ -134,50 +133,22 @@ public enum ServerMigration {
         return summary
     }
 
-    /// Copies a source blob to `destination`, synced, hashing as it reads; refused (and
-    /// nothing left) when the bytes are not the blob their name says.
+    /// Copies a source blob to `destination`, synced, hashing as it reads (``VerifiedCopy``);
+    /// refused (and nothing left) when the bytes are not the blob their name says.
     static func copyVerifying(_ source: URL, to destination: URL, sha256: String, size: Int64) throws {
-        let input = open(source.path, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else {
-            throw errno == ENOENT ? MigrationBlobError.missing(source.path) : MigrationBlobError.unreadable(source.path, String(cString: strerror(errno)))
+        guard FileManager.default.fileExists(atPath: source.path) else { throw MigrationBlobError.missing(source.path) }
+        let copied: Int64
+        do {
+            copied = try VerifiedCopy.copy(source, to: destination, expecting: sha256)
+        } catch is BagCheckError {
+            throw MigrationBlobError.mismatch(source.path, expectedSize: size)
+        } catch let error as FileError {
+            throw MigrationBlobError.unreadable(source.path, "\(error)")
         }
-        defer { close(input) }
-        let output = open(destination.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard output >= 0 else { throw FileError(path: destination.path) }
-        var finished = false
-        defer {
-            close(output)
-            if !finished { unlink(destination.path) }
+        guard copied == size else {
+            unlink(destination.path)
+            throw MigrationBlobError.mismatch(source.path, expectedSize: size)
         }
-        var hasher = SHA256()
-        var total: Int64 = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw MigrationBlobError.unreadable(source.path, String(cString: strerror(errno)))
-            }
-            if count == 0 { break }
-            try buffer.withUnsafeBytes { bytes in
-                let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
-                hasher.update(bufferPointer: chunk)
-                var written = 0
-                while written < count {
-                    let result = write(output, chunk.baseAddress! + written, count - written)
-                    if result < 0 && errno == EINTR { continue }
-                    guard result > 0 else { throw FileError(path: destination.path) }
-                    written += result
-                }
-            }
-            total += Int64(count)
-        }
-        let actual = hasher.finalize().hexString
-        guard actual == sha256, total == size else {
-            throw MigrationBlobError.mismatch(source.path, actual: actual, size: total, expectedSize: size)
-        }
-        guard fsync(output) == 0 else { throw FileError(path: destination.path) }
-        finished = true
     }
 }
 
@@ -185,14 +156,14 @@ public enum ServerMigration {
 enum MigrationBlobError: Error, CustomStringConvertible {
     case missing(String)
     case unreadable(String, String)
-    case mismatch(String, actual: String, size: Int64, expectedSize: Int64)
+    case mismatch(String, expectedSize: Int64)
 
     var description: String {
         switch self {
         case .missing(let path): "\(path) is missing: restore it from backup and run migrate again"
         case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
-        case .mismatch(let path, let actual, let size, let expectedSize):
-            "\(path) does not hold the blob its name says (\(size) bytes hashing to \(actual), \(expectedSize) expected): restore it from backup and run migrate again"
+        case .mismatch(let path, let expectedSize):
+            "\(path) does not hold the blob its name says (\(expectedSize) bytes with that SHA-256 expected): restore it from backup and run migrate again"
         }
     }
 }
