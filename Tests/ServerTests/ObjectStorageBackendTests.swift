@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import ObjectStorage
 import Server
 import SyncProtocol
@@ -88,6 +89,76 @@ final class ObjectStorageBackendTests: ServerTestCase {
         XCTAssertEqual(answer.status, 422)
         XCTAssertNil(try storedBlob(claimed))
         XCTAssertNil(try storedBlob(Self.sha256(lone)))
+    }
+
+    /// What the bucket holds under the upload's staging prefix: object names and multipart uploads.
+    private func staging(of location: String) async throws -> (objects: [String], multipartUploads: Int) {
+        guard case .s3(let store) = blobs, let client = objectClient else { throw XCTSkip("runs on S3") }
+        let prefix = store.prefix + "uploads/\(location.split(separator: "/").last!)/"
+        let objects = try await client.objects(prefix: prefix).map { String($0.key.dropFirst(prefix.count)) }.sorted()
+        return (objects, try await client.multipartUploads(prefix: prefix).count)
+    }
+
+    /// A small upload is one object: nothing is staged when it begins, a chunk that does not
+    /// finish it is kept as `pending` (no multipart upload), and the chunk that finishes it —
+    /// here on a restarted instance that never saw the first bytes — stores the verified whole
+    /// at the blob key and leaves nothing staged.
+    func testASmallUploadIsOneObjectReadBackWhenResumedAndStoredWhole() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBytes(300_000)
+        let location = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        let begun = try await staging(of: location)
+        XCTAssertEqual(begun.objects, [])
+        XCTAssertEqual(begun.multipartUploads, 0)
+        let first = try await patch(gateway, location, offset: 0, blob.prefix(100_000))
+        XCTAssertEqual(first.status, 204, first.errorReason ?? "")
+        let half = try await staging(of: location)
+        XCTAssertEqual(half.objects, ["pending"])
+        XCTAssertEqual(half.multipartUploads, 0)
+        try await restartServer()
+        let resumedAt = try await head(gateway, location)
+        XCTAssertEqual(resumedAt, "100000")
+        let rest = try await patch(gateway, location, offset: 100_000, blob.suffix(from: 100_000))
+        XCTAssertEqual(rest.status, 204, rest.errorReason ?? "")
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
+        let staged = try await stagedUploads()
+        XCTAssertEqual(staged, [])
+        let batch = try await postManifest(gateway, items: [item(blob)]).decode(BatchCreated.self)
+        XCTAssertEqual(batch.missing, [])
+    }
+
+    /// A small upload's finishing chunk whose bytes do not match, on an instance that saw only
+    /// that chunk, is refused (422) and reaches no key; an upload begun by an older build in the
+    /// multipart layout (its `state` in the bucket) goes on in that layout and completes.
+    func testASmallForgedUploadReachesNoKeyAndOneBegunAsMultipartFinishesAsMultipart() async throws {
+        let gateway = try await enrol("g1")
+        let blob = Self.randomBytes(40_000)
+        var forged = blob
+        forged[39_000] ^= 0x01
+        let location = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        _ = try await patch(gateway, location, offset: 0, forged.prefix(20_000))
+        try await restartServer()
+        let refused = try await patch(gateway, location, offset: 20_000, forged.suffix(from: 20_000))
+        XCTAssertEqual(refused.status, 422, refused.errorReason ?? "")
+        XCTAssertNil(try storedBlob(Self.sha256(blob)))
+        XCTAssertNil(try storedBlob(Self.sha256(forged)))
+        let leftover = try await stagedUploads()
+        XCTAssertEqual(leftover, [])
+
+        guard case .s3(let store) = blobs, let client = objectClient else { return XCTFail("runs on S3") }
+        let older = try await createUpload(gateway, length: blob.count, sha256: Self.sha256(blob))
+        let base = store.prefix + "uploads/\(older.split(separator: "/").last!)/"
+        let multipart = try await client.createMultipartUpload(base + "object")
+        try await client.put(base + "state", ByteBuffer(string: #"{"multipartUploadId":"\#(multipart)","partSize":5242880,"etags":[]}"#))
+        let firstHalf = try await patch(gateway, older, offset: 0, blob.prefix(20_000))
+        XCTAssertEqual(firstHalf.status, 204, firstHalf.errorReason ?? "")
+        let tail = try await staging(of: older)
+        XCTAssertEqual(tail.objects, ["state", "tail-1"], "the older layout's tail, not a pending object")
+        let secondHalf = try await patch(gateway, older, offset: 20_000, blob.suffix(from: 20_000))
+        XCTAssertEqual(secondHalf.status, 204, secondHalf.errorReason ?? "")
+        XCTAssertEqual(try storedBlob(Self.sha256(blob)), blob)
+        let staged = try await stagedUploads()
+        XCTAssertEqual(staged, [])
     }
 
     func testAnUnreachableStoreAWrongSecretOrAMissingBucketStopTheServerByName() async throws {

@@ -186,8 +186,19 @@ class ServerTestCase: XCTestCase {
 
     /// Stages the bytes of `whole` from `offset` on behind the server's back, as an instance
     /// that died after storing them would leave them: appended to the part file, or (on S3, for a
-    /// blob of one part) sent as the upload's only part with the state naming it.
-    func stageBehindTheServer(_ uploadId: String, allOf whole: Data, after offset: Int) async throws {
+    /// blob of one part) sent as the upload's only part with the state naming it — or, for an
+    /// upload small enough to be one object, at the blob's key when the bytes match (the earlier
+    /// chunks' `pending` object left beside it) and as the whole `pending` object when they do not.
+    func stageBehindTheServer(_ uploadId: String, allOf whole: Data, sha256: String, after offset: Int) async throws {
+        if let objectStore, let client = objectClient, whole.count <= ObjectStoreLocation.minimumPartSize {
+            let pending = objectStore.location.prefix + "uploads/\(uploadId)/pending"
+            if Self.sha256(whole) == sha256 {
+                try await client.put(objectStore.location.prefix + "sha256/\(sha256.prefix(2))/\(sha256)", ByteBuffer(data: whole))
+            } else {
+                try await client.put(pending, ByteBuffer(data: whole))
+            }
+            return
+        }
         if let objectStore, let client = objectClient {
             precondition(whole.count <= objectStore.location.partSize, "one part")
             let base = objectStore.location.prefix + "uploads/\(uploadId)/"

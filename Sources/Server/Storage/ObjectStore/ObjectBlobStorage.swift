@@ -17,6 +17,8 @@ struct ObjectKeys: Sendable {
     func state(_ uploadId: String) -> String { upload(uploadId) + "state" }
     /// The bytes acknowledged of part `number`, while it is still short of a whole part.
     func tail(_ uploadId: String, part number: Int) -> String { upload(uploadId) + "tail-\(number)" }
+    /// The bytes acknowledged so far of an upload small enough to be one object, while it is unfinished.
+    func pending(_ uploadId: String) -> String { upload(uploadId) + "pending" }
 
     /// The upload id a staged key belongs to.
     func uploadId(ofKey key: String) -> String? {
