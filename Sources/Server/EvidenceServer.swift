@@ -83,7 +83,9 @@ public final class EvidenceServer: Sendable {
                                 enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute),
                                 timestamper: configuration.timestampAuthority.map {
                                     ReceiptTimestamper(authority: $0, repository: repository, metrics: metrics, clock: configuration.clock)
-                                })
+                                },
+                                consoleSignIn: ConsoleSignIn(repository: repository, clock: configuration.clock),
+                                consolePages: ConsolePages())
         self.tlsConfiguration = tlsConfiguration
     }
 
@@ -109,6 +111,8 @@ public final class EvidenceServer: Sendable {
             await context.staging.remove(uploadId)
             orphans += 1
         }
+        _ = try await context.repository.deleteConsoleSessions(lastSeenBefore: now.addingTimeInterval(-ConsolePolicy.idleTimeout),
+                                                               createdBefore: now.addingTimeInterval(-ConsolePolicy.lifetime))
         if !expired.isEmpty || pruned > 0 || orphans > 0 {
             logger?.info("expired \(expired.count) abandoned upload(s), pruned \(pruned) completed upload row(s), removed \(orphans) part file(s) without an upload")
         }
@@ -154,6 +158,7 @@ public final class EvidenceServer: Sendable {
         BatchRoutes(context: context).register(on: router)
         UploadRoutes(context: context).register(on: router)
         EvidenceRoutes(context: context).register(on: router)
+        ConsoleRoutes(context: context).register(on: router)
         let limits = configuration.connectionLimits
         let registry = ConnectionRegistry(limit: limits.maxConnections, metrics: context.metrics)
         let connectionLogger = logger

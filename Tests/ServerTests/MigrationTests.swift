@@ -26,6 +26,7 @@ final class MigrationTests: ServerTestCase {
         let commit = try await send("POST", "/v1/batches/\(batchId)/commit", headers: gateway.bearer)
         XCTAssertEqual(commit.status, 200, commit.errorReason ?? "")
         _ = try await createUpload(gateway, length: 10_000, sha256: Self.sha256(Self.randomBlob(10_000)))
+        try await ConsoleAccounts.add(name: "county.admin", role: .admin, password: "county admin passphrase", dataDirectory: data)
         await running.stop()
         source = data
         return (gateway, batchId, commit.body)
@@ -77,6 +78,7 @@ final class MigrationTests: ServerTestCase {
         XCTAssertEqual(rows["batch"], 1)
         XCTAssertEqual(rows["batch_item"], 3)
         XCTAssertEqual(rows["possession"], 3)
+        XCTAssertEqual(rows["console_user"], 1)
 
         let again = try migrate(to.arguments)
         XCTAssertEqual(again.status, 0, again.stderr)
@@ -107,6 +109,11 @@ final class MigrationTests: ServerTestCase {
         // Possession moved too: the gateway's next batch with the same blobs needs no upload.
         let next = try await postManifest(county.gateway, items: [item(blobsSent[0])])
         XCTAssertEqual(try next.decode(BatchCreated.self).missing, [])
+        // And the console's people, with their password hashes and roles.
+        let people = try await ConsoleAccounts.list(dataDirectory: to.data, database: database)
+        XCTAssertEqual(people.map(\.name), ["county.admin"])
+        XCTAssertEqual(people.first?.role, .admin)
+        XCTAssertEqual(try to.postgres.cluster.psql(database: to.postgres.name, "SELECT left(password_hash, 4) FROM console_user"), "$2b$")
     }
 
     func testADamagedOrMissingBlobIsNamedAndTheRestMoved() async throws {

@@ -19,15 +19,16 @@ final class PostgresBackendTests: ServerTestCase {
     private func sql(_ statement: String) throws -> String { try cluster.psql(database: databaseName, statement) }
 
     func testTheSchemaIsMigratedOnceAndRecordsSurviveARestart() async throws {
-        // 1: the records; 2: receipts' time-stamps; 3: bundles exported; 4: bundles imported; 5: the server key.
-        XCTAssertEqual(try sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"), "1,2,3,4,5")
+        // 1: the records; 2: receipts' time-stamps; 3: bundles exported; 4: bundles imported; 5: the server key;
+        // 6: the console's people and sessions.
+        XCTAssertEqual(try sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"), "1,2,3,4,5,6")
         let gateway = try await enrol("station-north")
         let blob = Self.randomBlob(20_000)
         let created = try await postManifest(gateway, items: [item(blob, metadata: ["camera": "CAM-7", "officer": "A-1024"])])
         XCTAssertEqual(created.status, 201, created.errorReason ?? "")
         try await upload(gateway, blob)
         try await restartServer()
-        XCTAssertEqual(try sql("SELECT count(*) FROM schema_migrations"), "5", "a second start applies nothing again")
+        XCTAssertEqual(try sql("SELECT count(*) FROM schema_migrations"), "6", "a second start applies nothing again")
         let batchId = try created.decode(BatchCreated.self).batchId
         let commit = try await send("POST", "/v1/batches/\(batchId)/commit", headers: gateway.bearer)
         XCTAssertEqual(commit.status, 200, commit.errorReason ?? "")

@@ -71,6 +71,13 @@ struct MigratedTable: Sendable {
         ("new_blobs", "newBlobs", .integer), ("already_receipted", "alreadyReceipted", .integer), ("imported_at", "importedAt", .date),
     ])
 
+    // A person already on the target under the same name is kept as they are there. Sessions
+    // are not moved: people sign in again.
+    static let consoleUser = MigratedTable("console_user", sqlite: "consoleUser", key: "name", [
+        ("id", "id", .text), ("name", "name", .text), ("role", "role", .text), ("password_hash", "passwordHash", .text),
+        ("created_at", "createdAt", .date), ("password_changed_at", "passwordChangedAt", .date), ("disabled_at", "disabledAt", .date),
+    ])
+
     /// Every table but `blob` (moved with its bytes), parents before children.
-    static let records: [MigratedTable] = [.gateway, .batch, .batchItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
+    static let records: [MigratedTable] = [.gateway, .consoleUser, .batch, .batchItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
 }

@@ -21,6 +21,9 @@ struct ServerContext: Sendable {
     let enrolmentThrottle: EnrolmentThrottle
     /// Gets receipts time-stamped, when the server was given an authority.
     let timestamper: ReceiptTimestamper?
+    /// The console's sign-ins and sessions, and its pages.
+    let consoleSignIn: ConsoleSignIn
+    let consolePages: ConsolePages
 
     var challenges: PossessionChallenges { PossessionChallenges(signingKey: signingKey) }
 

@@ -110,6 +110,25 @@ enum ServerSchema {
                 t.column("importedAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v6: the console's people and their sessions") { db in
+            try db.create(table: "consoleUser") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull().unique()
+                t.column("role", .text).notNull()
+                t.column("passwordHash", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("passwordChangedAt", .datetime).notNull()
+                t.column("disabledAt", .datetime)
+            }
+            try db.create(table: "consoleSession") { t in
+                t.primaryKey("tokenHash", .text)
+                t.column("userId", .text).notNull().references("consoleUser").indexed()
+                t.column("csrfToken", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("lastSeenAt", .datetime).notNull()
+                t.column("address", .text).notNull()
+            }
+        }
         return migrator
     }
 }

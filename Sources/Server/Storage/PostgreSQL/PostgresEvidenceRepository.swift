@@ -9,7 +9,7 @@ import SyncProtocol
 final class PostgresEvidenceRepository: EvidenceRepository {
     let location: PostgresLocation
     let database: PostgresDatabase
-    private let logger: Logger
+    let logger: Logger
 
     init(location: PostgresLocation) {
         self.location = location

@@ -126,6 +126,28 @@ enum PostgresSchema {
                 kept_at timestamptz NOT NULL)
             """,
         ]),
+        Migration(version: 6, name: "the console's people and their sessions", statements: [
+            """
+            CREATE TABLE console_user (
+                id text PRIMARY KEY,
+                name text NOT NULL UNIQUE,
+                role text NOT NULL,
+                password_hash text NOT NULL,
+                created_at timestamptz NOT NULL,
+                password_changed_at timestamptz NOT NULL,
+                disabled_at timestamptz)
+            """,
+            """
+            CREATE TABLE console_session (
+                token_hash text PRIMARY KEY,
+                user_id text NOT NULL REFERENCES console_user (id),
+                csrf_token text NOT NULL,
+                created_at timestamptz NOT NULL,
+                last_seen_at timestamptz NOT NULL,
+                address text NOT NULL)
+            """,
+            "CREATE INDEX console_session_user ON console_session (user_id)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }

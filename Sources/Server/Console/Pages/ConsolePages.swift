@@ -1,0 +1,121 @@
+import Foundation
+import Mustache
+
+/// The console's server-rendered pages: mustache templates (values escaped unless a template
+/// says otherwise, which none does), one layout around each page, and the stylesheet.
+struct ConsolePages: Sendable {
+    let library: MustacheLibrary
+
+    init() {
+        var library = MustacheLibrary()
+        for (name, text) in Self.templates {
+            // The templates are part of the program: one that does not parse is a build defect.
+            // swiftlint:disable:next force_try
+            library.register(try! MustacheTemplate(string: text), named: name)
+        }
+        self.library = library
+    }
+
+    /// Renders `page` inside the layout, in `language`, with `values` for the page.
+    func render(_ page: String, title: String, language: ConsoleLanguage, user: ConsoleUserRecord?, csrf: String?,
+                values: [String: Any] = [:]) -> String {
+        let labels = ConsoleText.table(language)
+        var context: [String: Any] = values
+        context["t"] = labels
+        context["lang"] = language.htmlTag
+        context["otherLang"] = language.other.rawValue
+        context["title"] = title
+        if let user {
+            context["user"] = ["name": user.name, "role": labels["role." + user.role.rawValue] ?? user.role.rawValue,
+                               "mayManagePeople": user.role.may(.managePeople)] as [String: Any]
+        }
+        if let csrf { context["csrf"] = csrf }
+        context["body"] = library.render(context, withTemplate: page) ?? ""
+        return library.render(context, withTemplate: "layout") ?? ""
+    }
+
+    static let templates: [String: String] = [
+        "layout": """
+            <!DOCTYPE html>
+            <html lang="{{lang}}">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{{title}} · {{t.title}}</title>
+            <link rel="stylesheet" href="/console/static/console.css">
+            </head>
+            <body>
+            <header>
+            <a class="brand" href="/console">{{t.title}}</a>
+            <nav>
+            {{#user}}
+            <a href="/console">{{t.home}}</a>
+            {{#mayManagePeople}}<a href="/console/people">{{t.people}}</a>{{/mayManagePeople}}
+            <span class="who">{{t.signedInAs}} <strong>{{name}}</strong> ({{role}})</span>
+            <form method="post" action="/console/sign-out" class="inline">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <button type="submit">{{t.signOut}}</button>
+            </form>
+            {{/user}}
+            <a href="?lang={{otherLang}}" hreflang="{{otherLang}}">{{t.language}}</a>
+            </nav>
+            </header>
+            <main>
+            {{{body}}}
+            </main>
+            </body>
+            </html>
+            """,
+        "sign-in": """
+            <h1>{{t.signIn}}</h1>
+            {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+            <form method="post" action="/console/sign-in" class="sign-in">
+            <input type="hidden" name="csrf" value="{{loginCsrf}}">
+            <label for="name">{{t.name}}</label>
+            <input id="name" name="name" autocomplete="username" required autofocus value="{{name}}">
+            <label for="password">{{t.password}}</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required>
+            <button type="submit">{{t.signIn}}</button>
+            </form>
+            """,
+        "home": """
+            <h1>{{t.home}}</h1>
+            <p>{{t.signedInAs}} <strong>{{user.name}}</strong> · {{t.role}}: {{user.role}}</p>
+            """,
+        "people": """
+            <h1>{{t.people}}</h1>
+            <p>{{t.peopleHint}}</p>
+            <table>
+            <thead><tr><th scope="col">{{t.name}}</th><th scope="col">{{t.role}}</th><th scope="col">{{t.state}}</th><th scope="col">{{t.created}}</th></tr></thead>
+            <tbody>
+            {{#people}}<tr><td>{{name}}</td><td>{{role}}</td><td>{{state}}</td><td>{{created}}</td></tr>
+            {{/people}}
+            </tbody>
+            </table>
+            """,
+        "message": """
+            <h1>{{title}}</h1>
+            <p role="alert">{{message}}</p>
+            """,
+    ]
+
+    /// Plain CSS, no build step; readable at 1366×768 and keyboard focus always visible.
+    static let stylesheet = """
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 15px/1.5 "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", system-ui, sans-serif; color: #1a1a1a; background: #f6f7f9; }
+        header { display: flex; flex-wrap: wrap; align-items: center; gap: 1rem; padding: .6rem 1.2rem; background: #12355b; color: #fff; }
+        header a, header button { color: #fff; }
+        .brand { font-weight: 700; text-decoration: none; margin-right: auto; }
+        nav { display: flex; flex-wrap: wrap; align-items: center; gap: .9rem; }
+        form.inline { display: inline; margin: 0; }
+        button { font: inherit; padding: .3rem .8rem; border: 1px solid #12355b; border-radius: 3px; background: #1d5592; color: #fff; cursor: pointer; }
+        header button { background: transparent; border-color: #fff; }
+        main { max-width: 1200px; margin: 1.2rem auto; padding: 0 1.2rem; }
+        .sign-in { display: grid; gap: .5rem; max-width: 22rem; }
+        input { font: inherit; padding: .35rem .5rem; border: 1px solid #8a96a3; border-radius: 3px; }
+        :focus-visible { outline: 3px solid #f0a500; outline-offset: 1px; }
+        .error { color: #a40000; font-weight: 600; }
+        table { border-collapse: collapse; width: 100%; background: #fff; }
+        th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #dde1e6; }
+        """
+}

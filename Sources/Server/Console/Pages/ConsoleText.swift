@@ -1,0 +1,49 @@
+/// The console's language: Chinese first, English as the alternative. Every label comes from
+/// ``ConsoleText/labels``, one table, so a page never mixes the two.
+enum ConsoleLanguage: String, CaseIterable, Sendable {
+    case zh, en
+
+    /// `?lang=` first, then the `fieldgate_lang` cookie, then Chinese.
+    static func chosen(query: String?, cookie: String?) -> ConsoleLanguage {
+        query.flatMap(Self.init(rawValue:)) ?? cookie.flatMap(Self.init(rawValue:)) ?? .zh
+    }
+
+    var htmlTag: String { self == .zh ? "zh-CN" : "en" }
+    var other: ConsoleLanguage { self == .zh ? .en : .zh }
+}
+
+enum ConsoleText {
+    /// Label id → (Chinese, English).
+    static let labels: [String: (zh: String, en: String)] = [
+        "title": ("执法音像证据管理平台", "Evidence console"),
+        "signIn": ("登录", "Sign in"),
+        "signOut": ("退出登录", "Sign out"),
+        "name": ("用户名", "Name"),
+        "password": ("密码", "Password"),
+        "signInRefused": ("用户名或密码错误，或该账户已停用。", "Wrong name or password, or the account is disabled."),
+        "signInThrottled": ("登录失败次数过多，请稍后再试。", "Too many failed sign-ins: try again later."),
+        "formExpired": ("表单已过期或来源不符，请重新提交。", "The form expired or came from elsewhere: submit it again."),
+        "signedInAs": ("当前用户", "Signed in as"),
+        "role": ("角色", "Role"),
+        "home": ("首页", "Home"),
+        "people": ("用户管理", "People"),
+        "forbidden": ("您的角色无权访问此页面。", "Your role may not open this page."),
+        "notFound": ("页面不存在。", "No such page."),
+        "created": ("创建时间", "Created"),
+        "state": ("状态", "State"),
+        "active": ("正常", "active"),
+        "disabled": ("已停用", "disabled"),
+        "language": ("English", "中文"),
+        "role.admin": ("管理员", "administrator"),
+        "role.reviewer": ("审核员", "reviewer"),
+        "role.auditor": ("审计员", "auditor"),
+        "role.viewer": ("查看员", "viewer"),
+        "peopleHint": ("用户由服务器命令 fieldgate-server users 添加、停用和重置密码。",
+                       "People are added, disabled and given new passwords with the server's command fieldgate-server users."),
+    ]
+
+    /// Every label in `language`, for a template (`{{t.name}}`).
+    static func table(_ language: ConsoleLanguage) -> [String: String] {
+        labels.mapValues { language == .zh ? $0.zh : $0.en }
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+
+/// The console's records — its people and their sessions — behind the same contract on SQLite
+/// and PostgreSQL as the rest, so that every instance sees a sign-in and a disabled person alike.
+protocol ConsoleRepository: Sendable {
+    /// Throws ``ConsoleAccountError/duplicateName(_:)`` when the name is taken.
+    func createConsoleUser(name: String, role: ConsoleRole, passwordHash: String, at: Date) async throws -> ConsoleUserRecord
+    func consoleUsers() async throws -> [ConsoleUserRecord]
+    func consoleUser(name: String) async throws -> ConsoleUserRecord?
+    /// Disables the person and deletes their sessions, in one transaction; nil for an unknown name.
+    func disableConsoleUser(name: String, at: Date) async throws -> ConsoleUserRecord?
+    /// Sets the password hash and deletes the person's sessions, in one transaction; nil for an unknown name.
+    func setConsolePassword(name: String, passwordHash: String, at: Date) async throws -> ConsoleUserRecord?
+
+    func createConsoleSession(_ session: ConsoleSessionRecord) async throws
+    /// The session with this token hash and its person.
+    func consoleSession(tokenHash: String) async throws -> (ConsoleSessionRecord, ConsoleUserRecord)?
+    func touchConsoleSession(tokenHash: String, at: Date) async throws
+    func deleteConsoleSession(tokenHash: String) async throws
+    /// Deletes sessions idle since `lastSeenBefore` or begun before `createdBefore`; returns how many.
+    func deleteConsoleSessions(lastSeenBefore: Date, createdBefore: Date) async throws -> Int
+}

@@ -1,0 +1,97 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresEvidenceRepository {
+    func createConsoleUser(name: String, role: ConsoleRole, passwordHash: String, at: Date) async throws -> ConsoleUserRecord {
+        let user = ConsoleUserRecord(id: UUID().uuidString.lowercased(), name: name, role: role, passwordHash: passwordHash,
+                                     createdAt: at, passwordChangedAt: at, disabledAt: nil)
+        let inserted = try await database.client.query("""
+            INSERT INTO console_user (id, name, role, password_hash, created_at, password_changed_at)
+            VALUES (\(user.id), \(name), \(role.rawValue), \(passwordHash), \(at), \(at))
+            ON CONFLICT (name) DO NOTHING RETURNING id
+            """, logger: logger).collect()
+        guard !inserted.isEmpty else { throw ConsoleAccountError.duplicateName(name) }
+        return user
+    }
+
+    func consoleUsers() async throws -> [ConsoleUserRecord] {
+        try await database.client.query("SELECT * FROM console_user ORDER BY name", logger: logger).collect().map(Self.consoleUser(from:))
+    }
+
+    func consoleUser(name: String) async throws -> ConsoleUserRecord? {
+        try await database.client.query("SELECT * FROM console_user WHERE name = \(name)", logger: logger).collect().first
+            .map(Self.consoleUser(from:))
+    }
+
+    func disableConsoleUser(name: String, at: Date) async throws -> ConsoleUserRecord? {
+        try await database.transaction { connection, logger in
+            let rows = try await connection.query("""
+                UPDATE console_user SET disabled_at = coalesce(disabled_at, \(at)) WHERE name = \(name) RETURNING *
+                """, logger: logger).collect()
+            return try await Self.endingSessions(of: rows.first.map(Self.consoleUser(from:)), connection, logger)
+        }
+    }
+
+    func setConsolePassword(name: String, passwordHash: String, at: Date) async throws -> ConsoleUserRecord? {
+        try await database.transaction { connection, logger in
+            let rows = try await connection.query("""
+                UPDATE console_user SET password_hash = \(passwordHash), password_changed_at = \(at) WHERE name = \(name) RETURNING *
+                """, logger: logger).collect()
+            return try await Self.endingSessions(of: rows.first.map(Self.consoleUser(from:)), connection, logger)
+        }
+    }
+
+    private static func endingSessions(of user: ConsoleUserRecord?, _ connection: PostgresConnection, _ logger: Logger) async throws -> ConsoleUserRecord? {
+        guard let user else { return nil }
+        try await connection.query("DELETE FROM console_session WHERE user_id = \(user.id)", logger: logger)
+        return user
+    }
+
+    func createConsoleSession(_ session: ConsoleSessionRecord) async throws {
+        try await database.client.query("""
+            INSERT INTO console_session (token_hash, user_id, csrf_token, created_at, last_seen_at, address)
+            VALUES (\(session.tokenHash), \(session.userId), \(session.csrfToken), \(session.createdAt), \(session.lastSeenAt), \(session.address))
+            """, logger: logger)
+    }
+
+    func consoleSession(tokenHash: String) async throws -> (ConsoleSessionRecord, ConsoleUserRecord)? {
+        let rows = try await database.client.query("""
+            SELECT s.token_hash, s.user_id, s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.address, u.*
+            FROM console_session s JOIN console_user u ON u.id = s.user_id WHERE s.token_hash = \(tokenHash)
+            """, logger: logger).collect()
+        guard let row = rows.first else { return nil }
+        let columns = row.makeRandomAccess()
+        let session = ConsoleSessionRecord(tokenHash: try columns["token_hash"].decode(String.self), userId: try columns["user_id"].decode(String.self),
+                                           csrfToken: try columns["csrf_token"].decode(String.self),
+                                           createdAt: try columns["session_created_at"].decode(Date.self),
+                                           lastSeenAt: try columns["last_seen_at"].decode(Date.self), address: try columns["address"].decode(String.self))
+        return (session, try Self.consoleUser(from: row))
+    }
+
+    func touchConsoleSession(tokenHash: String, at: Date) async throws {
+        try await database.client.query("UPDATE console_session SET last_seen_at = \(at) WHERE token_hash = \(tokenHash)", logger: logger)
+    }
+
+    func deleteConsoleSession(tokenHash: String) async throws {
+        try await database.client.query("DELETE FROM console_session WHERE token_hash = \(tokenHash)", logger: logger)
+    }
+
+    func deleteConsoleSessions(lastSeenBefore: Date, createdBefore: Date) async throws -> Int {
+        try await database.client.query("""
+            DELETE FROM console_session WHERE last_seen_at < \(lastSeenBefore) OR created_at < \(createdBefore) RETURNING 1
+            """, logger: logger).collect().count
+    }
+
+    private static func consoleUser(from row: PostgresRow) throws -> ConsoleUserRecord {
+        let row = row.makeRandomAccess()
+        let name = try row["name"].decode(String.self)
+        let roleText = try row["role"].decode(String.self)
+        guard let role = ConsoleRole(rawValue: roleText) else {
+            throw RepositoryError.corrupt("console user \(name) has unknown role \(roleText)")
+        }
+        return ConsoleUserRecord(id: try row["id"].decode(String.self), name: name, role: role,
+                                 passwordHash: try row["password_hash"].decode(String.self), createdAt: try row["created_at"].decode(Date.self),
+                                 passwordChangedAt: try row["password_changed_at"].decode(Date.self),
+                                 disabledAt: try row["disabled_at"].decode(Date?.self))
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+
+extension SQLiteEvidenceRepository {
+    func createConsoleUser(name: String, role: ConsoleRole, passwordHash: String, at: Date) async throws -> ConsoleUserRecord {
+        let user = ConsoleUserRecord(id: UUID().uuidString.lowercased(), name: name, role: role, passwordHash: passwordHash,
+                                     createdAt: at, passwordChangedAt: at, disabledAt: nil)
+        try await database.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM consoleUser WHERE name = ?", arguments: [name]) != nil {
+                throw ConsoleAccountError.duplicateName(name)
+            }
+            try db.execute(sql: """
+                INSERT INTO consoleUser (id, name, role, passwordHash, createdAt, passwordChangedAt) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [user.id, name, role.rawValue, passwordHash, at, at])
+        }
+        return user
+    }
+
+    func consoleUsers() async throws -> [ConsoleUserRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM consoleUser ORDER BY name").map(Self.consoleUser(from:))
+        }
+    }
+
+    func consoleUser(name: String) async throws -> ConsoleUserRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM consoleUser WHERE name = ?", arguments: [name]).map(Self.consoleUser(from:))
+        }
+    }
+
+    func disableConsoleUser(name: String, at: Date) async throws -> ConsoleUserRecord? {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE consoleUser SET disabledAt = coalesce(disabledAt, ?) WHERE name = ?", arguments: [at, name])
+            return try Self.endingSessions(of: name, db)
+        }
+    }
+
+    func setConsolePassword(name: String, passwordHash: String, at: Date) async throws -> ConsoleUserRecord? {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE consoleUser SET passwordHash = ?, passwordChangedAt = ? WHERE name = ?",
+                           arguments: [passwordHash, at, name])
+            return try Self.endingSessions(of: name, db)
+        }
+    }
+
+    private static func endingSessions(of name: String, _ db: Database) throws -> ConsoleUserRecord? {
+        guard let user = try Row.fetchOne(db, sql: "SELECT * FROM consoleUser WHERE name = ?", arguments: [name]).map(consoleUser(from:)) else {
+            return nil
+        }
+        try db.execute(sql: "DELETE FROM consoleSession WHERE userId = ?", arguments: [user.id])
+        return user
+    }
+
+    func createConsoleSession(_ session: ConsoleSessionRecord) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT INTO consoleSession (tokenHash, userId, csrfToken, createdAt, lastSeenAt, address) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [session.tokenHash, session.userId, session.csrfToken, session.createdAt, session.lastSeenAt, session.address])
+        }
+    }
+
+    func consoleSession(tokenHash: String) async throws -> (ConsoleSessionRecord, ConsoleUserRecord)? {
+        try await database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM consoleSession WHERE tokenHash = ?", arguments: [tokenHash]),
+                  let user = try Row.fetchOne(db, sql: "SELECT * FROM consoleUser WHERE id = ?", arguments: [row["userId"] as String]) else {
+                return nil
+            }
+            let session = ConsoleSessionRecord(tokenHash: row["tokenHash"], userId: row["userId"], csrfToken: row["csrfToken"],
+                                               createdAt: row["createdAt"], lastSeenAt: row["lastSeenAt"], address: row["address"])
+            return (session, try Self.consoleUser(from: user))
+        }
+    }
+
+    func touchConsoleSession(tokenHash: String, at: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE consoleSession SET lastSeenAt = ? WHERE tokenHash = ?", arguments: [at, tokenHash])
+        }
+    }
+
+    func deleteConsoleSession(tokenHash: String) async throws {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM consoleSession WHERE tokenHash = ?", arguments: [tokenHash])
+        }
+    }
+
+    func deleteConsoleSessions(lastSeenBefore: Date, createdBefore: Date) async throws -> Int {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM consoleSession WHERE lastSeenAt < ? OR createdAt < ?", arguments: [lastSeenBefore, createdBefore])
+            return db.changesCount
+        }
+    }
+
+    private static func consoleUser(from row: Row) throws -> ConsoleUserRecord {
+        let roleText: String = row["role"]
+        guard let role = ConsoleRole(rawValue: roleText) else {
+            throw RepositoryError.corrupt("console user \(row["name"] as String) has unknown role \(roleText)")
+        }
+        return ConsoleUserRecord(id: row["id"], name: row["name"], role: role, passwordHash: row["passwordHash"],
+                                 createdAt: row["createdAt"], passwordChangedAt: row["passwordChangedAt"], disabledAt: row["disabledAt"])
+    }
+}
