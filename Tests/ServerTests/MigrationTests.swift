@@ -79,6 +79,7 @@ final class MigrationTests: ServerTestCase {
         XCTAssertEqual(rows["batch_item"], 3)
         XCTAssertEqual(rows["possession"], 3)
         XCTAssertEqual(rows["console_user"], 1)
+        XCTAssertEqual(rows["access_event"], 1)
 
         let again = try migrate(to.arguments)
         XCTAssertEqual(again.status, 0, again.stderr)
@@ -114,6 +115,8 @@ final class MigrationTests: ServerTestCase {
         XCTAssertEqual(people.map(\.name), ["county.admin"])
         XCTAssertEqual(people.first?.role, .admin)
         XCTAssertEqual(try to.postgres.cluster.psql(database: to.postgres.name, "SELECT left(password_hash, 4) FROM console_user"), "$2b$")
+        let chain = try await ConsoleAccounts.verifyAccessLog(dataDirectory: to.data, database: database)
+        XCTAssertEqual(chain, AccessLogVerification(entries: 1, brokenAt: nil, reason: nil), "the access log moved link for link")
     }
 
     func testADamagedOrMissingBlobIsNamedAndTheRestMoved() async throws {

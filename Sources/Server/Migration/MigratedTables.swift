@@ -78,6 +78,12 @@ struct MigratedTable: Sendable {
         ("created_at", "createdAt", .date), ("password_changed_at", "passwordChangedAt", .date), ("disabled_at", "disabledAt", .date),
     ])
 
+    // The chain moves entry for entry (seq, text and hashes as written), so it verifies there.
+    static let accessEvent = MigratedTable("access_event", sqlite: "accessEvent", key: "seq", [
+        ("seq", "seq", .integer), ("at", "at", .text), ("actor", "actor", .text), ("address", "address", .text), ("action", "action", .text),
+        ("subject", "subject", .text), ("detail", "detail", .text), ("previous_hash", "previousHash", .text), ("hash", "hash", .text),
+    ])
+
     /// Every table but `blob` (moved with its bytes), parents before children.
-    static let records: [MigratedTable] = [.gateway, .consoleUser, .batch, .batchItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
+    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .batch, .batchItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
 }

@@ -19,4 +19,13 @@ protocol ConsoleRepository: Sendable {
     func deleteConsoleSession(tokenHash: String) async throws
     /// Deletes sessions idle since `lastSeenBefore` or begun before `createdBefore`; returns how many.
     func deleteConsoleSessions(lastSeenBefore: Date, createdBefore: Date) async throws -> Int
+
+    /// Appends an entry to the access log after the last one, in a transaction no other writer
+    /// (another instance included) interleaves, so the chain has one order.
+    func appendAccessEvent(at: Date, actor: String, address: String, action: AccessAction, subject: String,
+                           detail: String) async throws -> AccessEvent
+    /// Up to `limit` entries after `seq`, oldest first.
+    func accessEvents(after seq: Int64, limit: Int) async throws -> [AccessEvent]
+    /// Up to `limit` entries before `seq` (or the newest), newest first: a page of the log.
+    func latestAccessEvents(before seq: Int64?, limit: Int) async throws -> [AccessEvent]
 }

@@ -90,6 +90,44 @@ extension SQLiteEvidenceRepository {
         }
     }
 
+    func appendAccessEvent(at: Date, actor: String, address: String, action: AccessAction, subject: String,
+                           detail: String) async throws -> AccessEvent {
+        try await database.write { db in
+            let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM accessEvent ORDER BY seq DESC LIMIT 1")
+                .map { (seq: $0["seq"] as Int64, hash: $0["hash"] as String) }
+            let event = AccessEvent.next(after: last, at: at, actor: actor, address: address, action: action, subject: subject, detail: detail)
+            try db.execute(sql: """
+                INSERT INTO accessEvent (seq, at, actor, address, action, subject, detail, previousHash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [event.seq, event.at, event.actor, event.address, event.action.rawValue, event.subject, event.detail,
+                                 event.previousHash, event.hash])
+            return event
+        }
+    }
+
+    func accessEvents(after seq: Int64, limit: Int) async throws -> [AccessEvent] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM accessEvent WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
+                .map(Self.accessEvent(from:))
+        }
+    }
+
+    func latestAccessEvents(before seq: Int64?, limit: Int) async throws -> [AccessEvent] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM accessEvent WHERE seq < ? ORDER BY seq DESC LIMIT ?", arguments: [seq ?? Int64.max, limit])
+                .map(Self.accessEvent(from:))
+        }
+    }
+
+    private static func accessEvent(from row: Row) throws -> AccessEvent {
+        let actionText: String = row["action"]
+        guard let action = AccessAction(rawValue: actionText) else {
+            throw RepositoryError.corrupt("access log entry \(row["seq"] as Int64) has unknown action \(actionText)")
+        }
+        return AccessEvent(seq: row["seq"], at: row["at"], actor: row["actor"], address: row["address"], action: action,
+                           subject: row["subject"], detail: row["detail"], previousHash: row["previousHash"], hash: row["hash"])
+    }
+
     private static func consoleUser(from row: Row) throws -> ConsoleUserRecord {
         let roleText: String = row["role"]
         guard let role = ConsoleRole(rawValue: roleText) else {

@@ -129,6 +129,19 @@ enum ServerSchema {
                 t.column("address", .text).notNull()
             }
         }
+        migrator.registerMigration("v7: the console's access log") { db in
+            try db.create(table: "accessEvent") { t in
+                t.primaryKey("seq", .integer)
+                t.column("at", .text).notNull()
+                t.column("actor", .text).notNull()
+                t.column("address", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("subject", .text).notNull()
+                t.column("detail", .text).notNull()
+                t.column("previousHash", .text).notNull()
+                t.column("hash", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -27,7 +27,8 @@ struct ConsolePages: Sendable {
         context["title"] = title
         if let user {
             context["user"] = ["name": user.name, "role": labels["role." + user.role.rawValue] ?? user.role.rawValue,
-                               "mayManagePeople": user.role.may(.managePeople)] as [String: Any]
+                               "mayManagePeople": user.role.may(.managePeople),
+                               "mayReadAccessLog": user.role.may(.readAccessLog)] as [String: Any]
         }
         if let csrf { context["csrf"] = csrf }
         context["body"] = library.render(context, withTemplate: page) ?? ""
@@ -51,6 +52,7 @@ struct ConsolePages: Sendable {
             {{#user}}
             <a href="/console">{{t.home}}</a>
             {{#mayManagePeople}}<a href="/console/people">{{t.people}}</a>{{/mayManagePeople}}
+            {{#mayReadAccessLog}}<a href="/console/access-log">{{t.accessLog}}</a>{{/mayReadAccessLog}}
             <span class="who">{{t.signedInAs}} <strong>{{name}}</strong> ({{role}})</span>
             <form method="post" action="/console/sign-out" class="inline">
             <input type="hidden" name="csrf" value="{{csrf}}">
@@ -92,6 +94,18 @@ struct ConsolePages: Sendable {
             {{/people}}
             </tbody>
             </table>
+            """,
+        "access-log": """
+            <h1>{{t.accessLog}}</h1>
+            <p>{{t.accessLogHint}} <a href="/console/access-log.csv">{{t.downloadCSV}}</a></p>
+            <table>
+            <thead><tr><th scope="col">#</th><th scope="col">{{t.time}}</th><th scope="col">{{t.actor}}</th><th scope="col">{{t.address}}</th><th scope="col">{{t.action}}</th><th scope="col">{{t.subject}}</th><th scope="col">{{t.detail}}</th><th scope="col">{{t.hash}}</th></tr></thead>
+            <tbody>
+            {{#events}}<tr><td>{{seq}}</td><td>{{at}}</td><td>{{actor}}</td><td>{{address}}</td><td>{{action}}</td><td>{{subject}}</td><td>{{detail}}</td><td><code>{{hash}}</code></td></tr>
+            {{/events}}
+            </tbody>
+            </table>
+            {{#older}}<p><a href="/console/access-log?before={{older}}">{{t.older}}</a></p>{{/older}}
             """,
         "message": """
             <h1>{{title}}</h1>

@@ -38,7 +38,13 @@ public enum ConsoleAccounts {
         guard isValidName(name) else { throw ConsoleAccountError.invalidName(name) }
         try checkPassword(password)
         let repository = try await DataFolder(dataDirectory).openRepository(database)
-        return try await repository.createConsoleUser(name: name, role: role, passwordHash: hash(password), at: now)
+        let user = try await repository.createConsoleUser(name: name, role: role, passwordHash: hash(password), at: now)
+        try await log(repository, now).record(.userAdded, actor: commandActor(), address: "local", subject: name, detail: "role \(role.rawValue)")
+        return user
+    }
+
+    private static func log(_ repository: any EvidenceRepository, _ now: Date) -> ConsoleAccessLog {
+        ConsoleAccessLog(repository: repository, clock: { now })
     }
 
     /// Every person, by name.
@@ -50,9 +56,11 @@ public enum ConsoleAccounts {
     @discardableResult
     public static func disable(name: String, dataDirectory: URL, database: DatabaseLocation = .dataFolder,
                                now: Date = Date()) async throws -> ConsoleUserRecord {
-        guard let user = try await DataFolder(dataDirectory).openRepository(database).disableConsoleUser(name: name, at: now) else {
+        let repository = try await DataFolder(dataDirectory).openRepository(database)
+        guard let user = try await repository.disableConsoleUser(name: name, at: now) else {
             throw ConsoleAccountError.unknownName(name)
         }
+        try await log(repository, now).record(.userDisabled, actor: commandActor(), address: "local", subject: name)
         return user
     }
 
@@ -65,6 +73,7 @@ public enum ConsoleAccounts {
         guard let user = try await repository.setConsolePassword(name: name, passwordHash: hash(password), at: now) else {
             throw ConsoleAccountError.unknownName(name)
         }
+        try await log(repository, now).record(.passwordReset, actor: commandActor(), address: "local", subject: name)
         return user
     }
 }

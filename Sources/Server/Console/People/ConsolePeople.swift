@@ -15,6 +15,7 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
         switch permission {
         case .signIn: true
         case .managePeople: self == .admin
+        case .readAccessLog: self == .admin || self == .auditor
         }
     }
 }
@@ -23,6 +24,7 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
 enum ConsolePermission: Sendable {
     case signIn
     case managePeople
+    case readAccessLog
 }
 
 /// A person who signs in to the console. Only the bcrypt hash of the password is kept.

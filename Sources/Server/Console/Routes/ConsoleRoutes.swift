@@ -11,6 +11,9 @@ struct ConsoleRoutes: Sendable {
     let context: ServerContext
     var signIn: ConsoleSignIn { context.consoleSignIn }
     var pages: ConsolePages { context.consolePages }
+    var accessLog: ConsoleAccessLog { ConsoleAccessLog(repository: context.repository, clock: context.clock.now) }
+    /// Entries on one page of the access log.
+    static let accessLogPage = 100
 
     static let sessionCookie = ConsoleCookie.session
     static let signInCookie = ConsoleCookie.signIn
@@ -24,8 +27,10 @@ struct ConsoleRoutes: Sendable {
         console.get { request, requestContext in try await home(request) }
         console.get("sign-in") { request, requestContext in try await signInPage(request) }
         console.post("sign-in") { request, requestContext in try await submitSignIn(request, requestContext) }
-        console.post("sign-out") { request, requestContext in try await submitSignOut(request) }
-        console.get("people") { request, requestContext in try await people(request) }
+        console.post("sign-out") { request, requestContext in try await submitSignOut(request, address: Self.address(requestContext)) }
+        console.get("people") { request, requestContext in try await people(request, address: Self.address(requestContext)) }
+        console.get("access-log") { request, requestContext in try await accessLogPage(request, address: Self.address(requestContext)) }
+        console.get("access-log.csv") { request, requestContext in try await accessLogCSV(request, address: Self.address(requestContext)) }
         console.get("static/console.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
                      body: .init(byteBuffer: ByteBuffer(string: ConsolePages.stylesheet)))
@@ -41,8 +46,9 @@ struct ConsoleRoutes: Sendable {
         }
     }
 
-    private func people(_ request: Request) async throws -> Response {
+    private func people(_ request: Request, address: String) async throws -> Response {
         try await page(request, needs: .managePeople) { session, user, language in
+            try await accessLog.record(.viewPeople, actor: user.name, address: address, subject: Self.path + "/people")
             let labels = ConsoleText.table(language)
             let rows: [[String: Any]] = try await context.repository.consoleUsers().map { person in
                 ["name": person.name, "role": labels["role." + person.role.rawValue] ?? person.role.rawValue,
@@ -91,22 +97,25 @@ struct ConsoleRoutes: Sendable {
             return try await signInPage(request, status: .forbidden, message: labels["formExpired"])
         }
         let name = form["name"] ?? ""
-        let address = requestContext.channel.remoteAddress?.ipAddress ?? "unknown"
+        let address = Self.address(requestContext)
         switch try await signIn.signIn(name: name, password: form["password"] ?? "", address: address) {
-        case .signedIn(let token, _, _):
+        case .signedIn(let token, _, let user):
+            try await accessLog.record(.signIn, actor: user.name, address: address, subject: user.name)
             var response = redirect(to: Self.path, request: request)
             response.setCookie(Self.cookie(Self.sessionCookie, token))
             response.setCookie(Self.cookie(Self.signInCookie, "", maxAge: 0))
             return response
         case .refused:
+            try await accessLog.record(.signInRefused, actor: "-", address: address, subject: name)
             return try await signInPage(request, status: .unauthorized, message: labels["signInRefused"], name: name)
         case .throttled(let retryAfter):
+            try await accessLog.record(.signInThrottled, actor: "-", address: address, subject: name, detail: "retry after \(retryAfter) s")
             return try await signInPage(request, status: .tooManyRequests, message: labels["signInThrottled"], name: name,
                                         headers: [.retryAfter: String(retryAfter)])
         }
     }
 
-    private func submitSignOut(_ request: Request) async throws -> Response {
+    private func submitSignOut(_ request: Request, address: String) async throws -> Response {
         let form = try await Self.form(request)
         guard let (session, user) = try await signedIn(request) else { return redirect(to: Self.path + "/sign-in", request: request) }
         guard Self.isSameOrigin(request), let given = form["csrf"], ConsoleSignIn.sameSecret(session.csrfToken, given) else {
@@ -115,6 +124,7 @@ struct ConsoleRoutes: Sendable {
                                                  values: ["message": ConsoleText.table(language)["formExpired"] ?? ""]), request: request)
         }
         try await signIn.signOut(session)
+        try await accessLog.record(.signOut, actor: user.name, address: address, subject: user.name)
         var response = redirect(to: Self.path + "/sign-in", request: request)
         response.setCookie(Self.cookie(Self.sessionCookie, "", maxAge: 0))
         return response
@@ -125,7 +135,56 @@ struct ConsoleRoutes: Sendable {
         return try await signIn.session(token: token)
     }
 
+    // MARK: The access log
+
+    private func accessLogPage(_ request: Request, address: String) async throws -> Response {
+        try await page(request, needs: .readAccessLog) { session, user, language in
+            let labels = ConsoleText.table(language)
+            let before = request.uri.queryParameters["before"].flatMap { Int64(String($0)) }
+            try await accessLog.record(.viewAccessLog, actor: user.name, address: address, subject: Self.path + "/access-log",
+                                       detail: before.map { "before \($0)" } ?? "")
+            let events = try await context.repository.latestAccessEvents(before: before, limit: Self.accessLogPage)
+            let rows: [[String: Any]] = events.map { event in
+                ["seq": String(event.seq), "at": event.at, "actor": event.actor, "address": event.address,
+                 "action": labels["action." + event.action.rawValue] ?? event.action.rawValue, "subject": event.subject, "detail": event.detail,
+                 "hash": String(event.hash.prefix(12))]
+            }
+            var values: [String: Any] = ["events": rows]
+            if events.count == Self.accessLogPage, let oldest = events.last, oldest.seq > 1 { values["older"] = String(oldest.seq) }
+            return html(.ok, pages.render("access-log", title: labels["accessLog"] ?? "", language: language, user: user,
+                                          csrf: session.csrfToken, values: values), request: request)
+        }
+    }
+
+    /// The whole log as CSV (RFC 4180, formula-like fields defused), oldest first, written a page
+    /// at a time so a long log is never held in memory.
+    private func accessLogCSV(_ request: Request, address: String) async throws -> Response {
+        try await page(request, needs: .readAccessLog) { _, user, _ in
+            try await accessLog.record(.exportAccessLog, actor: user.name, address: address, subject: Self.path + "/access-log.csv")
+            let repository = context.repository
+            let body = ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: AccessEvent.csvHeader + "\r\n"))
+                var after: Int64 = 0
+                while true {
+                    let page = try await repository.accessEvents(after: after, limit: 1000)
+                    guard let last = page.last else { break }
+                    try await writer.write(ByteBuffer(string: page.map { $0.csvLine + "\r\n" }.joined()))
+                    after = last.seq
+                }
+                try await writer.finish(nil)
+            }
+            var headers = Self.pageHeaders
+            headers[.contentType] = "text/csv; charset=utf-8"
+            headers[.contentDisposition] = "attachment; filename=\"access-log.csv\""
+            return Response(status: .ok, headers: headers, body: body)
+        }
+    }
+
     // MARK: HTTP
+
+    static func address(_ requestContext: ServerRequestContext) -> String {
+        requestContext.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
 
     /// Secure, HttpOnly and SameSite=Strict, limited to the console's path. (Browsers keep
     /// Secure cookies over HTTPS, and over plain HTTP only from localhost.)

@@ -82,6 +82,52 @@ extension PostgresEvidenceRepository {
             """, logger: logger).collect().count
     }
 
+    /// The advisory lock that orders appends to the access log across instances.
+    static let accessLogLockKey: Int64 = 0x6667_6163_6365_7373  // "fgaccess"
+
+    func appendAccessEvent(at: Date, actor: String, address: String, action: AccessAction, subject: String,
+                           detail: String) async throws -> AccessEvent {
+        try await database.transaction { connection, logger in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.accessLogLockKey))", logger: logger)
+            let last = try await connection.query("SELECT seq, hash FROM access_event ORDER BY seq DESC LIMIT 1", logger: logger).collect()
+                .first.map { row in
+                    let (seq, hash) = try row.decode((Int64, String).self)
+                    return (seq: seq, hash: hash)
+                }
+            let event = AccessEvent.next(after: last, at: at, actor: actor, address: address, action: action, subject: subject, detail: detail)
+            try await connection.query("""
+                INSERT INTO access_event (seq, at, actor, address, action, subject, detail, previous_hash, hash)
+                VALUES (\(event.seq), \(event.at), \(event.actor), \(event.address), \(event.action.rawValue), \(event.subject),
+                        \(event.detail), \(event.previousHash), \(event.hash))
+                """, logger: logger)
+            return event
+        }
+    }
+
+    func accessEvents(after seq: Int64, limit: Int) async throws -> [AccessEvent] {
+        try await database.client.query("SELECT * FROM access_event WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)", logger: logger)
+            .collect().map(Self.accessEvent(from:))
+    }
+
+    func latestAccessEvents(before seq: Int64?, limit: Int) async throws -> [AccessEvent] {
+        try await database.client.query("""
+            SELECT * FROM access_event WHERE seq < \(seq ?? Int64.max) ORDER BY seq DESC LIMIT \(limit)
+            """, logger: logger).collect().map(Self.accessEvent(from:))
+    }
+
+    private static func accessEvent(from row: PostgresRow) throws -> AccessEvent {
+        let row = row.makeRandomAccess()
+        let seq = try row["seq"].decode(Int64.self)
+        let actionText = try row["action"].decode(String.self)
+        guard let action = AccessAction(rawValue: actionText) else {
+            throw RepositoryError.corrupt("access log entry \(seq) has unknown action \(actionText)")
+        }
+        return AccessEvent(seq: seq, at: try row["at"].decode(String.self), actor: try row["actor"].decode(String.self),
+                           address: try row["address"].decode(String.self), action: action, subject: try row["subject"].decode(String.self),
+                           detail: try row["detail"].decode(String.self), previousHash: try row["previous_hash"].decode(String.self),
+                           hash: try row["hash"].decode(String.self))
+    }
+
     private static func consoleUser(from row: PostgresRow) throws -> ConsoleUserRecord {
         let row = row.makeRandomAccess()
         let name = try row["name"].decode(String.self)

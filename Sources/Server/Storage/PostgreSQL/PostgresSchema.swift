@@ -148,6 +148,20 @@ enum PostgresSchema {
             """,
             "CREATE INDEX console_session_user ON console_session (user_id)",
         ]),
+        Migration(version: 7, name: "the console's access log", statements: [
+            """
+            CREATE TABLE access_event (
+                seq bigint PRIMARY KEY,
+                at text NOT NULL,
+                actor text NOT NULL,
+                address text NOT NULL,
+                action text NOT NULL,
+                subject text NOT NULL,
+                detail text NOT NULL,
+                previous_hash text NOT NULL,
+                hash text NOT NULL)
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
