@@ -9,55 +9,16 @@ import XCTest
 /// people is an entry with who, what, when and from where; auditors and admins read it and
 /// download it as CSV; its hash chain shows any entry changed or removed behind the server.
 final class ConsoleAccessLogTests: ServerTestCase {
-    private var browser: HTTPClient!
     private let password = "correct horse battery"
 
-    override func setUp() async throws {
-        try await super.setUp()
-        browser = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
-    }
-
-    override func tearDown() async throws {
-        try await browser?.shutdown()
-        try await super.tearDown()
-    }
-
-    /// GET or a form POST with this browser's cookies, keeping the ones it sets.
-    private func visit(_ method: String, _ path: String, _ cookies: inout [String: String], form: [(String, String)]? = nil) async throws -> (status: Int, body: String) {
-        var request = HTTPClientRequest(url: running.baseURL + path)
-        request.method = .init(rawValue: method)
-        if !cookies.isEmpty { request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
-        if let form {
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-            request.body = .bytes(ByteBuffer(string: form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
-                .joined(separator: "&")))
-        }
-        let response = try await browser.execute(request, timeout: .seconds(60))
-        for value in response.headers["Set-Cookie"] {
-            let pair = value.split(separator: ";").first.map(String.init) ?? ""
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            if parts.count == 2 { cookies[parts[0]] = value.contains("Max-Age=0") ? nil : parts[1] }
-        }
-        let body = try await response.body.collect(upTo: 4 << 20)
-        return (Int(response.status.code), String(buffer: body))
-    }
-
-    private func signIn(_ name: String, _ password: String, _ cookies: inout [String: String]) async throws -> Int {
-        _ = try await visit("GET", "/console/sign-in", &cookies)
-        let token = try XCTUnwrap(cookies[ConsoleCookie.signIn])
-        return try await visit("POST", "/console/sign-in", &cookies, form: [("csrf", token), ("name", name), ("password", password)]).status
-    }
-
-    private func csvRows(_ text: String) -> [[String]] {
-        // The fields these tests write hold no quotes or commas except where checked by hand.
-        text.split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    private func signIn(_ name: String, _ password: String, _ jar: inout CookieJar) async throws -> Int {
+        try await consoleSignIn(name, password, &jar).status
     }
 
     func testSignInsPagesAndChangesArePutInTheLogWhichAuditorsReadAndDownload() async throws {
         try await ConsoleAccounts.add(name: "audit.wu", role: .auditor, password: password, dataDirectory: data, database: database)
         try await ConsoleAccounts.add(name: "viewer.he", role: .viewer, password: password, dataDirectory: data, database: database)
-        var auditor: [String: String] = [:], viewer: [String: String] = [:]
+        var auditor = CookieJar(), viewer = CookieJar()
         let refused = try await signIn("audit.wu", "not the password", &auditor)
         XCTAssertEqual(refused, 401)
         let hostileName = "=HYPERLINK(\"http://evil\"),x"
@@ -73,17 +34,17 @@ final class ConsoleAccessLogTests: ServerTestCase {
 
         let page = try await visit("GET", "/console/access-log", &auditor)
         XCTAssertEqual(page.status, 200)
-        XCTAssertTrue(page.body.contains("登录被拒") && page.body.contains("audit.wu") && page.body.contains("127.0.0.1"), page.body)
-        XCTAssertFalse(page.body.contains("\"http://evil\""), "the hostile name is escaped on the page")
+        XCTAssertTrue(text(page).contains("登录被拒") && text(page).contains("audit.wu") && text(page).contains("127.0.0.1"), text(page))
+        XCTAssertFalse(text(page).contains("\"http://evil\""), "the hostile name is escaped on the page")
 
         let csv = try await visit("GET", "/console/access-log.csv", &auditor)
         XCTAssertEqual(csv.status, 200)
-        let lines = csv.body.split(separator: "\r\n").map(String.init)
+        let lines = text(csv).split(separator: "\r\n").map(String.init)
         XCTAssertEqual(lines.first, "seq,at,actor,address,action,subject,detail,previous_hash,hash")
         let actions = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }.map { $0[4] }
         XCTAssertEqual(Array(actions.prefix(7)), ["user-added", "user-added", "sign-in-refused", "sign-in-refused", "sign-in", "sign-in", "view-access-log"])
         XCTAssertTrue(actions.contains("export-access-log"))
-        XCTAssertTrue(csv.body.contains("\"'=HYPERLINK(\"\"http://evil\"\"),x\""), "a formula-like field is quoted and defused: \(csv.body)")
+        XCTAssertTrue(text(csv).contains("\"'=HYPERLINK(\"\"http://evil\"\"),x\""), "a formula-like field is quoted and defused: \(text(csv))")
         let first = lines[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         XCTAssertTrue(first[2].hasPrefix("cli:"), "a command's entry names the system user who ran it")
         XCTAssertEqual(first[3], "local")

@@ -10,66 +10,9 @@ import XCTest
 /// the two kinds of credential kept apart, hostile forms, and the `users` commands.
 final class ConsoleSignInTests: ServerTestCase {
     static let password = "correct horse battery"
-    private var browser: HTTPClient!
-
-    override func setUp() async throws {
-        try await super.setUp()
-        browser = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
-    }
-
-    override func tearDown() async throws {
-        try await browser?.shutdown()
-        try await super.tearDown()
-    }
-
-    /// One browser's cookies.
-    struct Jar {
-        var cookies: [String: String] = [:]
-
-        mutating func keep(_ answer: HTTPAnswer) {
-            for (name, value) in answer.headers where name.lowercased() == "set-cookie" {
-                let pair = value.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                guard parts.count == 2 else { continue }
-                if value.lowercased().contains("max-age=0") { cookies[parts[0]] = nil } else { cookies[parts[0]] = parts[1] }
-            }
-        }
-
-        var header: [(String, String)] {
-            cookies.isEmpty ? [] : [("Cookie", cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; "))]
-        }
-    }
-
-    private func visit(_ method: String, _ path: String, _ jar: inout Jar, form: [(String, String)]? = nil,
-                       headers: [(String, String)] = [], rawBody: Data? = nil) async throws -> HTTPAnswer {
-        var request = HTTPClientRequest(url: running.baseURL + path)
-        request.method = .init(rawValue: method)
-        for (name, value) in jar.header + headers { request.headers.add(name: name, value: value) }
-        if let form {
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-            let text = form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")
-            request.body = .bytes(ByteBuffer(string: text))
-        } else if let rawBody {
-            request.body = .bytes(ByteBuffer(data: rawBody))
-        }
-        let response = try await browser.execute(request, timeout: .seconds(60))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        let answer = HTTPAnswer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                                body: Data(body.readableBytesView))
-        jar.keep(answer)
-        return answer
-    }
-
-    private func text(_ answer: HTTPAnswer) -> String { String(decoding: answer.body, as: UTF8.self) }
-
     /// Opens the sign-in page and submits it.
-    private func signIn(_ name: String, _ password: String = password, _ jar: inout Jar) async throws -> HTTPAnswer {
-        let page = try await visit("GET", "/console/sign-in", &jar)
-        XCTAssertEqual(page.status, 200)
-        let csrf = try XCTUnwrap(jar.cookies[ConsoleCookie.signIn], "the sign-in page sets its form token")
-        XCTAssertTrue(text(page).contains("value=\"\(csrf)\""), "the form carries the token its cookie holds")
-        return try await visit("POST", "/console/sign-in", &jar, form: [("csrf", csrf), ("name", name), ("password", password)])
+    private func signIn(_ name: String, _ password: String = password, _ jar: inout CookieJar) async throws -> HTTPAnswer {
+        try await consoleSignIn(name, password, &jar)
     }
 
     private func add(_ name: String, _ role: ConsoleRole) async throws {
@@ -86,7 +29,7 @@ final class ConsoleSignInTests: ServerTestCase {
 
     func testSigningInSetsAStrictHttpOnlySecureCookieAndSigningOutEndsTheSession() async throws {
         try await add("wang.li", .reviewer)
-        var jar = Jar()
+        var jar = CookieJar()
         let before = try await visit("GET", "/console", &jar)
         XCTAssertEqual(before.status, 303)
         XCTAssertEqual(before.header("Location"), "/console/sign-in")
@@ -130,7 +73,7 @@ final class ConsoleSignInTests: ServerTestCase {
     func testEachRoleIsCheckedOnTheServerForEveryPage() async throws {
         try await add("admin1", .admin)
         try await add("viewer1", .viewer)
-        var viewer = Jar(), admin = Jar()
+        var viewer = CookieJar(), admin = CookieJar()
         _ = try await signIn("viewer1", Self.password, &viewer)
         let home = try await visit("GET", "/console", &viewer)
         XCTAssertFalse(text(home).contains("/console/people"), "a viewer is not offered the people page")
@@ -145,10 +88,10 @@ final class ConsoleSignInTests: ServerTestCase {
 
     func testAFormWithoutItsTokenOrFromAnotherSiteIsRefused() async throws {
         try await add("wang", .viewer)
-        var jar = Jar()
+        var jar = CookieJar()
         _ = try await visit("GET", "/console/sign-in", &jar)
         let token = try XCTUnwrap(jar.cookies[ConsoleCookie.signIn])
-        var noCookie = Jar()
+        var noCookie = CookieJar()
         let withoutCookie = try await visit("POST", "/console/sign-in", &noCookie, form: [("csrf", token), ("name", "wang"), ("password", Self.password)])
         XCTAssertEqual(withoutCookie.status, 403)
         let forged = try await visit("POST", "/console/sign-in", &jar, form: [("csrf", "A" + token.dropFirst()), ("name", "wang"), ("password", Self.password)])
@@ -166,7 +109,7 @@ final class ConsoleSignInTests: ServerTestCase {
 
     func testRepeatedFailuresMakeTheNameWaitWhateverPasswordComesNext() async throws {
         try await add("zhao", .viewer)
-        var jar = Jar()
+        var jar = CookieJar()
         for _ in 0..<ConsolePolicy.failuresAllowed {
             let wrong = try await signIn("zhao", "guess guess guess", &jar)
             XCTAssertEqual(wrong.status, 401)
@@ -183,7 +126,7 @@ final class ConsoleSignInTests: ServerTestCase {
     func testDisablingOrANewPasswordEndsSessionsAtOnceAndSessionsExpire() async throws {
         try await add("qian", .viewer)
         try await add("sun", .viewer)
-        var qian = Jar(), sun = Jar()
+        var qian = CookieJar(), sun = CookieJar()
         _ = try await signIn("qian", Self.password, &qian)
         _ = try await signIn("sun", Self.password, &sun)
         try await ConsoleAccounts.disable(name: "qian", dataDirectory: data, database: database)
@@ -223,19 +166,19 @@ final class ConsoleSignInTests: ServerTestCase {
     func testAGatewayCredentialOpensNoConsolePageAndASessionOpensNoGatewayAPI() async throws {
         let gateway = try await enrol("station-1")
         try await add("zhou", .admin)
-        var jar = Jar()
+        var jar = CookieJar()
         let withBearer = try await visit("GET", "/console/people", &jar, headers: gateway.bearer)
         XCTAssertEqual(withBearer.status, 303)
         _ = try await signIn("zhou", Self.password, &jar)
         let api = try await visit("GET", "/v1/batches/anything", &jar)
         XCTAssertEqual(api.status, 401, "the gateway API reads no cookie")
-        var hostile = Jar(cookies: [ConsoleCookie.session: "../../etc/passwd"])
+        var hostile = CookieJar(cookies: [ConsoleCookie.session: "../../etc/passwd"])
         let tricked = try await visit("GET", "/console", &hostile)
         XCTAssertEqual(tricked.status, 303)
     }
 
     func testHostileFormsGetClearErrorsAndNothingIsEchoedUnescaped() async throws {
-        var jar = Jar()
+        var jar = CookieJar()
         _ = try await visit("GET", "/console/sign-in", &jar)
         let token = try XCTUnwrap(jar.cookies[ConsoleCookie.signIn])
         let injected = try await visit("POST", "/console/sign-in", &jar,

@@ -28,4 +28,10 @@ protocol ConsoleRepository: Sendable {
     func accessEvents(after seq: Int64, limit: Int) async throws -> [AccessEvent]
     /// Up to `limit` entries before `seq` (or the newest), newest first: a page of the log.
     func latestAccessEvents(before seq: Int64?, limit: Int) async throws -> [AccessEvent]
+
+    /// Committed, not withdrawn items that match, the most recently committed first, `limit`
+    /// of them after skipping `offset`.
+    func searchItems(_ query: ItemQuery, limit: Int, offset: Int) async throws -> [FoundItem]
+    /// The item at this position of this batch, when the batch is committed and the item not withdrawn.
+    func consoleItem(batchId: String, position: Int) async throws -> FoundItem?
 }

@@ -128,6 +128,65 @@ extension SQLiteEvidenceRepository {
                            subject: row["subject"], detail: row["detail"], previousHash: row["previousHash"], hash: row["hash"])
     }
 
+    func searchItems(_ query: ItemQuery, limit: Int, offset: Int) async throws -> [FoundItem] {
+        var conditions = ["batch.state = 'committed'", "NOT batchItem.withdrawn"]
+        var arguments = StatementArguments()
+        func equal(_ key: String, _ value: String?) {
+            guard let value else { return }
+            conditions.append("json_extract(batchItem.metadata, '$.\(key)') = ?")
+            arguments += [value]
+        }
+        equal("officer", query.officer)
+        equal("camera", query.camera)
+        equal("case", query.caseNumber)
+        if let gateway = query.gateway {
+            conditions.append("gateway.name = ?")
+            arguments += [gateway]
+        }
+        if let kind = query.kind {
+            conditions.append("batchItem.kind = ?")
+            arguments += [kind.rawValue]
+        }
+        let recorded = "coalesce(json_extract(batchItem.metadata, '$.startedAt'), json_extract(batchItem.metadata, '$.printedAt'), "
+            + "json_extract(batchItem.metadata, '$.capturedAt'), json_extract(batchItem.metadata, '$.collectedAt'))"
+        if let from = query.fromText {
+            conditions.append("\(recorded) >= ?")
+            arguments += [from]
+        }
+        if let until = query.untilText {
+            conditions.append("\(recorded) < ?")
+            arguments += [until]
+        }
+        if query.flaggedOnly { conditions.append("coalesce(json_extract(batchItem.metadata, '$.flags'), '') <> ''") }
+        if query.importantOnly { conditions.append("json_extract(batchItem.metadata, '$.important') = 'true'") }
+        arguments += [limit]
+        arguments += [offset]
+        let sql = """
+            SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName FROM batchItem
+            JOIN batch ON batch.id = batchItem.batchId JOIN gateway ON gateway.id = batch.gatewayId
+            WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY batch.committedAt DESC, batchItem.batchId, batchItem.position LIMIT ? OFFSET ?
+            """
+        let statementArguments = arguments
+        return try await database.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: statementArguments).map(Self.foundItem(from:))
+        }
+    }
+
+    func consoleItem(batchId: String, position: Int) async throws -> FoundItem? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName FROM batchItem
+                JOIN batch ON batch.id = batchItem.batchId JOIN gateway ON gateway.id = batch.gatewayId
+                WHERE batch.state = 'committed' AND NOT batchItem.withdrawn AND batchItem.batchId = ? AND batchItem.position = ?
+                """, arguments: [batchId, position]).map(Self.foundItem(from:))
+        }
+    }
+
+    private static func foundItem(from row: Row) throws -> FoundItem {
+        FoundItem(batchId: row["batchId"], gatewayName: row["gatewayName"], committedAt: row["committedAt"], item: try item(from: row))
+    }
+
     private static func consoleUser(from row: Row) throws -> ConsoleUserRecord {
         let roleText: String = row["role"]
         guard let role = ConsoleRole(rawValue: roleText) else {

@@ -202,7 +202,7 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
                            committedAt: row["committedAt"], receipt: row["receipt"])
     }
 
-    private static func item(from row: Row) throws -> BatchItemRecord {
+    static func item(from row: Row) throws -> BatchItemRecord {
         let decoder = WireCoding.decoder
         return BatchItemRecord(position: row["position"], sha256: row["sha256"], size: row["size"], kind: row["kind"],
                                metadata: try decoder.decode([String: String].self, from: Data((row["metadata"] as String).utf8)),

@@ -9,6 +9,10 @@ public enum AccessAction: String, CaseIterable, Sendable, Codable {
     case signInThrottled = "sign-in-throttled"
     case signOut = "sign-out"
     case viewPeople = "view-people"
+    case search
+    case viewItem = "view-item"
+    case playItem = "play-item"
+    case viewReceipt = "view-receipt"
     case viewAccessLog = "view-access-log"
     case exportAccessLog = "export-access-log"
     case userAdded = "user-added"

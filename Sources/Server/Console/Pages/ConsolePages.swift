@@ -51,6 +51,7 @@ struct ConsolePages: Sendable {
             <nav>
             {{#user}}
             <a href="/console">{{t.home}}</a>
+            <a href="/console/items">{{t.search}}</a>
             {{#mayManagePeople}}<a href="/console/people">{{t.people}}</a>{{/mayManagePeople}}
             {{#mayReadAccessLog}}<a href="/console/access-log">{{t.accessLog}}</a>{{/mayReadAccessLog}}
             <span class="who">{{t.signedInAs}} <strong>{{name}}</strong> ({{role}})</span>
@@ -95,6 +96,60 @@ struct ConsolePages: Sendable {
             </tbody>
             </table>
             """,
+        "items": """
+            <h1>{{t.search}}</h1>
+            <form method="get" action="/console/items" class="search">
+            <label>{{t.officer}} <input name="officer" value="{{form.officer}}" maxlength="128"></label>
+            <label>{{t.camera}} <input name="camera" value="{{form.camera}}" maxlength="128"></label>
+            <label>{{t.gateway}} <input name="gateway" value="{{form.gateway}}" maxlength="128"></label>
+            <label>{{t.case}} <input name="case" value="{{form.case}}" maxlength="128"></label>
+            <label>{{t.from}} <input name="from" type="date" value="{{form.from}}"></label>
+            <label>{{t.until}} <input name="until" type="date" value="{{form.until}}"></label>
+            <label>{{t.kind}} <select name="kind"><option value="">{{t.anyKind}}</option>
+            {{#kinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}
+            </select></label>
+            <label><input type="checkbox" name="flagged" value="1"> {{t.flaggedOnly}}</label>
+            <label><input type="checkbox" name="important" value="1"> {{t.importantOnly}}</label>
+            <button type="submit">{{t.searchButton}}</button>
+            </form>
+            {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+            {{#searched}}
+            {{#none}}<p>{{t.noResults}}</p>{{/none}}
+            <table class="results">
+            <thead><tr><th scope="col">{{t.recordedAt}}</th><th scope="col">{{t.kind}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.camera}}</th><th scope="col">{{t.case}}</th><th scope="col">{{t.gateway}}</th><th scope="col">{{t.size}}</th><th scope="col">{{t.flags}}</th><th scope="col">SHA-256</th></tr></thead>
+            <tbody>
+            {{#results}}<tr><td><a href="{{url}}">{{recordedAt}}</a></td><td>{{kind}}</td><td>{{officer}}</td><td>{{camera}}</td><td>{{case}}</td><td>{{gateway}}</td><td>{{size}}</td><td>{{flags}}{{#important}} ★{{/important}}</td><td><code>{{short}}</code></td></tr>
+            {{/results}}
+            </tbody>
+            </table>
+            {{#nextPage}}<p><a href="{{nextPage}}">{{t.nextPage}}</a></p>{{/nextPage}}
+            {{/searched}}
+            """,
+        "item": """
+            <h1>{{t.item}} <code>{{short}}</code></h1>
+            <p>{{kind}} · {{t.recordedAt}} {{recordedAt}} · {{t.officer}} {{officer}} · {{t.camera}} {{camera}} · {{t.case}} {{case}} · {{t.gateway}} {{gateway}} · {{size}}</p>
+            {{#video}}<video controls preload="metadata" src="{{contentURL}}" id="player"></video>{{/video}}
+            {{#audio}}<audio controls preload="metadata" src="{{contentURL}}" id="player"></audio>{{/audio}}
+            {{#photo}}<img src="{{contentURL}}" alt="{{sha256}}" class="photo">{{/photo}}
+            {{#download}}<p>{{t.noPlayer}}</p>{{/download}}
+            <p><a href="{{contentURL}}" download>{{t.download}}</a> · <a href="{{receiptURL}}">{{t.receipt}}</a> ({{t.receiptHint}})</p>
+            <h2>{{t.custody}}</h2>
+            <table class="timeline">
+            <thead><tr><th scope="col">{{t.time}}</th><th scope="col">{{t.actor}}</th><th scope="col">{{t.action}}</th><th scope="col">{{t.detail}}</th><th scope="col">{{t.hash}}</th></tr></thead>
+            <tbody>
+            {{#timeline}}<tr><td>{{at}}</td><td>{{who}}</td><td>{{what}}</td><td>{{detail}}</td><td><code>{{hash}}</code></td></tr>
+            {{/timeline}}
+            </tbody>
+            </table>
+            <h2>{{t.metadata}}</h2>
+            <table class="metadata">
+            <tbody>
+            <tr><th scope="row">SHA-256</th><td><code>{{sha256}}</code></td></tr>
+            {{#metadata}}<tr><th scope="row">{{key}}</th><td>{{value}}</td></tr>
+            {{/metadata}}
+            </tbody>
+            </table>
+            """,
         "access-log": """
             <h1>{{t.accessLog}}</h1>
             <p>{{t.accessLogHint}} <a href="/console/access-log.csv">{{t.downloadCSV}}</a></p>
@@ -131,5 +186,9 @@ struct ConsolePages: Sendable {
         .error { color: #a40000; font-weight: 600; }
         table { border-collapse: collapse; width: 100%; background: #fff; }
         th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #dde1e6; }
+        form.search { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; margin-bottom: 1rem; }
+        form.search label { display: flex; flex-direction: column; font-size: .9rem; }
+        video, img.photo { max-width: 100%; max-height: 60vh; background: #000; }
+        td code { font-size: .85rem; }
         """
 }

@@ -13,7 +13,7 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
 
     func may(_ permission: ConsolePermission) -> Bool {
         switch permission {
-        case .signIn: true
+        case .signIn, .viewEvidence: true
         case .managePeople: self == .admin
         case .readAccessLog: self == .admin || self == .auditor
         }
@@ -23,6 +23,8 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
 /// An action the console guards by role.
 enum ConsolePermission: Sendable {
     case signIn
+    /// Search, item pages, playback, receipts.
+    case viewEvidence
     case managePeople
     case readAccessLog
 }

@@ -31,6 +31,7 @@ struct ConsoleRoutes: Sendable {
         console.get("people") { request, requestContext in try await people(request, address: Self.address(requestContext)) }
         console.get("access-log") { request, requestContext in try await accessLogPage(request, address: Self.address(requestContext)) }
         console.get("access-log.csv") { request, requestContext in try await accessLogCSV(request, address: Self.address(requestContext)) }
+        registerEvidence(on: console)
         console.get("static/console.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
                      body: .init(byteBuffer: ByteBuffer(string: ConsolePages.stylesheet)))
@@ -61,7 +62,7 @@ struct ConsoleRoutes: Sendable {
 
     /// Runs `build` for a signed-in person whose role allows `permission`; without a session the
     /// browser goes to the sign-in page, with a role that does not allow it the answer is 403.
-    private func page(_ request: Request, needs permission: ConsolePermission,
+    func page(_ request: Request, needs permission: ConsolePermission,
                       _ build: (ConsoleSessionRecord, ConsoleUserRecord, ConsoleLanguage) async throws -> Response) async throws -> Response {
         let language = Self.language(of: request)
         guard let (session, user) = try await signedIn(request) else { return redirect(to: Self.path + "/sign-in", request: request) }
@@ -194,7 +195,7 @@ struct ConsoleRoutes: Sendable {
 
     /// A page with the headers every console answer carries: never cached, never framed, no
     /// script or style from elsewhere.
-    private func html(_ status: HTTPResponse.Status, _ body: String, request: Request) -> Response {
+    func html(_ status: HTTPResponse.Status, _ body: String, request: Request) -> Response {
         var response = Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: body)))
         if let chosen = request.uri.queryParameters["lang"].flatMap({ ConsoleLanguage(rawValue: String($0)) }) {
             response.setCookie(Cookie(name: Self.languageCookie, value: chosen.rawValue, maxAge: 365 * 86400, path: Self.path,
@@ -203,7 +204,7 @@ struct ConsoleRoutes: Sendable {
         return response
     }
 
-    private func redirect(to location: String, request: Request) -> Response {
+    func redirect(to location: String, request: Request) -> Response {
         var response = html(.seeOther, "", request: request)
         response.headers[.location] = location
         return response

@@ -128,6 +128,49 @@ extension PostgresEvidenceRepository {
                            hash: try row["hash"].decode(String.self))
     }
 
+    func searchItems(_ query: ItemQuery, limit: Int, offset: Int) async throws -> [FoundItem] {
+        var conditions = ["batch.state = 'committed'", "NOT item.withdrawn"]
+        var binds = PostgresBindings()
+        func bind(_ value: String) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        // Each key matches an index of migration 1 (metadata ->> key).
+        for (key, value) in [("officer", query.officer), ("camera", query.camera), ("case", query.caseNumber)] {
+            if let value { conditions.append("item.metadata ->> '\(key)' = \(bind(value))") }
+        }
+        if let gateway = query.gateway { conditions.append("gateway.name = \(bind(gateway))") }
+        if let kind = query.kind { conditions.append("item.kind = \(bind(kind.rawValue))") }
+        let recorded = "coalesce(item.metadata ->> 'startedAt', item.metadata ->> 'printedAt', item.metadata ->> 'capturedAt', item.metadata ->> 'collectedAt')"
+        if let from = query.fromText { conditions.append("\(recorded) >= \(bind(from))") }
+        if let until = query.untilText { conditions.append("\(recorded) < \(bind(until))") }
+        if query.flaggedOnly { conditions.append("coalesce(item.metadata ->> 'flags', '') <> ''") }
+        if query.importantOnly { conditions.append("item.metadata ->> 'important' = 'true'") }
+        let sql = """
+            SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
+                   item.withdrawn, batch.committed_at, gateway.name AS gateway_name
+            FROM batch_item AS item JOIN batch ON batch.id = item.batch_id JOIN gateway ON gateway.id = batch.gateway_id
+            WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY batch.committed_at DESC, item.batch_id, item.position LIMIT \(limit) OFFSET \(offset)
+            """
+        return try await database.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map(Self.foundItem(from:))
+    }
+
+    func consoleItem(batchId: String, position: Int) async throws -> FoundItem? {
+        try await database.client.query("""
+            SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
+                   item.withdrawn, batch.committed_at, gateway.name AS gateway_name
+            FROM batch_item AS item JOIN batch ON batch.id = item.batch_id JOIN gateway ON gateway.id = batch.gateway_id
+            WHERE batch.state = 'committed' AND NOT item.withdrawn AND item.batch_id = \(batchId) AND item.position = \(position)
+            """, logger: logger).collect().first.map(Self.foundItem(from:))
+    }
+
+    private static func foundItem(from row: PostgresRow) throws -> FoundItem {
+        let columns = row.makeRandomAccess()
+        return FoundItem(batchId: try columns["batch_id"].decode(String.self), gatewayName: try columns["gateway_name"].decode(String.self),
+                         committedAt: try columns["committed_at"].decode(Date?.self), item: try item(from: row))
+    }
+
     private static func consoleUser(from row: PostgresRow) throws -> ConsoleUserRecord {
         let row = row.makeRandomAccess()
         let name = try row["name"].decode(String.self)

@@ -180,7 +180,7 @@ final class PostgresEvidenceRepository: EvidenceRepository {
                            committedAt: try row["committed_at"].decode(Date?.self), receipt: try row["receipt"].decode(String?.self))
     }
 
-    private static func item(from row: PostgresRow) throws -> BatchItemRecord {
+    static func item(from row: PostgresRow) throws -> BatchItemRecord {
         let row = row.makeRandomAccess()
         let decoder = WireCoding.decoder
         return BatchItemRecord(position: try row["position"].decode(Int.self), sha256: try row["sha256"].decode(String.self),

@@ -1,0 +1,98 @@
+import Common
+import Foundation
+
+/// What the console's search looks for among committed, not withdrawn items. Every field is
+/// optional; those given must all match. Text matches exactly (a case number, an officer's
+/// number, a camera's serial); days are the server's local calendar days.
+struct ItemQuery: Sendable, Equatable {
+    var officer: String?
+    var camera: String?
+    /// The gateway's name.
+    var gateway: String?
+    var caseNumber: String?
+    var kind: ItemKind?
+    /// Items recorded (printed, captured) on or after the start of this day.
+    var from: Date?
+    /// Items recorded before the end of this day.
+    var until: Date?
+    var flaggedOnly = false
+    var importantOnly = false
+
+    /// A field longer than this is refused: no real number or serial comes near it.
+    static let maximumFieldLength = 128
+
+    var isEmpty: Bool { self == ItemQuery() }
+
+    /// The query a search form sent, or why it cannot be run.
+    static func parse(_ parameters: [String: String], calendar: Calendar = .current) throws(ItemQueryError) -> ItemQuery {
+        func text(_ name: String) throws(ItemQueryError) -> String? {
+            guard let value = parameters[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            guard value.count <= maximumFieldLength else { throw .tooLong(name) }
+            guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { throw .control(name) }
+            return value
+        }
+        func day(_ name: String) throws(ItemQueryError) -> Date? {
+            guard let value = try text(name) else { return nil }
+            let parts = value.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 3, value.count == 10,
+                  let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
+                  calendar.component(.day, from: date) == parts[2] else { throw .badDay(name, value) }
+            return date
+        }
+        var query = ItemQuery()
+        query.officer = try text("officer")
+        query.camera = try text("camera")
+        query.gateway = try text("gateway")
+        query.caseNumber = try text("case")
+        if let kind = try text("kind") {
+            guard let known = ItemKind(rawValue: kind) else { throw .badKind(kind) }
+            query.kind = known
+        }
+        query.from = try day("from")
+        if let until = try day("until") { query.until = calendar.date(byAdding: .day, value: 1, to: until) }
+        if let from = query.from, let until = query.until, until <= from { throw .emptyRange }
+        query.flaggedOnly = parameters["flagged"] == "1"
+        query.importantOnly = parameters["important"] == "1"
+        return query
+    }
+
+    /// The bounds as the metadata stores times (ISO 8601 UTC), so they compare as text.
+    var fromText: String? { from.map { $0.formatted(Timestamp.format) } }
+    var untilText: String? { until.map { $0.formatted(Timestamp.format) } }
+}
+
+/// The kinds of item a gateway sends, as manifests name them.
+enum ItemKind: String, CaseIterable, Sendable {
+    case recording, printout, fingerprint
+}
+
+enum ItemQueryError: Error, Equatable, CustomStringConvertible {
+    case tooLong(String)
+    case control(String)
+    case badDay(String, String)
+    case badKind(String)
+    case emptyRange
+
+    var description: String {
+        switch self {
+        case .tooLong(let field): "\(field) is longer than \(ItemQuery.maximumFieldLength) characters"
+        case .control(let field): "\(field) holds a control character"
+        case .badDay(let field, let value): "\(field) \"\(value)\" is not a day written YYYY-MM-DD"
+        case .badKind(let kind): "\"\(kind)\" is not a kind of item (recording, printout, fingerprint)"
+        case .emptyRange: "the range ends before it starts"
+        }
+    }
+}
+
+/// An item as the console shows it: where it came from and what it is.
+struct FoundItem: Sendable, Equatable {
+    var batchId: String
+    var gatewayName: String
+    var committedAt: Date?
+    var item: BatchItemRecord
+
+    /// When it was recorded (printed, captured), as its metadata says; the collection time otherwise.
+    var recordedAt: String? {
+        ["startedAt", "printedAt", "capturedAt", "collectedAt"].lazy.compactMap { item.metadata[$0] }.first
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Finding and viewing evidence: the search, an item's page (its metadata, custody and
+/// receipt), and its bytes with HTTP ranges, so a browser's `<video>` can seek.
+extension ConsoleRoutes {
+    static let searchPage = 50
+    /// Bytes read from the blob store at a time while a range is sent.
+    static let contentPiece = 1 << 20
+
+    func registerEvidence(on console: RouterGroup<ServerRequestContext>) {
+        console.get("items") { request, requestContext in try await search(request, address: Self.address(requestContext)) }
+        console.get("items/:batch/:position") { request, requestContext in
+            try await itemPage(request, requestContext, address: Self.address(requestContext))
+        }
+        console.get("items/:batch/:position/content") { request, requestContext in
+            try await content(request, requestContext, address: Self.address(requestContext))
+        }
+        console.get("items/:batch/:position/receipt") { request, requestContext in
+            try await receipt(request, requestContext, address: Self.address(requestContext))
+        }
+    }
+
+    private func search(_ request: Request, address: String) async throws -> Response {
+        try await page(request, needs: .viewEvidence) { session, user, language in
+            let labels = ConsoleText.table(language)
+            var parameters: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters where parameters[String(key)] == nil { parameters[String(key)] = String(value) }
+            var values: [String: Any] = ["form": parameters, "kinds": ItemKind.allCases.map { kind in
+                ["value": kind.rawValue, "label": labels["kind." + kind.rawValue] ?? kind.rawValue, "selected": parameters["kind"] == kind.rawValue]
+            }]
+            let pageNumber = max(1, min(10_000, parameters["page"].flatMap(Int.init) ?? 1))
+            do {
+                let query = try ItemQuery.parse(parameters)
+                let found = try await context.repository.searchItems(query, limit: Self.searchPage + 1, offset: (pageNumber - 1) * Self.searchPage)
+                try await accessLog.record(.search, actor: user.name, address: address, subject: Self.path + "/items",
+                                           detail: Self.canonicalQuery(parameters))
+                values["searched"] = true
+                values["results"] = found.prefix(Self.searchPage).map { Self.row($0, labels) }
+                values["none"] = found.isEmpty
+                var next = parameters
+                next["page"] = String(pageNumber + 1)
+                if found.count > Self.searchPage { values["nextPage"] = Self.path + "/items?" + Self.canonicalQuery(next) }
+            } catch let error as ItemQueryError {
+                values["message"] = error.description
+                return html(.badRequest, pages.render("items", title: labels["search"] ?? "", language: language, user: user,
+                                                      csrf: session.csrfToken, values: values), request: request)
+            }
+            return html(.ok, pages.render("items", title: labels["search"] ?? "", language: language, user: user,
+                                          csrf: session.csrfToken, values: values), request: request)
+        }
+    }
+
+    private func itemPage(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
+        try await page(request, needs: .viewEvidence) { session, user, language in
+            let labels = ConsoleText.table(language)
+            guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
+            try await accessLog.record(.viewItem, actor: user.name, address: address, subject: found.item.sha256,
+                                       detail: "batch \(found.batchId) item \(found.item.position)")
+            var values = Self.row(found, labels)
+            values["metadata"] = found.item.metadata.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] }
+            var timeline: [[String: String]] = found.item.custody.map { event in
+                ["at": event.at, "who": labels["timeline.gateway"] ?? "", "what": labels["custody." + event.kind.rawValue] ?? event.kind.rawValue,
+                 "detail": event.details == "{}" ? "" : event.details, "hash": String(event.hash.prefix(12))]
+            }
+            if let committed = found.committedAt {
+                timeline.append(["at": committed.formatted(AccessEvent.timeFormat), "who": labels["timeline.server"] ?? "",
+                                 "what": labels["timeline.receipted"] ?? "", "detail": "batch \(found.batchId)", "hash": ""])
+            }
+            values["timeline"] = timeline
+            let base = "\(Self.path)/items/\(found.batchId)/\(found.item.position)"
+            values["contentURL"] = base + "/content"
+            values["receiptURL"] = base + "/receipt"
+            switch Self.mediaType(of: found) {
+            case "video": values["video"] = true
+            case "audio": values["audio"] = true
+            case "photo": values["photo"] = true
+            default: values["download"] = true
+            }
+            return html(.ok, pages.render("item", title: found.item.sha256.prefix(12) + "…", language: language, user: user,
+                                          csrf: session.csrfToken, values: values), request: request)
+        }
+    }
+
+    /// The blob, whole or one range of it (RFC 9110: `bytes=a-b`, `bytes=a-`, `bytes=-n`); 416
+    /// for a range past the end. Read from the store a piece at a time, so a long recording
+    /// never sits in memory.
+    private func content(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
+        try await page(request, needs: .viewEvidence) { session, user, language in
+            guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
+            let size = found.item.size
+            var headers: HTTPFields = [.contentType: Self.contentType(of: found), .acceptRanges: "bytes", .cacheControl: "private, no-store",
+                                       HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+                                       .contentDisposition: "inline; filename=\"\(found.item.sha256.prefix(16))\""]
+            let range: ClosedRange<Int64>?
+            switch Self.byteRange(request.headers[.range], size: size) {
+            case .whole: range = nil
+            case .unsatisfiable:
+                headers[.contentRange] = "bytes */\(size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            case .part(let part): range = part
+            }
+            // A player asks for many ranges; the first (from byte 0) stands for the playback.
+            if (range?.lowerBound ?? 0) == 0 {
+                try await accessLog.record(.playItem, actor: user.name, address: address, subject: found.item.sha256,
+                                           detail: range.map { "bytes \($0.lowerBound)-\($0.upperBound)" } ?? "whole")
+            }
+            let span = range ?? 0...(max(size, 1) - 1)
+            let length = size == 0 ? 0 : span.upperBound - span.lowerBound + 1
+            headers[.contentLength] = String(length)
+            if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)" }
+            let blobs = context.blobs, sha256 = found.item.sha256
+            let body = ResponseBody { writer in
+                var offset = span.lowerBound
+                let end = span.lowerBound + length
+                while offset < end {
+                    let count = Int(min(Int64(Self.contentPiece), end - offset))
+                    guard let piece = try await blobs.read(sha256, offset: offset, length: count), piece.count == count else {
+                        throw ServerError(.internalServerError, "blob \(sha256) is shorter than its item says")
+                    }
+                    try await writer.write(ByteBuffer(bytes: piece))
+                    offset += Int64(count)
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: range == nil ? .ok : .partialContent, headers: headers, body: body)
+        }
+    }
+
+    private func receipt(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
+        try await page(request, needs: .viewEvidence) { session, user, language in
+            guard let found = try await item(requestContext), let batch = try await context.repository.batch(id: found.batchId),
+                  let receipt = batch.receipt else { return notFound(request, language, user, session) }
+            try await accessLog.record(.viewReceipt, actor: user.name, address: address, subject: found.item.sha256, detail: "batch \(found.batchId)")
+            var headers = Self.pageHeaders
+            headers[.contentType] = "application/json; charset=utf-8"
+            headers[.contentDisposition] = "inline; filename=\"receipt-\(found.batchId).json\""
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: receipt)))
+        }
+    }
+
+    /// The item the path names; nil for a path that names none (or is not an id at all).
+    private func item(_ requestContext: ServerRequestContext) async throws -> FoundItem? {
+        guard let batchId = requestContext.parameters.get("batch"), Self.isBatchId(batchId),
+              let positionText = requestContext.parameters.get("position"), positionText.count <= 9,
+              let position = Int(positionText), position >= 0 else { return nil }
+        return try await context.repository.consoleItem(batchId: batchId, position: position)
+    }
+
+    private func notFound(_ request: Request, _ language: ConsoleLanguage, _ user: ConsoleUserRecord, _ session: ConsoleSessionRecord) -> Response {
+        html(.notFound, pages.render("message", title: "404", language: language, user: user, csrf: session.csrfToken,
+                                     values: ["message": ConsoleText.table(language)["notFound"] ?? ""]), request: request)
+    }
+
+    static func isBatchId(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) || byte == UInt8(ascii: "-")
+        }
+    }
+
+    static func row(_ found: FoundItem, _ labels: [String: String]) -> [String: Any] {
+        let metadata = found.item.metadata
+        return ["url": "\(path)/items/\(found.batchId)/\(found.item.position)", "sha256": found.item.sha256,
+                "short": String(found.item.sha256.prefix(12)), "kind": labels["kind." + found.item.kind] ?? found.item.kind,
+                "recordedAt": found.recordedAt ?? "", "officer": metadata["officer"] ?? "", "camera": metadata["camera"] ?? "",
+                "case": metadata["case"] ?? "", "gateway": found.gatewayName, "size": ByteCountFormatter.string(fromByteCount: found.item.size, countStyle: .file),
+                "flags": metadata["flags"] ?? "", "important": metadata["important"] == "true"]
+    }
+
+    /// The search's fields in a stable order, for the access log and the next page's link.
+    static func canonicalQuery(_ parameters: [String: String]) -> String {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        return parameters.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }
+            .map { "\($0.key.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+            .joined(separator: "&")
+    }
+
+    static func mediaType(of found: FoundItem) -> String? {
+        found.item.kind == ItemKind.recording.rawValue ? found.item.metadata["mediaType"] : nil
+    }
+
+    /// What the bytes are, from the container the gateway's probe found; never guessed from a name.
+    static func contentType(of found: FoundItem) -> String {
+        switch found.item.metadata["container"] {
+        case "mp4": "video/mp4"
+        case "mov": "video/quicktime"
+        case "jpeg": "image/jpeg"
+        case "wav": "audio/wav"
+        case "mp3": "audio/mpeg"
+        case "aac": "audio/aac"
+        default: "application/octet-stream"
+        }
+    }
+
+    enum ByteRange: Equatable {
+        case whole
+        case part(ClosedRange<Int64>)
+        case unsatisfiable
+    }
+
+    /// One range of a `Range` header; a header this does not understand (several ranges, another
+    /// unit) is ignored and the whole is sent, as RFC 9110 allows.
+    static func byteRange(_ header: String?, size: Int64) -> ByteRange {
+        guard let header, header.hasPrefix("bytes="), !header.contains(",") else { return .whole }
+        let spec = header.dropFirst("bytes=".count).trimmingCharacters(in: .whitespaces)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return .whole }
+        if parts[0].isEmpty {
+            guard let suffix = Int64(parts[1]), suffix > 0 else { return .unsatisfiable }
+            return size == 0 ? .unsatisfiable : .part(max(0, size - suffix)...(size - 1))
+        }
+        guard let start = Int64(parts[0]), start >= 0 else { return .whole }
+        guard start < size else { return .unsatisfiable }
+        let end = parts[1].isEmpty ? size - 1 : min(size - 1, Int64(parts[1]) ?? -1)
+        guard end >= start else { return parts[1].isEmpty ? .unsatisfiable : .whole }
+        return .part(start...end)
+    }
+}
