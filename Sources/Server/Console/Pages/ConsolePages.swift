@@ -190,5 +190,6 @@ struct ConsolePages: Sendable {
         form.search label { display: flex; flex-direction: column; font-size: .9rem; }
         video, img.photo { max-width: 100%; max-height: 60vh; background: #000; }
         td code { font-size: .85rem; }
+        th, table.timeline td:nth-child(-n+3), table.results td:nth-child(-n+2) { white-space: nowrap; }
         """
 }
