@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Server
 import SyncProtocol
 import TestSupport
@@ -161,5 +162,81 @@ final class ConsoleEvidenceTests: ServerTestCase {
                        "one playback entry for a player's many ranges")
         XCTAssertEqual(viewerRows[1][6], "officer=A-1024")
         XCTAssertEqual(viewerRows[2][5], Self.sha256(clip))
+    }
+
+    /// One value read from the server's database behind its back, in each backend's dialect.
+    private func readBehindTheServer(sqlite: String, postgresql: String) async throws -> String {
+        if let postgres { return try postgres.cluster.psql(database: postgres.name, postgresql) }
+        let database = try DatabaseQueue(path: data.appendingPathComponent("server.sqlite").path)
+        return try await database.read { db in try String.fetchOne(db, sql: sqlite) ?? "" }
+    }
+
+    /// The session's CSRF token, as a page's forms carry it.
+    private func csrf(of page: HTTPAnswer) throws -> String {
+        let html = text(page)
+        let start = try XCTUnwrap(html.range(of: "name=\"csrf\" value=\"")?.upperBound, "the page has a form token")
+        return String(html[start...].prefix { $0 != "\"" })
+    }
+
+    func testAReviewerCategorisesAndBindsACaseAsChainedCustodyAndTheWorkListShrinks() async throws {
+        try await receiptedBatch()
+        try await ConsoleAccounts.add(name: "rev.zhang", role: .reviewer, password: password, dataDirectory: data, database: database)
+        var viewer = CookieJar(), reviewer = CookieJar()
+        _ = try await consoleSignIn("viewer.ma", password, &viewer)
+        _ = try await consoleSignIn("rev.zhang", password, &reviewer)
+        let item = "/console/items/\(batchId)/0"
+
+        let viewerWork = try await visit("GET", "/console/work", &viewer)
+        XCTAssertEqual(viewerWork.status, 403)
+        let viewerPage = try await visit("GET", item, &viewer)
+        XCTAssertFalse(text(viewerPage).contains("class=\"review\""), "a viewer is offered no review form")
+        let viewerReview = try await visit("POST", item + "/review", &viewer, form: [("csrf", try csrf(of: viewerPage)), ("category", "seizure")])
+        XCTAssertEqual(viewerReview.status, 403, "a viewer cannot categorise, whatever the form says")
+
+        let before = try await visit("GET", "/console/work", &reviewer)
+        XCTAssertEqual(before.status, 200)
+        XCTAssertEqual(found(before).count, 3, "every new item waits, uncategorised and kept")
+        let page = try await visit("GET", item, &reviewer)
+        XCTAssertTrue(text(page).contains("未分类（保留）"))
+        let token = try csrf(of: page)
+        for (form, status) in [([("csrf", token), ("category", "shred-after-a-week")], 400), ([("csrf", token), ("case", String(repeating: "9", count: 65))], 400),
+                               ([("csrf", String(token.reversed())), ("category", "seizure")], 403)] {
+            let refused = try await visit("POST", item + "/review", &reviewer, form: form)
+            XCTAssertEqual(refused.status, status, "\(form)")
+        }
+        let saved = try await visit("POST", item + "/review", &reviewer, form: [("csrf", token), ("category", "seizure"), ("case", "ZF-2026-0099")])
+        XCTAssertEqual(saved.status, 303)
+        XCTAssertEqual(saved.header("Location"), item)
+        let after = text(try await visit("GET", item, &reviewer))
+        XCTAssertTrue(after.contains("查封扣押") && after.contains("ZF-2026-0099"), after)
+        XCTAssertTrue(after.contains("分类") && after.contains("关联案件") && after.contains("rev.zhang"), "the server's events on the timeline")
+
+        let work = try await visit("GET", "/console/work", &reviewer)
+        XCTAssertEqual(found(work), [Self.sha256(photo), Self.sha256(printout)])
+        for (query, expected) in [("category=seizure", [Self.sha256(clip)]), ("case=ZF-2026-0099", [Self.sha256(clip)]),
+                                  ("case=ZF-2026-0042", [Self.sha256(printout)]), ("category=none", [Self.sha256(photo), Self.sha256(printout)])] {
+            let answer = try await visit("GET", "/console/items?" + query, &reviewer)
+            XCTAssertEqual(found(answer), Set(expected), query)
+        }
+
+        // The server's events continue the gateway's chain: the first names its last link, each the one before.
+        let gatewayLast = String(repeating: "a", count: 64)
+        let first = try await readBehindTheServer(sqlite: "SELECT previousHash FROM itemEvent WHERE seq = 1",
+                                                  postgresql: "SELECT previous_hash FROM item_event WHERE seq = 1")
+        XCTAssertEqual(first, gatewayLast)
+        let linked = try await readBehindTheServer(
+            sqlite: "SELECT count(*) FROM itemEvent second JOIN itemEvent first ON first.seq = 1 AND second.seq = 2 AND second.previousHash = first.hash",
+            postgresql: "SELECT count(*) FROM item_event second JOIN item_event first ON first.seq = 1 AND second.seq = 2 AND second.previous_hash = first.hash")
+        XCTAssertEqual(linked, "1")
+
+        // Unbinding the case is an event too; saving the same again is none.
+        let again = try csrf(of: try await visit("GET", item, &reviewer))
+        _ = try await visit("POST", item + "/review", &reviewer, form: [("csrf", again), ("category", "seizure"), ("case", "")])
+        _ = try await visit("POST", item + "/review", &reviewer, form: [("csrf", again), ("category", "seizure"), ("case", "")])
+        let events = try await readBehindTheServer(sqlite: "SELECT group_concat(kind, ',') FROM (SELECT kind FROM itemEvent ORDER BY seq)",
+                                                   postgresql: "SELECT string_agg(kind, ',' ORDER BY seq) FROM item_event")
+        XCTAssertEqual(events, "categorised,case-bound,case-unbound")
+        let unbound = try await visit("GET", "/console/items?case=ZF-2026-0042", &reviewer)
+        XCTAssertEqual(found(unbound), [Self.sha256(clip), Self.sha256(printout)], "unbound, the clip belongs to the gateway's case again")
     }
 }

@@ -84,6 +84,19 @@ struct MigratedTable: Sendable {
         ("subject", "subject", .text), ("detail", "detail", .text), ("previous_hash", "previousHash", .text), ("hash", "hash", .text),
     ])
 
+    // The seeded list is on both sides; a category the bureau added moves, one there stays.
+    static let category = MigratedTable("category", sqlite: "category", key: "code", [
+        ("code", "code", .text), ("zh", "zh", .text), ("en", "en", .text), ("retention_days", "retentionDays", .integer), ("position", "position", .integer),
+    ])
+    static let itemReview = MigratedTable("item_review", sqlite: "itemReview", key: "batch_id, position", [
+        ("batch_id", "batchId", .text), ("position", "position", .integer), ("category", "category", .text), ("case_number", "caseNumber", .text),
+        ("reviewed_at", "reviewedAt", .date), ("reviewed_by", "reviewedBy", .text),
+    ])
+    static let itemEvent = MigratedTable("item_event", sqlite: "itemEvent", key: "batch_id, position, seq", [
+        ("batch_id", "batchId", .text), ("position", "position", .integer), ("seq", "seq", .integer), ("at", "at", .text), ("actor", "actor", .text),
+        ("kind", "kind", .text), ("details", "details", .text), ("previous_hash", "previousHash", .text), ("hash", "hash", .text),
+    ])
+
     /// Every table but `blob` (moved with its bytes), parents before children.
-    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .batch, .batchItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
+    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .category, .batch, .batchItem, .itemReview, .itemEvent, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
 }

@@ -34,4 +34,15 @@ protocol ConsoleRepository: Sendable {
     func searchItems(_ query: ItemQuery, limit: Int, offset: Int) async throws -> [FoundItem]
     /// The item at this position of this batch, when the batch is committed and the item not withdrawn.
     func consoleItem(batchId: String, position: Int) async throws -> FoundItem?
+
+    /// The bureau's categories, in their list's order.
+    func categories() async throws -> [EvidenceCategory]
+    /// Stores the reviewer's category and case for the item and appends a custody event for each
+    /// field that changed, continuing from `chainHash` (the gateway chain's last link) when the
+    /// item has no server event yet; all in one transaction. Returns the events appended.
+    func reviewItem(batchId: String, position: Int, change: ItemReviewChange, actor: String, at: Date,
+                    chainHash: String) async throws -> [ServerCustodyEvent]
+    func itemReview(batchId: String, position: Int) async throws -> ItemReviewRecord?
+    /// The server's custody events of the item, oldest first.
+    func serverCustody(batchId: String, position: Int) async throws -> [ServerCustodyEvent]
 }

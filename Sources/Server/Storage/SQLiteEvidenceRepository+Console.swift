@@ -138,7 +138,17 @@ extension SQLiteEvidenceRepository {
         }
         equal("officer", query.officer)
         equal("camera", query.camera)
-        equal("case", query.caseNumber)
+        if let caseNumber = query.caseNumber {
+            conditions.append("coalesce(itemReview.caseNumber, json_extract(batchItem.metadata, '$.case')) = ?")
+            arguments += [caseNumber]
+        }
+        switch query.category {
+        case .none: break
+        case .uncategorised?: conditions.append("itemReview.category IS NULL")
+        case .code(let code)?:
+            conditions.append("itemReview.category = ?")
+            arguments += [code]
+        }
         if let gateway = query.gateway {
             conditions.append("gateway.name = ?")
             arguments += [gateway]
@@ -162,10 +172,12 @@ extension SQLiteEvidenceRepository {
         arguments += [limit]
         arguments += [offset]
         let sql = """
-            SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName FROM batchItem
+            SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName,
+                   itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase FROM batchItem
             JOIN batch ON batch.id = batchItem.batchId JOIN gateway ON gateway.id = batch.gatewayId
+            LEFT JOIN itemReview ON itemReview.batchId = batchItem.batchId AND itemReview.position = batchItem.position
             WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY batch.committedAt DESC, batchItem.batchId, batchItem.position LIMIT ? OFFSET ?
+            ORDER BY batch.committedAt \(query.oldestFirst ? "ASC" : "DESC"), batchItem.batchId, batchItem.position LIMIT ? OFFSET ?
             """
         let statementArguments = arguments
         return try await database.read { db in
@@ -176,15 +188,77 @@ extension SQLiteEvidenceRepository {
     func consoleItem(batchId: String, position: Int) async throws -> FoundItem? {
         try await database.read { db in
             try Row.fetchOne(db, sql: """
-                SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName FROM batchItem
+                SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName,
+                       itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase FROM batchItem
                 JOIN batch ON batch.id = batchItem.batchId JOIN gateway ON gateway.id = batch.gatewayId
+                LEFT JOIN itemReview ON itemReview.batchId = batchItem.batchId AND itemReview.position = batchItem.position
                 WHERE batch.state = 'committed' AND NOT batchItem.withdrawn AND batchItem.batchId = ? AND batchItem.position = ?
                 """, arguments: [batchId, position]).map(Self.foundItem(from:))
         }
     }
 
+    func categories() async throws -> [EvidenceCategory] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM category ORDER BY position").map { row in
+                EvidenceCategory(code: row["code"], zh: row["zh"], en: row["en"], retentionDays: row["retentionDays"])
+            }
+        }
+    }
+
+    func reviewItem(batchId: String, position: Int, change: ItemReviewChange, actor: String, at: Date,
+                    chainHash: String) async throws -> [ServerCustodyEvent] {
+        try await database.write { db in
+            let before = try Row.fetchOne(db, sql: "SELECT category, caseNumber FROM itemReview WHERE batchId = ? AND position = ?",
+                                          arguments: [batchId, position])
+            let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM itemEvent WHERE batchId = ? AND position = ? ORDER BY seq DESC LIMIT 1",
+                                        arguments: [batchId, position])
+            var seq: Int64 = last?["seq"] ?? 0
+            var previousHash: String = last?["hash"] ?? chainHash
+            var events: [ServerCustodyEvent] = []
+            for (kind, details) in ItemReviewDiff.events(before: (before?["category"], before?["caseNumber"]), after: change) {
+                seq += 1
+                let event = ServerCustodyEvent.next(seq: seq, previousHash: previousHash, at: at, actor: actor, kind: kind, details: details)
+                try db.execute(sql: """
+                    INSERT INTO itemEvent (batchId, position, seq, at, actor, kind, details, previousHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [batchId, position, event.seq, event.at, event.actor, event.kind.rawValue, event.details, event.previousHash, event.hash])
+                previousHash = event.hash
+                events.append(event)
+            }
+            guard !events.isEmpty else { return events }
+            try db.execute(sql: """
+                INSERT INTO itemReview (batchId, position, category, caseNumber, reviewedAt, reviewedBy) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (batchId, position) DO UPDATE SET category = excluded.category, caseNumber = excluded.caseNumber,
+                    reviewedAt = excluded.reviewedAt, reviewedBy = excluded.reviewedBy
+                """, arguments: [batchId, position, change.category, change.caseNumber, at, actor])
+            return events
+        }
+    }
+
+    func itemReview(batchId: String, position: Int) async throws -> ItemReviewRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM itemReview WHERE batchId = ? AND position = ?", arguments: [batchId, position]).map { row in
+                ItemReviewRecord(category: row["category"], caseNumber: row["caseNumber"], reviewedAt: row["reviewedAt"], reviewedBy: row["reviewedBy"])
+            }
+        }
+    }
+
+    func serverCustody(batchId: String, position: Int) async throws -> [ServerCustodyEvent] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM itemEvent WHERE batchId = ? AND position = ? ORDER BY seq", arguments: [batchId, position])
+                .map { row in
+                    let kindText: String = row["kind"]
+                    guard let kind = ServerCustodyKind(rawValue: kindText) else {
+                        throw RepositoryError.corrupt("server custody event of batch \(batchId) item \(position) has unknown kind \(kindText)")
+                    }
+                    return ServerCustodyEvent(seq: row["seq"], at: row["at"], actor: row["actor"], kind: kind, details: row["details"],
+                                              previousHash: row["previousHash"], hash: row["hash"])
+                }
+        }
+    }
+
     private static func foundItem(from row: Row) throws -> FoundItem {
-        FoundItem(batchId: row["batchId"], gatewayName: row["gatewayName"], committedAt: row["committedAt"], item: try item(from: row))
+        FoundItem(batchId: row["batchId"], gatewayName: row["gatewayName"], committedAt: row["committedAt"], item: try item(from: row),
+                  category: row["reviewCategory"], reviewedCase: row["reviewCase"])
     }
 
     private static func consoleUser(from row: Row) throws -> ConsoleUserRecord {

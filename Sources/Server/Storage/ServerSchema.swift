@@ -142,6 +142,53 @@ enum ServerSchema {
                 t.column("hash", .text).notNull()
             }
         }
+        migrator.registerMigration("v8: categories, reviews and the server's custody events of items") { db in
+            try db.create(table: "category") { t in
+                t.primaryKey("code", .text)
+                t.column("zh", .text).notNull()
+                t.column("en", .text).notNull()
+                t.column("retentionDays", .integer)
+                t.column("position", .integer).notNull()
+            }
+            for (position, category) in ServerSchema.defaultCategories.enumerated() {
+                try db.execute(sql: "INSERT INTO category (code, zh, en, position) VALUES (?, ?, ?, ?)",
+                               arguments: [category.code, category.zh, category.en, position])
+            }
+            try db.create(table: "itemReview") { t in
+                t.column("batchId", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.column("category", .text).references("category").indexed()
+                t.column("caseNumber", .text).indexed()
+                t.column("reviewedAt", .datetime).notNull()
+                t.column("reviewedBy", .text).notNull()
+                t.primaryKey(["batchId", "position"])
+            }
+            try db.create(table: "itemEvent") { t in
+                t.column("batchId", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.column("seq", .integer).notNull()
+                t.column("at", .text).notNull()
+                t.column("actor", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("details", .text).notNull()
+                t.column("previousHash", .text).notNull()
+                t.column("hash", .text).notNull()
+                t.primaryKey(["batchId", "position", "seq"])
+            }
+        }
         return migrator
     }
+
+    /// The bureau's list of matters to be recorded (音像记录事项清单) as a new server starts it;
+    /// rows of `category`, which the bureau's own list replaces.
+    static let defaultCategories: [(code: String, zh: String, en: String)] = [
+                ("on-site-inspection", "现场检查", "on-site inspection"),
+                ("investigation", "调查取证", "investigation and evidence collection"),
+                ("seizure", "查封扣押", "seizure and detention"),
+                ("service", "文书送达", "service of documents"),
+                ("hearing", "听证", "hearing"),
+                ("enforcement", "强制执行", "enforcement"),
+                ("interview", "询问", "questioning"),
+                ("other", "其他", "other"),
+    ]
 }

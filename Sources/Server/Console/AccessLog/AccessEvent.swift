@@ -13,6 +13,9 @@ public enum AccessAction: String, CaseIterable, Sendable, Codable {
     case viewItem = "view-item"
     case playItem = "play-item"
     case viewReceipt = "view-receipt"
+    case categorise
+    case bindCase = "bind-case"
+    case viewWorkList = "view-work-list"
     case viewAccessLog = "view-access-log"
     case exportAccessLog = "export-access-log"
     case userAdded = "user-added"

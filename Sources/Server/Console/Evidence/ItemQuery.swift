@@ -17,6 +17,15 @@ struct ItemQuery: Sendable, Equatable {
     var until: Date?
     var flaggedOnly = false
     var importantOnly = false
+    var category: CategoryFilter?
+    /// The work list reads oldest first; a search, newest first.
+    var oldestFirst = false
+
+    enum CategoryFilter: Sendable, Equatable {
+        /// Items no reviewer has categorised yet.
+        case uncategorised
+        case code(String)
+    }
 
     /// A field longer than this is refused: no real number or serial comes near it.
     static let maximumFieldLength = 128
@@ -51,6 +60,9 @@ struct ItemQuery: Sendable, Equatable {
         query.from = try day("from")
         if let until = try day("until") { query.until = calendar.date(byAdding: .day, value: 1, to: until) }
         if let from = query.from, let until = query.until, until <= from { throw .emptyRange }
+        if let category = try text("category") {
+            query.category = category == "none" ? .uncategorised : .code(category)
+        }
         query.flaggedOnly = parameters["flagged"] == "1"
         query.importantOnly = parameters["important"] == "1"
         return query
@@ -90,6 +102,13 @@ struct FoundItem: Sendable, Equatable {
     var gatewayName: String
     var committedAt: Date?
     var item: BatchItemRecord
+    /// The reviewer's category; nil: uncategorised (and kept).
+    var category: String?
+    /// The case bound on the console, if any.
+    var reviewedCase: String?
+
+    /// The case the item belongs to: bound on the console, else as the gateway sent it.
+    var caseNumber: String? { reviewedCase ?? item.metadata["case"] }
 
     /// When it was recorded (printed, captured), as its metadata says; the collection time otherwise.
     var recordedAt: String? {

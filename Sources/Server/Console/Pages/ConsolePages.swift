@@ -28,7 +28,8 @@ struct ConsolePages: Sendable {
         if let user {
             context["user"] = ["name": user.name, "role": labels["role." + user.role.rawValue] ?? user.role.rawValue,
                                "mayManagePeople": user.role.may(.managePeople),
-                               "mayReadAccessLog": user.role.may(.readAccessLog)] as [String: Any]
+                               "mayReadAccessLog": user.role.may(.readAccessLog),
+                               "mayCategorise": user.role.may(.categorise)] as [String: Any]
         }
         if let csrf { context["csrf"] = csrf }
         context["body"] = library.render(context, withTemplate: page) ?? ""
@@ -52,6 +53,7 @@ struct ConsolePages: Sendable {
             {{#user}}
             <a href="/console">{{t.home}}</a>
             <a href="/console/items">{{t.search}}</a>
+            {{#mayCategorise}}<a href="/console/work">{{t.workList}}</a>{{/mayCategorise}}
             {{#mayManagePeople}}<a href="/console/people">{{t.people}}</a>{{/mayManagePeople}}
             {{#mayReadAccessLog}}<a href="/console/access-log">{{t.accessLog}}</a>{{/mayReadAccessLog}}
             <span class="who">{{t.signedInAs}} <strong>{{name}}</strong> ({{role}})</span>
@@ -108,6 +110,10 @@ struct ConsolePages: Sendable {
             <label>{{t.kind}} <select name="kind"><option value="">{{t.anyKind}}</option>
             {{#kinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}
             </select></label>
+            <label>{{t.category}} <select name="category"><option value="">{{t.anyCategory}}</option>
+            <option value="none"{{#uncategorisedSelected}} selected{{/uncategorisedSelected}}>{{t.uncategorised}}</option>
+            {{#categories}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}
+            </select></label>
             <label><input type="checkbox" name="flagged" value="1"> {{t.flaggedOnly}}</label>
             <label><input type="checkbox" name="important" value="1"> {{t.importantOnly}}</label>
             <button type="submit">{{t.searchButton}}</button>
@@ -116,9 +122,9 @@ struct ConsolePages: Sendable {
             {{#searched}}
             {{#none}}<p>{{t.noResults}}</p>{{/none}}
             <table class="results">
-            <thead><tr><th scope="col">{{t.recordedAt}}</th><th scope="col">{{t.kind}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.camera}}</th><th scope="col">{{t.case}}</th><th scope="col">{{t.gateway}}</th><th scope="col">{{t.size}}</th><th scope="col">{{t.flags}}</th><th scope="col">SHA-256</th></tr></thead>
+            <thead><tr><th scope="col">{{t.recordedAt}}</th><th scope="col">{{t.kind}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.camera}}</th><th scope="col">{{t.case}}</th><th scope="col">{{t.gateway}}</th><th scope="col">{{t.size}}</th><th scope="col">{{t.category}}</th><th scope="col">{{t.flags}}</th><th scope="col">SHA-256</th></tr></thead>
             <tbody>
-            {{#results}}<tr><td><a href="{{url}}">{{recordedAt}}</a></td><td>{{kind}}</td><td>{{officer}}</td><td>{{camera}}</td><td>{{case}}</td><td>{{gateway}}</td><td>{{size}}</td><td>{{flags}}{{#important}} ★{{/important}}</td><td><code>{{short}}</code></td></tr>
+            {{#results}}<tr><td><a href="{{url}}">{{recordedAt}}</a></td><td>{{kind}}</td><td>{{officer}}</td><td>{{camera}}</td><td>{{case}}</td><td>{{gateway}}</td><td>{{size}}</td><td>{{category}}</td><td>{{flags}}{{#important}} ★{{/important}}</td><td><code>{{short}}</code></td></tr>
             {{/results}}
             </tbody>
             </table>
@@ -127,12 +133,22 @@ struct ConsolePages: Sendable {
             """,
         "item": """
             <h1>{{t.item}} <code>{{short}}</code></h1>
-            <p>{{kind}} · {{t.recordedAt}} {{recordedAt}} · {{t.officer}} {{officer}} · {{t.camera}} {{camera}} · {{t.case}} {{case}} · {{t.gateway}} {{gateway}} · {{size}}</p>
+            <p>{{kind}} · {{t.category}}: <strong>{{category}}</strong> · {{t.recordedAt}} {{recordedAt}} · {{t.officer}} {{officer}} · {{t.camera}} {{camera}} · {{t.case}} {{case}} · {{t.gateway}} {{gateway}} · {{size}}</p>
             {{#video}}<video controls preload="metadata" src="{{contentURL}}" id="player"></video>{{/video}}
             {{#audio}}<audio controls preload="metadata" src="{{contentURL}}" id="player"></audio>{{/audio}}
             {{#photo}}<img src="{{contentURL}}" alt="{{sha256}}" class="photo">{{/photo}}
             {{#download}}<p>{{t.noPlayer}}</p>{{/download}}
             <p><a href="{{contentURL}}" download>{{t.download}}</a> · <a href="{{receiptURL}}">{{t.receipt}}</a> ({{t.receiptHint}})</p>
+            {{#review}}
+            <form method="post" action="{{action}}" class="review">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>{{t.category}} <select name="category"><option value="">{{t.uncategorised}}</option>
+            {{#categories}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}
+            </select></label>
+            <label>{{t.case}} <input name="case" value="{{case}}" maxlength="64"></label>
+            <button type="submit">{{t.save}}</button>
+            </form>
+            {{/review}}
             <h2>{{t.custody}}</h2>
             <table class="timeline">
             <thead><tr><th scope="col">{{t.time}}</th><th scope="col">{{t.actor}}</th><th scope="col">{{t.action}}</th><th scope="col">{{t.detail}}</th><th scope="col">{{t.hash}}</th></tr></thead>
@@ -149,6 +165,19 @@ struct ConsolePages: Sendable {
             {{/metadata}}
             </tbody>
             </table>
+            """,
+        "work": """
+            <h1>{{t.workList}}</h1>
+            <p>{{t.workListHint}}</p>
+            {{#none}}<p>{{t.workListEmpty}}</p>{{/none}}
+            <table class="results">
+            <thead><tr><th scope="col">{{t.recordedAt}}</th><th scope="col">{{t.kind}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.camera}}</th><th scope="col">{{t.case}}</th><th scope="col">{{t.gateway}}</th><th scope="col">SHA-256</th></tr></thead>
+            <tbody>
+            {{#results}}<tr><td><a href="{{url}}">{{recordedAt}}</a></td><td>{{kind}}</td><td>{{officer}}</td><td>{{camera}}</td><td>{{case}}</td><td>{{gateway}}</td><td><code>{{short}}</code></td></tr>
+            {{/results}}
+            </tbody>
+            </table>
+            {{#nextPage}}<p><a href="{{nextPage}}">{{t.nextPage}}</a></p>{{/nextPage}}
             """,
         "access-log": """
             <h1>{{t.accessLog}}</h1>
@@ -190,6 +219,8 @@ struct ConsolePages: Sendable {
         form.search label { display: flex; flex-direction: column; font-size: .9rem; }
         video, img.photo { max-width: 100%; max-height: 60vh; background: #000; }
         td code { font-size: .85rem; }
+        form.review { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; margin: 1rem 0; }
+        form.review label { display: flex; flex-direction: column; font-size: .9rem; }
         th, table.timeline td:nth-child(-n+3), table.results td:nth-child(-n+2) { white-space: nowrap; }
         """
 }

@@ -16,6 +16,7 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
         case .signIn, .viewEvidence: true
         case .managePeople: self == .admin
         case .readAccessLog: self == .admin || self == .auditor
+        case .categorise: self == .admin || self == .reviewer
         }
     }
 }
@@ -27,6 +28,8 @@ enum ConsolePermission: Sendable {
     case viewEvidence
     case managePeople
     case readAccessLog
+    /// Set an item's category and case; see the work list of uncategorised items.
+    case categorise
 }
 
 /// A person who signs in to the console. Only the bcrypt hash of the password is kept.

@@ -20,6 +20,10 @@ extension ConsoleRoutes {
         console.get("items/:batch/:position/receipt") { request, requestContext in
             try await receipt(request, requestContext, address: Self.address(requestContext))
         }
+        console.post("items/:batch/:position/review") { request, requestContext in
+            try await review(request, requestContext, address: Self.address(requestContext))
+        }
+        console.get("work") { request, requestContext in try await workList(request, address: Self.address(requestContext)) }
     }
 
     private func search(_ request: Request, address: String) async throws -> Response {
@@ -30,6 +34,9 @@ extension ConsoleRoutes {
             var values: [String: Any] = ["form": parameters, "kinds": ItemKind.allCases.map { kind in
                 ["value": kind.rawValue, "label": labels["kind." + kind.rawValue] ?? kind.rawValue, "selected": parameters["kind"] == kind.rawValue]
             }]
+            let categories = try await context.repository.categories()
+            values["categories"] = categories.map { ["code": $0.code, "label": $0.label(language), "selected": parameters["category"] == $0.code] }
+            values["uncategorisedSelected"] = parameters["category"] == "none"
             let pageNumber = max(1, min(10_000, parameters["page"].flatMap(Int.init) ?? 1))
             do {
                 let query = try ItemQuery.parse(parameters)
@@ -37,11 +44,11 @@ extension ConsoleRoutes {
                 try await accessLog.record(.search, actor: user.name, address: address, subject: Self.path + "/items",
                                            detail: Self.canonicalQuery(parameters))
                 values["searched"] = true
-                values["results"] = found.prefix(Self.searchPage).map { Self.row($0, labels) }
+                values["results"] = found.prefix(Self.searchPage).map { Self.row($0, labels, categories: categories, language: language) }
                 values["none"] = found.isEmpty
                 var next = parameters
                 next["page"] = String(pageNumber + 1)
-                if found.count > Self.searchPage { values["nextPage"] = Self.path + "/items?" + Self.canonicalQuery(next) }
+                    if found.count > Self.searchPage { values["nextPage"] = Self.path + "/items?" + Self.canonicalQuery(next) }
             } catch let error as ItemQueryError {
                 values["message"] = error.description
                 return html(.badRequest, pages.render("items", title: labels["search"] ?? "", language: language, user: user,
@@ -58,7 +65,8 @@ extension ConsoleRoutes {
             guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
             try await accessLog.record(.viewItem, actor: user.name, address: address, subject: found.item.sha256,
                                        detail: "batch \(found.batchId) item \(found.item.position)")
-            var values = Self.row(found, labels)
+            let categories = try await context.repository.categories()
+            var values = Self.row(found, labels, categories: categories, language: language)
             values["metadata"] = found.item.metadata.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] }
             var timeline: [[String: String]] = found.item.custody.map { event in
                 ["at": event.at, "who": labels["timeline.gateway"] ?? "", "what": labels["custody." + event.kind.rawValue] ?? event.kind.rawValue,
@@ -68,7 +76,17 @@ extension ConsoleRoutes {
                 timeline.append(["at": committed.formatted(AccessEvent.timeFormat), "who": labels["timeline.server"] ?? "",
                                  "what": labels["timeline.receipted"] ?? "", "detail": "batch \(found.batchId)", "hash": ""])
             }
+            for event in try await context.repository.serverCustody(batchId: found.batchId, position: found.item.position) {
+                timeline.append(["at": event.at, "who": event.actor, "what": labels["serverCustody." + event.kind.rawValue] ?? event.kind.rawValue,
+                                 "detail": event.details, "hash": String(event.hash.prefix(12))])
+            }
             values["timeline"] = timeline
+            if user.role.may(.categorise) {
+                values["review"] = ["action": "\(Self.path)/items/\(found.batchId)/\(found.item.position)/review",
+                                    "case": found.reviewedCase ?? "",
+                                    "categories": categories.map { ["code": $0.code, "label": $0.label(language), "selected": $0.code == found.category] }]
+                    as [String: Any]
+            }
             let base = "\(Self.path)/items/\(found.batchId)/\(found.item.position)"
             values["contentURL"] = base + "/content"
             values["receiptURL"] = base + "/receipt"
@@ -140,6 +158,55 @@ extension ConsoleRoutes {
         }
     }
 
+    /// A reviewer sets the item's category and case: each change is a custody event continuing
+    /// the item's chain, and an access-log entry.
+    private func review(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
+        let form = try await Self.form(request)
+        return try await page(request, needs: .categorise) { session, user, language in
+            let labels = ConsoleText.table(language)
+            guard Self.isSameOrigin(request), let given = form["csrf"], ConsoleSignIn.sameSecret(session.csrfToken, given) else {
+                return html(.forbidden, pages.render("message", title: "403", language: language, user: user, csrf: session.csrfToken,
+                                                     values: ["message": labels["formExpired"] ?? ""]), request: request)
+            }
+            guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
+            let change: ItemReviewChange
+            let known = try await context.repository.categories()
+            do {
+                change = try ItemReviewChange.parse(category: form["category"], caseNumber: form["case"], known: known)
+            } catch let error as ItemReviewError {
+                return html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
+                                                      values: ["message": error.description]), request: request)
+            }
+            let chainHash = found.item.custody.last?.hash ?? AccessEvent.genesisHash
+            let events = try await context.repository.reviewItem(batchId: found.batchId, position: found.item.position, change: change,
+                                                                 actor: user.name, at: context.clock.now(), chainHash: chainHash)
+            for event in events {
+                try await accessLog.record(event.kind == .categorised ? .categorise : .bindCase, actor: user.name, address: address,
+                                           subject: found.item.sha256, detail: event.details)
+            }
+            return redirect(to: "\(Self.path)/items/\(found.batchId)/\(found.item.position)", request: request)
+        }
+    }
+
+    /// Reviewers' work list: items nobody has categorised yet, oldest first — kept, never expired.
+    private func workList(_ request: Request, address: String) async throws -> Response {
+        try await page(request, needs: .categorise) { session, user, language in
+            let labels = ConsoleText.table(language)
+            let pageNumber = max(1, min(10_000, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1))
+            var query = ItemQuery()
+            query.category = .uncategorised
+            query.oldestFirst = true
+            let found = try await context.repository.searchItems(query, limit: Self.searchPage + 1, offset: (pageNumber - 1) * Self.searchPage)
+            try await accessLog.record(.viewWorkList, actor: user.name, address: address, subject: Self.path + "/work")
+            let categories = try await context.repository.categories()
+            var values: [String: Any] = ["searched": true, "none": found.isEmpty,
+                                         "results": found.prefix(Self.searchPage).map { Self.row($0, labels, categories: categories, language: language) }]
+            if found.count > Self.searchPage { values["nextPage"] = "\(Self.path)/work?page=\(pageNumber + 1)" }
+            return html(.ok, pages.render("work", title: labels["workList"] ?? "", language: language, user: user,
+                                          csrf: session.csrfToken, values: values), request: request)
+        }
+    }
+
     /// The item the path names; nil for a path that names none (or is not an id at all).
     private func item(_ requestContext: ServerRequestContext) async throws -> FoundItem? {
         guard let batchId = requestContext.parameters.get("batch"), Self.isBatchId(batchId),
@@ -159,12 +226,15 @@ extension ConsoleRoutes {
         }
     }
 
-    static func row(_ found: FoundItem, _ labels: [String: String]) -> [String: Any] {
+    static func row(_ found: FoundItem, _ labels: [String: String], categories: [EvidenceCategory] = [],
+                    language: ConsoleLanguage = .zh) -> [String: Any] {
         let metadata = found.item.metadata
-        return ["url": "\(path)/items/\(found.batchId)/\(found.item.position)", "sha256": found.item.sha256,
+        let category = found.category.map { code in categories.first { $0.code == code }?.label(language) ?? code }
+        return ["category": category ?? (labels["uncategorised"] ?? ""), "uncategorised": found.category == nil,
+                "url": "\(path)/items/\(found.batchId)/\(found.item.position)", "sha256": found.item.sha256,
                 "short": String(found.item.sha256.prefix(12)), "kind": labels["kind." + found.item.kind] ?? found.item.kind,
                 "recordedAt": found.recordedAt ?? "", "officer": metadata["officer"] ?? "", "camera": metadata["camera"] ?? "",
-                "case": metadata["case"] ?? "", "gateway": found.gatewayName, "size": ByteCountFormatter.string(fromByteCount: found.item.size, countStyle: .file),
+                "case": found.caseNumber ?? "", "gateway": found.gatewayName, "size": ByteCountFormatter.string(fromByteCount: found.item.size, countStyle: .file),
                 "flags": metadata["flags"] ?? "", "important": metadata["important"] == "true"]
     }
 

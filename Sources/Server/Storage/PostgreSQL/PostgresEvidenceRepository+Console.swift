@@ -136,8 +136,17 @@ extension PostgresEvidenceRepository {
             return "$\(binds.count)"
         }
         // Each key matches an index of migration 1 (metadata ->> key).
-        for (key, value) in [("officer", query.officer), ("camera", query.camera), ("case", query.caseNumber)] {
+        for (key, value) in [("officer", query.officer), ("camera", query.camera)] {
             if let value { conditions.append("item.metadata ->> '\(key)' = \(bind(value))") }
+        }
+        if let caseNumber = query.caseNumber {
+            let placeholder = bind(caseNumber)
+            conditions.append("(review.case_number = \(placeholder) OR (review.case_number IS NULL AND item.metadata ->> 'case' = \(placeholder)))")
+        }
+        switch query.category {
+        case .none: break
+        case .uncategorised?: conditions.append("review.category IS NULL")
+        case .code(let code)?: conditions.append("review.category = \(bind(code))")
         }
         if let gateway = query.gateway { conditions.append("gateway.name = \(bind(gateway))") }
         if let kind = query.kind { conditions.append("item.kind = \(bind(kind.rawValue))") }
@@ -148,10 +157,12 @@ extension PostgresEvidenceRepository {
         if query.importantOnly { conditions.append("item.metadata ->> 'important' = 'true'") }
         let sql = """
             SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
-                   item.withdrawn, batch.committed_at, gateway.name AS gateway_name
+                   item.withdrawn, batch.committed_at, gateway.name AS gateway_name, review.category AS review_category,
+                   review.case_number AS review_case
             FROM batch_item AS item JOIN batch ON batch.id = item.batch_id JOIN gateway ON gateway.id = batch.gateway_id
+            LEFT JOIN item_review AS review ON review.batch_id = item.batch_id AND review.position = item.position
             WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY batch.committed_at DESC, item.batch_id, item.position LIMIT \(limit) OFFSET \(offset)
+            ORDER BY batch.committed_at \(query.oldestFirst ? "ASC" : "DESC"), item.batch_id, item.position LIMIT \(limit) OFFSET \(offset)
             """
         return try await database.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map(Self.foundItem(from:))
     }
@@ -159,16 +170,86 @@ extension PostgresEvidenceRepository {
     func consoleItem(batchId: String, position: Int) async throws -> FoundItem? {
         try await database.client.query("""
             SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
-                   item.withdrawn, batch.committed_at, gateway.name AS gateway_name
+                   item.withdrawn, batch.committed_at, gateway.name AS gateway_name, review.category AS review_category,
+                   review.case_number AS review_case
             FROM batch_item AS item JOIN batch ON batch.id = item.batch_id JOIN gateway ON gateway.id = batch.gateway_id
+            LEFT JOIN item_review AS review ON review.batch_id = item.batch_id AND review.position = item.position
             WHERE batch.state = 'committed' AND NOT item.withdrawn AND item.batch_id = \(batchId) AND item.position = \(position)
             """, logger: logger).collect().first.map(Self.foundItem(from:))
+    }
+
+    func categories() async throws -> [EvidenceCategory] {
+        try await database.client.query("SELECT code, zh, en, retention_days FROM category ORDER BY position", logger: logger).collect().map { row in
+            let (code, zh, en, days) = try row.decode((String, String, String, Int?).self)
+            return EvidenceCategory(code: code, zh: zh, en: en, retentionDays: days)
+        }
+    }
+
+    func reviewItem(batchId: String, position: Int, change: ItemReviewChange, actor: String, at: Date,
+                    chainHash: String) async throws -> [ServerCustodyEvent] {
+        try await database.transaction { connection, logger in
+            // The item's row, locked: two reviewers on two instances take turns on one item's chain.
+            _ = try await connection.query("""
+                SELECT 1 FROM batch_item WHERE batch_id = \(batchId) AND position = \(position) FOR UPDATE
+                """, logger: logger).collect()
+            let before = try await connection.query("""
+                SELECT category, case_number FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
+                """, logger: logger).collect().first.map { try $0.decode((String?, String?).self) }
+            let last = try await connection.query("""
+                SELECT seq, hash FROM item_event WHERE batch_id = \(batchId) AND position = \(position) ORDER BY seq DESC LIMIT 1
+                """, logger: logger).collect().first.map { try $0.decode((Int64, String).self) }
+            var seq = last?.0 ?? 0
+            var previousHash = last?.1 ?? chainHash
+            var events: [ServerCustodyEvent] = []
+            for (kind, details) in ItemReviewDiff.events(before: (before?.0, before?.1), after: change) {
+                seq += 1
+                let event = ServerCustodyEvent.next(seq: seq, previousHash: previousHash, at: at, actor: actor, kind: kind, details: details)
+                try await connection.query("""
+                    INSERT INTO item_event (batch_id, position, seq, at, actor, kind, details, previous_hash, hash)
+                    VALUES (\(batchId), \(position), \(event.seq), \(event.at), \(event.actor), \(event.kind.rawValue), \(event.details),
+                            \(event.previousHash), \(event.hash))
+                    """, logger: logger)
+                previousHash = event.hash
+                events.append(event)
+            }
+            guard !events.isEmpty else { return events }
+            try await connection.query("""
+                INSERT INTO item_review (batch_id, position, category, case_number, reviewed_at, reviewed_by)
+                VALUES (\(batchId), \(position), \(change.category), \(change.caseNumber), \(at), \(actor))
+                ON CONFLICT (batch_id, position) DO UPDATE SET category = excluded.category, case_number = excluded.case_number,
+                    reviewed_at = excluded.reviewed_at, reviewed_by = excluded.reviewed_by
+                """, logger: logger)
+            return events
+        }
+    }
+
+    func itemReview(batchId: String, position: Int) async throws -> ItemReviewRecord? {
+        try await database.client.query("""
+            SELECT category, case_number, reviewed_at, reviewed_by FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
+            """, logger: logger).collect().first.map { row in
+            let (category, caseNumber, at, by) = try row.decode((String?, String?, Date, String).self)
+            return ItemReviewRecord(category: category, caseNumber: caseNumber, reviewedAt: at, reviewedBy: by)
+        }
+    }
+
+    func serverCustody(batchId: String, position: Int) async throws -> [ServerCustodyEvent] {
+        try await database.client.query("""
+            SELECT seq, at, actor, kind, details, previous_hash, hash FROM item_event
+            WHERE batch_id = \(batchId) AND position = \(position) ORDER BY seq
+            """, logger: logger).collect().map { row in
+            let (seq, at, actor, kindText, details, previousHash, hash) = try row.decode((Int64, String, String, String, String, String, String).self)
+            guard let kind = ServerCustodyKind(rawValue: kindText) else {
+                throw RepositoryError.corrupt("server custody event of batch \(batchId) item \(position) has unknown kind \(kindText)")
+            }
+            return ServerCustodyEvent(seq: seq, at: at, actor: actor, kind: kind, details: details, previousHash: previousHash, hash: hash)
+        }
     }
 
     private static func foundItem(from row: PostgresRow) throws -> FoundItem {
         let columns = row.makeRandomAccess()
         return FoundItem(batchId: try columns["batch_id"].decode(String.self), gatewayName: try columns["gateway_name"].decode(String.self),
-                         committedAt: try columns["committed_at"].decode(Date?.self), item: try item(from: row))
+                         committedAt: try columns["committed_at"].decode(Date?.self), item: try item(from: row),
+                         category: try columns["review_category"].decode(String?.self), reviewedCase: try columns["review_case"].decode(String?.self))
     }
 
     private static func consoleUser(from row: PostgresRow) throws -> ConsoleUserRecord {

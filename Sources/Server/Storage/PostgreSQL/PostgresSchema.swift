@@ -162,6 +162,44 @@ enum PostgresSchema {
                 hash text NOT NULL)
             """,
         ]),
+        Migration(version: 8, name: "categories, reviews and the server's custody events of items", statements: [
+            """
+            CREATE TABLE category (
+                code text PRIMARY KEY,
+                zh text NOT NULL,
+                en text NOT NULL,
+                retention_days integer,
+                position integer NOT NULL)
+            """,
+            "INSERT INTO category (code, zh, en, position) VALUES ('on-site-inspection', '现场检查', 'on-site inspection', 0), ('investigation', '调查取证', 'investigation and evidence collection', 1), ('seizure', '查封扣押', 'seizure and detention', 2), ('service', '文书送达', 'service of documents', 3), ('hearing', '听证', 'hearing', 4), ('enforcement', '强制执行', 'enforcement', 5), ('interview', '询问', 'questioning', 6), ('other', '其他', 'other', 7)",
+            """
+            CREATE TABLE item_review (
+                batch_id text NOT NULL,
+                position integer NOT NULL,
+                category text REFERENCES category (code),
+                case_number text,
+                reviewed_at timestamptz NOT NULL,
+                reviewed_by text NOT NULL,
+                PRIMARY KEY (batch_id, position),
+                FOREIGN KEY (batch_id, position) REFERENCES batch_item (batch_id, position))
+            """,
+            "CREATE INDEX item_review_category ON item_review (category)",
+            "CREATE INDEX item_review_case ON item_review (case_number)",
+            """
+            CREATE TABLE item_event (
+                batch_id text NOT NULL,
+                position integer NOT NULL,
+                seq bigint NOT NULL,
+                at text NOT NULL,
+                actor text NOT NULL,
+                kind text NOT NULL,
+                details text NOT NULL,
+                previous_hash text NOT NULL,
+                hash text NOT NULL,
+                PRIMARY KEY (batch_id, position, seq),
+                FOREIGN KEY (batch_id, position) REFERENCES batch_item (batch_id, position))
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
