@@ -90,7 +90,15 @@ struct MigratedTable: Sendable {
     ])
     static let itemReview = MigratedTable("item_review", sqlite: "itemReview", key: "batch_id, position", [
         ("batch_id", "batchId", .text), ("position", "position", .integer), ("category", "category", .text), ("case_number", "caseNumber", .text),
-        ("reviewed_at", "reviewedAt", .date), ("reviewed_by", "reviewedBy", .text),
+        ("reviewed_at", "reviewedAt", .date), ("reviewed_by", "reviewedBy", .text), ("withheld", "withheld", .boolean),
+    ])
+    static let share = MigratedTable("share", sqlite: "share", key: "id", [
+        ("id", "id", .text), ("token_hash", "tokenHash", .text), ("recipient", "recipient", .text), ("purpose", "purpose", .text),
+        ("created_by", "createdBy", .text), ("created_at", "createdAt", .date), ("expires_at", "expiresAt", .date),
+        ("allow_download", "allowDownload", .boolean), ("revoked_at", "revokedAt", .date),
+    ])
+    static let shareItem = MigratedTable("share_item", sqlite: "shareItem", key: "share_id, ordinal", [
+        ("share_id", "shareId", .text), ("ordinal", "ordinal", .integer), ("batch_id", "batchId", .text), ("position", "position", .integer),
     ])
     static let itemEvent = MigratedTable("item_event", sqlite: "itemEvent", key: "batch_id, position, seq", [
         ("batch_id", "batchId", .text), ("position", "position", .integer), ("seq", "seq", .integer), ("at", "at", .text), ("actor", "actor", .text),
@@ -98,5 +106,5 @@ struct MigratedTable: Sendable {
     ])
 
     /// Every table but `blob` (moved with its bytes), parents before children.
-    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .category, .batch, .batchItem, .itemReview, .itemEvent, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
+    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .category, .batch, .batchItem, .itemReview, .itemEvent, .share, .shareItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
 }

@@ -45,4 +45,11 @@ protocol ConsoleRepository: Sendable {
     func itemReview(batchId: String, position: Int) async throws -> ItemReviewRecord?
     /// The server's custody events of the item, oldest first.
     func serverCustody(batchId: String, position: Int) async throws -> [ServerCustodyEvent]
+
+    func createShare(_ share: ShareRecord, tokenHash: String) async throws
+    /// The most recent shares, newest first.
+    func shares(limit: Int) async throws -> [ShareRecord]
+    func share(tokenHash: String) async throws -> ShareRecord?
+    /// Marks the share revoked (a revoked one stays so); nil for an unknown id.
+    func revokeShare(id: String, at: Date) async throws -> ShareRecord?
 }

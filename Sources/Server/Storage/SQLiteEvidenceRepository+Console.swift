@@ -173,7 +173,8 @@ extension SQLiteEvidenceRepository {
         arguments += [offset]
         let sql = """
             SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName,
-                   itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase FROM batchItem
+                   itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase,
+                   coalesce(itemReview.withheld, 0) AS reviewWithheld FROM batchItem
             JOIN batch ON batch.id = batchItem.batchId JOIN gateway ON gateway.id = batch.gatewayId
             LEFT JOIN itemReview ON itemReview.batchId = batchItem.batchId AND itemReview.position = batchItem.position
             WHERE \(conditions.joined(separator: " AND "))
@@ -189,7 +190,8 @@ extension SQLiteEvidenceRepository {
         try await database.read { db in
             try Row.fetchOne(db, sql: """
                 SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName,
-                       itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase FROM batchItem
+                       itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase,
+                   coalesce(itemReview.withheld, 0) AS reviewWithheld FROM batchItem
                 JOIN batch ON batch.id = batchItem.batchId JOIN gateway ON gateway.id = batch.gatewayId
                 LEFT JOIN itemReview ON itemReview.batchId = batchItem.batchId AND itemReview.position = batchItem.position
                 WHERE batch.state = 'committed' AND NOT batchItem.withdrawn AND batchItem.batchId = ? AND batchItem.position = ?
@@ -208,14 +210,14 @@ extension SQLiteEvidenceRepository {
     func reviewItem(batchId: String, position: Int, change: ItemReviewChange, actor: String, at: Date,
                     chainHash: String) async throws -> [ServerCustodyEvent] {
         try await database.write { db in
-            let before = try Row.fetchOne(db, sql: "SELECT category, caseNumber FROM itemReview WHERE batchId = ? AND position = ?",
+            let before = try Row.fetchOne(db, sql: "SELECT category, caseNumber, withheld FROM itemReview WHERE batchId = ? AND position = ?",
                                           arguments: [batchId, position])
             let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM itemEvent WHERE batchId = ? AND position = ? ORDER BY seq DESC LIMIT 1",
                                         arguments: [batchId, position])
             var seq: Int64 = last?["seq"] ?? 0
             var previousHash: String = last?["hash"] ?? chainHash
             var events: [ServerCustodyEvent] = []
-            for (kind, details) in ItemReviewDiff.events(before: (before?["category"], before?["caseNumber"]), after: change) {
+            for (kind, details) in ItemReviewDiff.events(before: (before?["category"], before?["caseNumber"], before?["withheld"] ?? false), after: change) {
                 seq += 1
                 let event = ServerCustodyEvent.next(seq: seq, previousHash: previousHash, at: at, actor: actor, kind: kind, details: details)
                 try db.execute(sql: """
@@ -226,10 +228,10 @@ extension SQLiteEvidenceRepository {
             }
             guard !events.isEmpty else { return events }
             try db.execute(sql: """
-                INSERT INTO itemReview (batchId, position, category, caseNumber, reviewedAt, reviewedBy) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO itemReview (batchId, position, category, caseNumber, withheld, reviewedAt, reviewedBy) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (batchId, position) DO UPDATE SET category = excluded.category, caseNumber = excluded.caseNumber,
-                    reviewedAt = excluded.reviewedAt, reviewedBy = excluded.reviewedBy
-                """, arguments: [batchId, position, change.category, change.caseNumber, at, actor])
+                    withheld = excluded.withheld, reviewedAt = excluded.reviewedAt, reviewedBy = excluded.reviewedBy
+                """, arguments: [batchId, position, change.category, change.caseNumber, change.withheld, at, actor])
             return events
         }
     }
@@ -237,7 +239,8 @@ extension SQLiteEvidenceRepository {
     func itemReview(batchId: String, position: Int) async throws -> ItemReviewRecord? {
         try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM itemReview WHERE batchId = ? AND position = ?", arguments: [batchId, position]).map { row in
-                ItemReviewRecord(category: row["category"], caseNumber: row["caseNumber"], reviewedAt: row["reviewedAt"], reviewedBy: row["reviewedBy"])
+                ItemReviewRecord(category: row["category"], withheld: row["withheld"], caseNumber: row["caseNumber"], reviewedAt: row["reviewedAt"],
+                                 reviewedBy: row["reviewedBy"])
             }
         }
     }
@@ -256,9 +259,48 @@ extension SQLiteEvidenceRepository {
         }
     }
 
+    func createShare(_ share: ShareRecord, tokenHash: String) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT INTO share (id, tokenHash, recipient, purpose, createdBy, createdAt, expiresAt, allowDownload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [share.id, tokenHash, share.recipient, share.purpose, share.createdBy, share.createdAt, share.expiresAt, share.allowDownload])
+            for (index, item) in share.items.enumerated() {
+                try db.execute(sql: "INSERT INTO shareItem (shareId, ordinal, batchId, position) VALUES (?, ?, ?, ?)",
+                               arguments: [share.id, index, item.batchId, item.position])
+            }
+        }
+    }
+
+    func shares(limit: Int) async throws -> [ShareRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM share ORDER BY createdAt DESC LIMIT ?", arguments: [limit]).map { try Self.share(from: $0, db) }
+        }
+    }
+
+    func share(tokenHash: String) async throws -> ShareRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM share WHERE tokenHash = ?", arguments: [tokenHash]).map { try Self.share(from: $0, db) }
+        }
+    }
+
+    func revokeShare(id: String, at: Date) async throws -> ShareRecord? {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE share SET revokedAt = coalesce(revokedAt, ?) WHERE id = ?", arguments: [at, id])
+            return try Row.fetchOne(db, sql: "SELECT * FROM share WHERE id = ?", arguments: [id]).map { try Self.share(from: $0, db) }
+        }
+    }
+
+    private static func share(from row: Row, _ db: Database) throws -> ShareRecord {
+        let id: String = row["id"]
+        let items = try Row.fetchAll(db, sql: "SELECT batchId, position FROM shareItem WHERE shareId = ? ORDER BY ordinal", arguments: [id])
+            .map { ShareRecord.Item(batchId: $0["batchId"], position: $0["position"]) }
+        return ShareRecord(id: id, recipient: row["recipient"], purpose: row["purpose"], createdBy: row["createdBy"], createdAt: row["createdAt"],
+                           expiresAt: row["expiresAt"], allowDownload: row["allowDownload"], revokedAt: row["revokedAt"], items: items)
+    }
+
     private static func foundItem(from row: Row) throws -> FoundItem {
         FoundItem(batchId: row["batchId"], gatewayName: row["gatewayName"], committedAt: row["committedAt"], item: try item(from: row),
-                  category: row["reviewCategory"], reviewedCase: row["reviewCase"])
+                  category: row["reviewCategory"], reviewedCase: row["reviewCase"], withheld: row["reviewWithheld"])
     }
 
     private static func consoleUser(from row: Row) throws -> ConsoleUserRecord {

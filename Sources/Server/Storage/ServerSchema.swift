@@ -176,6 +176,27 @@ enum ServerSchema {
                 t.primaryKey(["batchId", "position", "seq"])
             }
         }
+        migrator.registerMigration("v9: do-not-disclose marks and shares") { db in
+            try db.alter(table: "itemReview") { t in t.add(column: "withheld", .boolean).notNull().defaults(to: false) }
+            try db.create(table: "share") { t in
+                t.primaryKey("id", .text)
+                t.column("tokenHash", .text).notNull().unique()
+                t.column("recipient", .text).notNull()
+                t.column("purpose", .text).notNull()
+                t.column("createdBy", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).notNull()
+                t.column("allowDownload", .boolean).notNull()
+                t.column("revokedAt", .datetime)
+            }
+            try db.create(table: "shareItem") { t in
+                t.column("shareId", .text).notNull().references("share")
+                t.column("ordinal", .integer).notNull()
+                t.column("batchId", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.primaryKey(["shareId", "ordinal"])
+            }
+        }
         return migrator
     }
 

@@ -16,6 +16,14 @@ public enum AccessAction: String, CaseIterable, Sendable, Codable {
     case categorise
     case bindCase = "bind-case"
     case viewWorkList = "view-work-list"
+    case markDisclosure = "mark-disclosure"
+    case shareCreated = "share-created"
+    case shareRevoked = "share-revoked"
+    case viewShares = "view-shares"
+    /// Through a share's link: the actor is `share:` and its id.
+    case shareViewed = "share-viewed"
+    case sharePlayed = "share-played"
+    case shareRefused = "share-refused"
     case viewAccessLog = "view-access-log"
     case exportAccessLog = "export-access-log"
     case userAdded = "user-added"

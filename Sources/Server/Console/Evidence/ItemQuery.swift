@@ -106,6 +106,8 @@ struct FoundItem: Sendable, Equatable {
     var category: String?
     /// The case bound on the console, if any.
     var reviewedCase: String?
+    /// Marked "do not disclose".
+    var withheld = false
 
     /// The case the item belongs to: bound on the console, else as the gateway sent it.
     var caseNumber: String? { reviewedCase ?? item.metadata["case"] }

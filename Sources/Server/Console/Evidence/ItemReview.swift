@@ -18,6 +18,8 @@ public struct EvidenceCategory: Sendable, Equatable {
 /// without a category is "uncategorised — kept", never given a short-lived default.
 struct ItemReviewRecord: Sendable, Equatable {
     var category: String?
+    /// Marked "do not disclose": no share may carry it.
+    var withheld: Bool
     /// The case bound on the console; the gateway's own case (its metadata) stands otherwise.
     var caseNumber: String?
     var reviewedAt: Date
@@ -30,6 +32,8 @@ enum ServerCustodyKind: String, Sendable, CaseIterable {
     case categorised
     case caseBound = "case-bound"
     case caseUnbound = "case-unbound"
+    case withheld
+    case released
 }
 
 struct ServerCustodyEvent: Sendable, Equatable {
@@ -68,11 +72,13 @@ struct ServerCustodyEvent: Sendable, Equatable {
 struct ItemReviewChange: Sendable, Equatable {
     var category: String?
     var caseNumber: String?
+    var withheld = false
 
     static let maximumCaseLength = 64
 
     /// The change a review form sent, or why it cannot be made.
-    static func parse(category: String?, caseNumber: String?, known: [EvidenceCategory]) throws(ItemReviewError) -> ItemReviewChange {
+    static func parse(category: String?, caseNumber: String?, withheld: Bool = false,
+                      known: [EvidenceCategory]) throws(ItemReviewError) -> ItemReviewChange {
         let category = category?.trimmingCharacters(in: .whitespaces).nilIfEmpty
         if let category, !known.contains(where: { $0.code == category }) { throw .unknownCategory(category) }
         let caseNumber = caseNumber?.trimmingCharacters(in: .whitespaces).nilIfEmpty
@@ -80,14 +86,15 @@ struct ItemReviewChange: Sendable, Equatable {
             guard caseNumber.count <= maximumCaseLength else { throw .caseTooLong }
             guard !caseNumber.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { throw .caseControl }
         }
-        return ItemReviewChange(category: category, caseNumber: caseNumber)
+        return ItemReviewChange(category: category, caseNumber: caseNumber, withheld: withheld)
     }
 }
 
 /// The custody events a review makes: one for each field it changes.
 enum ItemReviewDiff {
-    static func events(before: (category: String?, caseNumber: String?), after: ItemReviewChange) -> [(ServerCustodyKind, [String: String])] {
+    static func events(before: (category: String?, caseNumber: String?, withheld: Bool), after: ItemReviewChange) -> [(ServerCustodyKind, [String: String])] {
         var events: [(ServerCustodyKind, [String: String])] = []
+        if after.withheld != before.withheld { events.append((after.withheld ? .withheld : .released, [:])) }
         if after.category != before.category, let category = after.category {
             var details = ["category": category]
             if let old = before.category { details["previous"] = old }

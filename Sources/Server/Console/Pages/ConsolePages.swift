@@ -29,7 +29,8 @@ struct ConsolePages: Sendable {
             context["user"] = ["name": user.name, "role": labels["role." + user.role.rawValue] ?? user.role.rawValue,
                                "mayManagePeople": user.role.may(.managePeople),
                                "mayReadAccessLog": user.role.may(.readAccessLog),
-                               "mayCategorise": user.role.may(.categorise)] as [String: Any]
+                               "mayCategorise": user.role.may(.categorise),
+                               "mayShare": user.role.may(.share)] as [String: Any]
         }
         if let csrf { context["csrf"] = csrf }
         context["body"] = library.render(context, withTemplate: page) ?? ""
@@ -54,6 +55,7 @@ struct ConsolePages: Sendable {
             <a href="/console">{{t.home}}</a>
             <a href="/console/items">{{t.search}}</a>
             {{#mayCategorise}}<a href="/console/work">{{t.workList}}</a>{{/mayCategorise}}
+            {{#mayShare}}<a href="/console/shares">{{t.shares}}</a>{{/mayShare}}
             {{#mayManagePeople}}<a href="/console/people">{{t.people}}</a>{{/mayManagePeople}}
             {{#mayReadAccessLog}}<a href="/console/access-log">{{t.accessLog}}</a>{{/mayReadAccessLog}}
             <span class="who">{{t.signedInAs}} <strong>{{name}}</strong> ({{role}})</span>
@@ -121,13 +123,25 @@ struct ConsolePages: Sendable {
             {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
             {{#searched}}
             {{#none}}<p>{{t.noResults}}</p>{{/none}}
+            {{#user.mayShare}}<form method="post" action="/console/shares" class="share">
+            <input type="hidden" name="csrf" value="{{csrf}}">{{/user.mayShare}}
             <table class="results">
-            <thead><tr><th scope="col">{{t.recordedAt}}</th><th scope="col">{{t.kind}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.camera}}</th><th scope="col">{{t.case}}</th><th scope="col">{{t.gateway}}</th><th scope="col">{{t.size}}</th><th scope="col">{{t.category}}</th><th scope="col">{{t.flags}}</th><th scope="col">SHA-256</th></tr></thead>
+            <thead><tr>{{#user.mayShare}}<th scope="col">{{t.select}}</th>{{/user.mayShare}}<th scope="col">{{t.recordedAt}}</th><th scope="col">{{t.kind}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.camera}}</th><th scope="col">{{t.case}}</th><th scope="col">{{t.gateway}}</th><th scope="col">{{t.size}}</th><th scope="col">{{t.category}}</th><th scope="col">{{t.flags}}</th><th scope="col">SHA-256</th></tr></thead>
             <tbody>
-            {{#results}}<tr><td><a href="{{url}}">{{recordedAt}}</a></td><td>{{kind}}</td><td>{{officer}}</td><td>{{camera}}</td><td>{{case}}</td><td>{{gateway}}</td><td>{{size}}</td><td>{{category}}</td><td>{{flags}}{{#important}} ★{{/important}}</td><td><code>{{short}}</code></td></tr>
+            {{#results}}<tr>{{#user.mayShare}}<td>{{^withheld}}<input type="checkbox" name="item" value="{{itemValue}}" aria-label="{{short}}">{{/withheld}}{{#withheld}}{{t.withheldShort}}{{/withheld}}</td>{{/user.mayShare}}<td><a href="{{url}}">{{recordedAt}}</a></td><td>{{kind}}</td><td>{{officer}}</td><td>{{camera}}</td><td>{{case}}</td><td>{{gateway}}</td><td>{{size}}</td><td>{{category}}</td><td>{{flags}}{{#important}} ★{{/important}}</td><td><code>{{short}}</code></td></tr>
             {{/results}}
             </tbody>
             </table>
+            {{#user.mayShare}}
+            <fieldset class="share-fields"><legend>{{t.shareSelected}}</legend>
+            <label>{{t.recipient}} <input name="recipient" maxlength="128" required></label>
+            <label>{{t.purpose}} <input name="purpose" maxlength="256"></label>
+            <label>{{t.days}} <input name="days" type="number" min="1" max="90" value="14" required></label>
+            <label><input type="checkbox" name="download" value="1"> {{t.allowDownload}}</label>
+            <button type="submit">{{t.makeShare}}</button>
+            </fieldset>
+            </form>
+            {{/user.mayShare}}
             {{#nextPage}}<p><a href="{{nextPage}}">{{t.nextPage}}</a></p>{{/nextPage}}
             {{/searched}}
             """,
@@ -146,6 +160,7 @@ struct ConsolePages: Sendable {
             {{#categories}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}
             </select></label>
             <label>{{t.case}} <input name="case" value="{{case}}" maxlength="64"></label>
+            <label><input type="checkbox" name="withheld" value="1"{{#withheld}} checked{{/withheld}}> {{t.doNotDisclose}}</label>
             <button type="submit">{{t.save}}</button>
             </form>
             {{/review}}
@@ -178,6 +193,37 @@ struct ConsolePages: Sendable {
             </tbody>
             </table>
             {{#nextPage}}<p><a href="{{nextPage}}">{{t.nextPage}}</a></p>{{/nextPage}}
+            """,
+        "share-created": """
+            <h1>{{t.shareCreated}}</h1>
+            <p>{{t.shareLinkOnce}}</p>
+            <p><input class="link" readonly value="{{link}}" aria-label="{{t.shareLink}}" id="share-link"> <a href="{{link}}">{{t.open}}</a></p>
+            <p>{{t.recipient}}: {{recipient}} · {{items}} · {{t.expires}} {{expires}}</p>
+            <p><a href="/console/shares">{{t.shares}}</a></p>
+            """,
+        "shares": """
+            <h1>{{t.shares}}</h1>
+            <table>
+            <thead><tr><th scope="col">{{t.recipient}}</th><th scope="col">{{t.purpose}}</th><th scope="col">{{t.actor}}</th><th scope="col">{{t.created}}</th><th scope="col">{{t.expires}}</th><th scope="col">{{t.items}}</th><th scope="col">{{t.download}}</th><th scope="col">{{t.state}}</th><th scope="col"></th></tr></thead>
+            <tbody>
+            {{#shares}}<tr><td>{{recipient}}</td><td>{{purpose}}</td><td>{{by}}</td><td>{{created}}</td><td>{{expires}}</td><td>{{items}}</td><td>{{download}}</td><td>{{state}}</td><td>{{#active}}<form method="post" action="{{revokeURL}}" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.revoke}}</button></form>{{/active}}</td></tr>
+            {{/shares}}
+            </tbody>
+            </table>
+            """,
+        "shared": """
+            <h1>{{t.sharedEvidence}}</h1>
+            <p>{{t.sharedFor}} {{recipient}}{{#purpose}} · {{purpose}}{{/purpose}} · {{t.expires}} {{expires}}</p>
+            {{#items}}
+            <section class="shared-item">
+            <h2>{{kind}} · {{recordedAt}}</h2>
+            <p><code>{{sha256}}</code> · {{size}}</p>
+            {{#video}}<video controls preload="metadata" src="{{contentURL}}"{{^download}} controlslist="nodownload"{{/download}}></video>{{/video}}
+            {{#audio}}<audio controls preload="metadata" src="{{contentURL}}"{{^download}} controlslist="nodownload"{{/download}}></audio>{{/audio}}
+            {{#photo}}<img src="{{contentURL}}" alt="{{sha256}}" class="photo">{{/photo}}
+            {{#download}}<p><a href="{{contentURL}}" download>{{t.download}}</a></p>{{/download}}
+            </section>
+            {{/items}}
             """,
         "access-log": """
             <h1>{{t.accessLog}}</h1>
@@ -221,6 +267,9 @@ struct ConsolePages: Sendable {
         td code { font-size: .85rem; }
         form.review { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; margin: 1rem 0; }
         form.review label { display: flex; flex-direction: column; font-size: .9rem; }
+        fieldset.share-fields { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; margin-top: 1rem; }
+        input.link { width: 40rem; max-width: 100%; font-family: monospace; }
+        section.shared-item { background: #fff; padding: .6rem 1rem; margin-bottom: 1rem; }
         th, table.timeline td:nth-child(-n+3), table.results td:nth-child(-n+2) { white-space: nowrap; }
         """
 }

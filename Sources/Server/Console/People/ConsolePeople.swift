@@ -16,7 +16,7 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
         case .signIn, .viewEvidence: true
         case .managePeople: self == .admin
         case .readAccessLog: self == .admin || self == .auditor
-        case .categorise: self == .admin || self == .reviewer
+        case .categorise, .share: self == .admin || self == .reviewer
         }
     }
 }
@@ -30,6 +30,8 @@ enum ConsolePermission: Sendable {
     case readAccessLog
     /// Set an item's category and case; see the work list of uncategorised items.
     case categorise
+    /// Make and revoke shares.
+    case share
 }
 
 /// A person who signs in to the console. Only the bcrypt hash of the password is kept.

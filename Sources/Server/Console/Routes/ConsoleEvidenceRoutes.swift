@@ -83,7 +83,7 @@ extension ConsoleRoutes {
             values["timeline"] = timeline
             if user.role.may(.categorise) {
                 values["review"] = ["action": "\(Self.path)/items/\(found.batchId)/\(found.item.position)/review",
-                                    "case": found.reviewedCase ?? "",
+                                    "case": found.reviewedCase ?? "", "withheld": found.withheld,
                                     "categories": categories.map { ["code": $0.code, "label": $0.label(language), "selected": $0.code == found.category] }]
                     as [String: Any]
             }
@@ -107,43 +107,49 @@ extension ConsoleRoutes {
     private func content(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
         try await page(request, needs: .viewEvidence) { session, user, language in
             guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
-            let size = found.item.size
-            var headers: HTTPFields = [.contentType: Self.contentType(of: found), .acceptRanges: "bytes", .cacheControl: "private, no-store",
-                                       HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-                                       .contentDisposition: "inline; filename=\"\(found.item.sha256.prefix(16))\""]
-            let range: ClosedRange<Int64>?
-            switch Self.byteRange(request.headers[.range], size: size) {
-            case .whole: range = nil
-            case .unsatisfiable:
-                headers[.contentRange] = "bytes */\(size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
-            case .part(let part): range = part
-            }
-            // A player asks for many ranges; the first (from byte 0) stands for the playback.
-            if (range?.lowerBound ?? 0) == 0 {
+            return try await blobResponse(found, request: request, download: true) { range in
                 try await accessLog.record(.playItem, actor: user.name, address: address, subject: found.item.sha256,
                                            detail: range.map { "bytes \($0.lowerBound)-\($0.upperBound)" } ?? "whole")
             }
-            let span = range ?? 0...(max(size, 1) - 1)
-            let length = size == 0 ? 0 : span.upperBound - span.lowerBound + 1
-            headers[.contentLength] = String(length)
-            if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)" }
-            let blobs = context.blobs, sha256 = found.item.sha256
-            let body = ResponseBody { writer in
-                var offset = span.lowerBound
-                let end = span.lowerBound + length
-                while offset < end {
-                    let count = Int(min(Int64(Self.contentPiece), end - offset))
-                    guard let piece = try await blobs.read(sha256, offset: offset, length: count), piece.count == count else {
-                        throw ServerError(.internalServerError, "blob \(sha256) is shorter than its item says")
-                    }
-                    try await writer.write(ByteBuffer(bytes: piece))
-                    offset += Int64(count)
-                }
-                try await writer.finish(nil)
-            }
-            return Response(status: range == nil ? .ok : .partialContent, headers: headers, body: body)
         }
+    }
+
+    /// The item's bytes, whole or one range; `firstRange` runs for a request from byte 0 (a
+    /// player's many requests stand for one playback).
+    func blobResponse(_ found: FoundItem, request: Request, download: Bool,
+                      firstRange: (ClosedRange<Int64>?) async throws -> Void) async throws -> Response {
+        let size = found.item.size
+        var headers: HTTPFields = [.contentType: Self.contentType(of: found), .acceptRanges: "bytes", .cacheControl: "private, no-store",
+                                   HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+                                   .contentDisposition: download ? "inline; filename=\"\(found.item.sha256.prefix(16))\"" : "inline"]
+        let range: ClosedRange<Int64>?
+        switch Self.byteRange(request.headers[.range], size: size) {
+        case .whole: range = nil
+        case .unsatisfiable:
+            headers[.contentRange] = "bytes */\(size)"
+            return Response(status: .rangeNotSatisfiable, headers: headers)
+        case .part(let part): range = part
+        }
+        if (range?.lowerBound ?? 0) == 0 { try await firstRange(range) }
+        let span = range ?? 0...(max(size, 1) - 1)
+        let length = size == 0 ? 0 : span.upperBound - span.lowerBound + 1
+        headers[.contentLength] = String(length)
+        if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)" }
+        let blobs = context.blobs, sha256 = found.item.sha256
+        let body = ResponseBody { writer in
+            var offset = span.lowerBound
+            let end = span.lowerBound + length
+            while offset < end {
+                let count = Int(min(Int64(Self.contentPiece), end - offset))
+                guard let piece = try await blobs.read(sha256, offset: offset, length: count), piece.count == count else {
+                    throw ServerError(.internalServerError, "blob \(sha256) is shorter than its item says")
+                }
+                try await writer.write(ByteBuffer(bytes: piece))
+                offset += Int64(count)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: range == nil ? .ok : .partialContent, headers: headers, body: body)
     }
 
     private func receipt(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
@@ -172,7 +178,8 @@ extension ConsoleRoutes {
             let change: ItemReviewChange
             let known = try await context.repository.categories()
             do {
-                change = try ItemReviewChange.parse(category: form["category"], caseNumber: form["case"], known: known)
+                change = try ItemReviewChange.parse(category: form["category"], caseNumber: form["case"], withheld: form["withheld"] == "1",
+                                                    known: known)
             } catch let error as ItemReviewError {
                 return html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
                                                       values: ["message": error.description]), request: request)
@@ -181,7 +188,12 @@ extension ConsoleRoutes {
             let events = try await context.repository.reviewItem(batchId: found.batchId, position: found.item.position, change: change,
                                                                  actor: user.name, at: context.clock.now(), chainHash: chainHash)
             for event in events {
-                try await accessLog.record(event.kind == .categorised ? .categorise : .bindCase, actor: user.name, address: address,
+                let action: AccessAction = switch event.kind {
+                case .categorised: .categorise
+                case .caseBound, .caseUnbound: .bindCase
+                case .withheld, .released: .markDisclosure
+                }
+                try await accessLog.record(action, actor: user.name, address: address,
                                            subject: found.item.sha256, detail: event.details)
             }
             return redirect(to: "\(Self.path)/items/\(found.batchId)/\(found.item.position)", request: request)
@@ -231,6 +243,7 @@ extension ConsoleRoutes {
         let metadata = found.item.metadata
         let category = found.category.map { code in categories.first { $0.code == code }?.label(language) ?? code }
         return ["category": category ?? (labels["uncategorised"] ?? ""), "uncategorised": found.category == nil,
+                "withheld": found.withheld, "itemValue": "\(found.batchId)/\(found.item.position)",
                 "url": "\(path)/items/\(found.batchId)/\(found.item.position)", "sha256": found.item.sha256,
                 "short": String(found.item.sha256.prefix(12)), "kind": labels["kind." + found.item.kind] ?? found.item.kind,
                 "recordedAt": found.recordedAt ?? "", "officer": metadata["officer"] ?? "", "camera": metadata["camera"] ?? "",

@@ -32,6 +32,7 @@ struct ConsoleRoutes: Sendable {
         console.get("access-log") { request, requestContext in try await accessLogPage(request, address: Self.address(requestContext)) }
         console.get("access-log.csv") { request, requestContext in try await accessLogCSV(request, address: Self.address(requestContext)) }
         registerEvidence(on: console)
+        registerSharing(on: console, public: router)
         console.get("static/console.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
                      body: .init(byteBuffer: ByteBuffer(string: ConsolePages.stylesheet)))
@@ -231,8 +232,16 @@ struct ConsoleRoutes: Sendable {
         return originAuthority.lowercased() == host.lowercased()
     }
 
-    /// The fields of an `application/x-www-form-urlencoded` body of at most ``formLimit`` bytes.
+    /// The fields of an `application/x-www-form-urlencoded` body of at most ``formLimit`` bytes
+    /// (the first of a repeated name).
     static func form(_ request: Request) async throws -> [String: String] {
+        var fields: [String: String] = [:]
+        for (key, value) in try await formPairs(request) where fields[key] == nil { fields[key] = value }
+        return fields
+    }
+
+    /// Every field of the form in order, repeated names included (a share's items).
+    static func formPairs(_ request: Request) async throws -> [(String, String)] {
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
             throw ServerError(.unsupportedMediaType, "a console form is sent as application/x-www-form-urlencoded")
         }
@@ -248,7 +257,7 @@ struct ConsoleRoutes: Sendable {
         guard let text = body.getString(at: body.readerIndex, length: body.readableBytes), text.utf8.count == body.readableBytes else {
             throw ServerError.badRequest("the form is not UTF-8")
         }
-        var fields: [String: String] = [:]
+        var fields: [(String, String)] = []
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = parts[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding,
@@ -256,7 +265,7 @@ struct ConsoleRoutes: Sendable {
                 throw ServerError.badRequest("the form's fields are not percent-encoded UTF-8")
             }
             guard !key.contains("\u{0}"), !value.contains("\u{0}") else { throw ServerError.badRequest("the form holds a NUL character") }
-            if fields[key] == nil { fields[key] = value }
+            fields.append((key, value))
         }
         return fields
     }

@@ -158,7 +158,7 @@ extension PostgresEvidenceRepository {
         let sql = """
             SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
                    item.withdrawn, batch.committed_at, gateway.name AS gateway_name, review.category AS review_category,
-                   review.case_number AS review_case
+                   review.case_number AS review_case, coalesce(review.withheld, false) AS review_withheld
             FROM batch_item AS item JOIN batch ON batch.id = item.batch_id JOIN gateway ON gateway.id = batch.gateway_id
             LEFT JOIN item_review AS review ON review.batch_id = item.batch_id AND review.position = item.position
             WHERE \(conditions.joined(separator: " AND "))
@@ -171,7 +171,7 @@ extension PostgresEvidenceRepository {
         try await database.client.query("""
             SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
                    item.withdrawn, batch.committed_at, gateway.name AS gateway_name, review.category AS review_category,
-                   review.case_number AS review_case
+                   review.case_number AS review_case, coalesce(review.withheld, false) AS review_withheld
             FROM batch_item AS item JOIN batch ON batch.id = item.batch_id JOIN gateway ON gateway.id = batch.gateway_id
             LEFT JOIN item_review AS review ON review.batch_id = item.batch_id AND review.position = item.position
             WHERE batch.state = 'committed' AND NOT item.withdrawn AND item.batch_id = \(batchId) AND item.position = \(position)
@@ -193,15 +193,15 @@ extension PostgresEvidenceRepository {
                 SELECT 1 FROM batch_item WHERE batch_id = \(batchId) AND position = \(position) FOR UPDATE
                 """, logger: logger).collect()
             let before = try await connection.query("""
-                SELECT category, case_number FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
-                """, logger: logger).collect().first.map { try $0.decode((String?, String?).self) }
+                SELECT category, case_number, withheld FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
+                """, logger: logger).collect().first.map { try $0.decode((String?, String?, Bool).self) }
             let last = try await connection.query("""
                 SELECT seq, hash FROM item_event WHERE batch_id = \(batchId) AND position = \(position) ORDER BY seq DESC LIMIT 1
                 """, logger: logger).collect().first.map { try $0.decode((Int64, String).self) }
             var seq = last?.0 ?? 0
             var previousHash = last?.1 ?? chainHash
             var events: [ServerCustodyEvent] = []
-            for (kind, details) in ItemReviewDiff.events(before: (before?.0, before?.1), after: change) {
+            for (kind, details) in ItemReviewDiff.events(before: (before?.0, before?.1, before?.2 ?? false), after: change) {
                 seq += 1
                 let event = ServerCustodyEvent.next(seq: seq, previousHash: previousHash, at: at, actor: actor, kind: kind, details: details)
                 try await connection.query("""
@@ -214,10 +214,10 @@ extension PostgresEvidenceRepository {
             }
             guard !events.isEmpty else { return events }
             try await connection.query("""
-                INSERT INTO item_review (batch_id, position, category, case_number, reviewed_at, reviewed_by)
-                VALUES (\(batchId), \(position), \(change.category), \(change.caseNumber), \(at), \(actor))
+                INSERT INTO item_review (batch_id, position, category, case_number, withheld, reviewed_at, reviewed_by)
+                VALUES (\(batchId), \(position), \(change.category), \(change.caseNumber), \(change.withheld), \(at), \(actor))
                 ON CONFLICT (batch_id, position) DO UPDATE SET category = excluded.category, case_number = excluded.case_number,
-                    reviewed_at = excluded.reviewed_at, reviewed_by = excluded.reviewed_by
+                    withheld = excluded.withheld, reviewed_at = excluded.reviewed_at, reviewed_by = excluded.reviewed_by
                 """, logger: logger)
             return events
         }
@@ -225,10 +225,10 @@ extension PostgresEvidenceRepository {
 
     func itemReview(batchId: String, position: Int) async throws -> ItemReviewRecord? {
         try await database.client.query("""
-            SELECT category, case_number, reviewed_at, reviewed_by FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
+            SELECT category, withheld, case_number, reviewed_at, reviewed_by FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
             """, logger: logger).collect().first.map { row in
-            let (category, caseNumber, at, by) = try row.decode((String?, String?, Date, String).self)
-            return ItemReviewRecord(category: category, caseNumber: caseNumber, reviewedAt: at, reviewedBy: by)
+            let (category, withheld, caseNumber, at, by) = try row.decode((String?, Bool, String?, Date, String).self)
+            return ItemReviewRecord(category: category, withheld: withheld, caseNumber: caseNumber, reviewedAt: at, reviewedBy: by)
         }
     }
 
@@ -245,11 +245,63 @@ extension PostgresEvidenceRepository {
         }
     }
 
+    func createShare(_ share: ShareRecord, tokenHash: String) async throws {
+        try await database.transaction { connection, logger in
+            try await connection.query("""
+                INSERT INTO share (id, token_hash, recipient, purpose, created_by, created_at, expires_at, allow_download)
+                VALUES (\(share.id), \(tokenHash), \(share.recipient), \(share.purpose), \(share.createdBy), \(share.createdAt),
+                        \(share.expiresAt), \(share.allowDownload))
+                """, logger: logger)
+            for (index, item) in share.items.enumerated() {
+                try await connection.query("""
+                    INSERT INTO share_item (share_id, ordinal, batch_id, position) VALUES (\(share.id), \(index), \(item.batchId), \(item.position))
+                    """, logger: logger)
+            }
+        }
+    }
+
+    func shares(limit: Int) async throws -> [ShareRecord] {
+        let rows = try await database.client.query("SELECT * FROM share ORDER BY created_at DESC LIMIT \(limit)", logger: logger).collect()
+        var shares: [ShareRecord] = []
+        for row in rows { shares.append(try await share(from: row)) }
+        return shares
+    }
+
+    func share(tokenHash: String) async throws -> ShareRecord? {
+        guard let row = try await database.client.query("SELECT * FROM share WHERE token_hash = \(tokenHash)", logger: logger).collect().first else {
+            return nil
+        }
+        return try await share(from: row)
+    }
+
+    func revokeShare(id: String, at: Date) async throws -> ShareRecord? {
+        guard let row = try await database.client.query("""
+            UPDATE share SET revoked_at = coalesce(revoked_at, \(at)) WHERE id = \(id) RETURNING *
+            """, logger: logger).collect().first else { return nil }
+        return try await share(from: row)
+    }
+
+    private func share(from row: PostgresRow) async throws -> ShareRecord {
+        let columns = row.makeRandomAccess()
+        let id = try columns["id"].decode(String.self)
+        let items = try await database.client.query("""
+            SELECT batch_id, position FROM share_item WHERE share_id = \(id) ORDER BY ordinal
+            """, logger: logger).collect().map { row in
+            let (batchId, position) = try row.decode((String, Int).self)
+            return ShareRecord.Item(batchId: batchId, position: position)
+        }
+        return ShareRecord(id: id, recipient: try columns["recipient"].decode(String.self), purpose: try columns["purpose"].decode(String.self),
+                           createdBy: try columns["created_by"].decode(String.self), createdAt: try columns["created_at"].decode(Date.self),
+                           expiresAt: try columns["expires_at"].decode(Date.self), allowDownload: try columns["allow_download"].decode(Bool.self),
+                           revokedAt: try columns["revoked_at"].decode(Date?.self), items: items)
+    }
+
     private static func foundItem(from row: PostgresRow) throws -> FoundItem {
         let columns = row.makeRandomAccess()
         return FoundItem(batchId: try columns["batch_id"].decode(String.self), gatewayName: try columns["gateway_name"].decode(String.self),
                          committedAt: try columns["committed_at"].decode(Date?.self), item: try item(from: row),
-                         category: try columns["review_category"].decode(String?.self), reviewedCase: try columns["review_case"].decode(String?.self))
+                         category: try columns["review_category"].decode(String?.self), reviewedCase: try columns["review_case"].decode(String?.self),
+                         withheld: try columns["review_withheld"].decode(Bool.self))
     }
 
     private static func consoleUser(from row: PostgresRow) throws -> ConsoleUserRecord {

@@ -200,6 +200,30 @@ enum PostgresSchema {
                 FOREIGN KEY (batch_id, position) REFERENCES batch_item (batch_id, position))
             """,
         ]),
+        Migration(version: 9, name: "do-not-disclose marks and shares", statements: [
+            "ALTER TABLE item_review ADD COLUMN withheld boolean NOT NULL DEFAULT false",
+            """
+            CREATE TABLE share (
+                id text PRIMARY KEY,
+                token_hash text NOT NULL UNIQUE,
+                recipient text NOT NULL,
+                purpose text NOT NULL,
+                created_by text NOT NULL,
+                created_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL,
+                allow_download boolean NOT NULL,
+                revoked_at timestamptz)
+            """,
+            """
+            CREATE TABLE share_item (
+                share_id text NOT NULL REFERENCES share (id),
+                ordinal integer NOT NULL,
+                batch_id text NOT NULL,
+                position integer NOT NULL,
+                PRIMARY KEY (share_id, ordinal),
+                FOREIGN KEY (batch_id, position) REFERENCES batch_item (batch_id, position))
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
