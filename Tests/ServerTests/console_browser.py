@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Uses the console in a real browser (headless Chromium via Selenium), keyboard first.
 
-Usage: console_browser.py URL ARTIFACTS VIEWER PASSWORD OFFICER
+Usage: console_browser.py URL ARTIFACTS VIEWER PASSWORD OFFICER REVIEWER
 
 Signs in as VIEWER, searches for OFFICER's recordings, opens the first, waits for its <video>
 to know its duration and plays it until its time advances, reads the custody timeline, opens
 the receipt, and is refused the people page (403). In a fresh browser (no cookies) the same
-item's page sends it to the sign-in page. Screenshots at 1366x768 go to ARTIFACTS. Prints one
+item's page sends it to the sign-in page. Then REVIEWER (same password) categorises the item,
+ticks it in a search and makes a share, whose link a fresh browser opens without an account
+and plays. Screenshots at 1366x768 go to ARTIFACTS. Prints one
 line per step; exits 0 when every step held, 1 otherwise.
 """
 import os
@@ -17,8 +19,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
-url, artifacts, viewer, password, officer = sys.argv[1:6]
+url, artifacts, viewer, password, officer, reviewer = sys.argv[1:7]
 os.makedirs(artifacts, exist_ok=True)
 
 
@@ -110,6 +113,49 @@ try:
         step("a fresh browser is sent to sign-in")
     finally:
         fresh.quit()
+    driver.quit()
+    driver = browser()
+    driver.get(url + "/console/sign-in")
+    driver.find_element(By.ID, "name").send_keys(reviewer)
+    driver.find_element(By.ID, "password").send_keys(password + Keys.ENTER)
+    if not wait(lambda: reviewer in driver.find_element(By.TAG_NAME, "body").text):
+        raise AssertionError("the reviewer could not sign in")
+    driver.get(item_url)
+    Select(driver.find_element(By.CSS_SELECTOR, "form.review select[name=category]")).select_by_value("investigation")
+    driver.find_element(By.CSS_SELECTOR, "form.review button").click()
+    if not wait(lambda: "调查取证" in driver.find_element(By.TAG_NAME, "body").text):
+        raise AssertionError("the category did not stick")
+    step("categorised")
+    driver.get(url + "/console/items?officer=" + officer)
+    box = wait(lambda: driver.find_elements(By.CSS_SELECTOR, "table.results input[name=item]"))
+    if not box:
+        raise AssertionError("no item to tick for a share")
+    box[0].click()
+    driver.find_element(By.NAME, "recipient").send_keys("区人民法院")
+    driver.find_element(By.NAME, "purpose").send_keys("庭审质证")
+    driver.find_element(By.CSS_SELECTOR, "fieldset.share-fields button").click()
+    link = wait(lambda: driver.find_elements(By.ID, "share-link"))
+    if not link:
+        raise AssertionError("the share was not made: " + driver.find_element(By.TAG_NAME, "body").text[:400])
+    share_path = link[0].get_attribute("value")
+    step("share made")
+    driver.save_screenshot(os.path.join(artifacts, "console-share-made.png"))
+    outsider = browser()
+    try:
+        outsider.get(url + share_path)
+        videos = wait(lambda: outsider.find_elements(By.TAG_NAME, "video"))
+        if not videos:
+            raise AssertionError("the share page shows no video: " + outsider.find_element(By.TAG_NAME, "body").text[:400])
+        known = wait(lambda: outsider.execute_script("const v = document.querySelector('video'); return v.duration > 0 ? v.duration : 0;"), 30)
+        if not known:
+            raise AssertionError("the shared video never knew its duration")
+        outsider.execute_script("const v = document.querySelector('video'); v.muted = true; v.play();")
+        if not wait(lambda: outsider.execute_script("return document.querySelector('video').currentTime;") > 0.2, 30):
+            raise AssertionError("the shared video did not play")
+        step("share opened and played without an account")
+        outsider.save_screenshot(os.path.join(artifacts, "console-share-opened.png"))
+    finally:
+        outsider.quit()
 except AssertionError as error:
     failed = True
     print(f"FAILED: {error}", flush=True)
