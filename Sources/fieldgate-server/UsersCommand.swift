@@ -15,7 +15,7 @@ struct UsersCommand: AsyncParsableCommand {
             Roles: admin (people and settings, and all a reviewer does), reviewer (categorises, \
             binds to cases, shares), auditor (access log and reports), viewer (finds and views).
             """,
-        subcommands: [Add.self, List.self, Disable.self, ResetPassword.self]
+        subcommands: [Add.self, List.self, SetRole.self, Disable.self, ResetPassword.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -99,6 +99,31 @@ struct UsersCommand: AsyncParsableCommand {
             do {
                 try await ConsoleAccounts.disable(name: name, dataDirectory: data.dataURL, database: data.databaseLocation())
                 print("console user \(name) disabled; their sessions have ended")
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+        }
+    }
+
+    struct SetRole: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-role",
+            abstract: "Give a person another role; their sessions end, so their next sign-in has the new role's pages."
+        )
+
+        @Argument(help: "The person's name, as `users list` shows it.")
+        var name: String
+
+        @Option(help: "admin, reviewer, auditor or viewer.")
+        var role: ConsoleRole
+
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            do {
+                try await ConsoleAccounts.setRole(name: name, role: role, dataDirectory: data.dataURL, database: data.databaseLocation())
+                print("console user \(name) is now \(role.rawValue); their sessions have ended")
             } catch {
                 printError("error: \(error)")
                 throw ExitCode.failure

@@ -11,6 +11,9 @@ protocol ConsoleRepository: Sendable {
     func disableConsoleUser(name: String, at: Date) async throws -> ConsoleUserRecord?
     /// Sets the password hash and deletes the person's sessions, in one transaction; nil for an unknown name.
     func setConsolePassword(name: String, passwordHash: String, at: Date) async throws -> ConsoleUserRecord?
+    /// Gives the person another role and deletes their sessions (the next sign-in has the new
+    /// role's pages), in one transaction; nil for an unknown name.
+    func setConsoleRole(name: String, role: ConsoleRole) async throws -> ConsoleUserRecord?
 
     func createConsoleSession(_ session: ConsoleSessionRecord) async throws
     /// The session with this token hash and its person.

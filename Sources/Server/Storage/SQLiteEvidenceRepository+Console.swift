@@ -43,6 +43,13 @@ extension SQLiteEvidenceRepository {
         }
     }
 
+    func setConsoleRole(name: String, role: ConsoleRole) async throws -> ConsoleUserRecord? {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE consoleUser SET role = ? WHERE name = ?", arguments: [role.rawValue, name])
+            return try Self.endingSessions(of: name, db)
+        }
+    }
+
     private static func endingSessions(of name: String, _ db: Database) throws -> ConsoleUserRecord? {
         guard let user = try Row.fetchOne(db, sql: "SELECT * FROM consoleUser WHERE name = ?", arguments: [name]).map(consoleUser(from:)) else {
             return nil

@@ -29,6 +29,7 @@ public enum AccessAction: String, CaseIterable, Sendable, Codable {
     case userAdded = "user-added"
     case userDisabled = "user-disabled"
     case passwordReset = "password-reset"
+    case roleChanged = "role-changed"
 }
 
 /// One entry of the access log: who did what, when, from where. Entries are hash-chained as

@@ -162,6 +162,7 @@ enum ConsoleText {
         "action.share-viewed": ("通过分享查看", "viewed through a share"),
         "action.share-played": ("通过分享播放", "played through a share"),
         "action.share-refused": ("分享访问被拒", "share refused"),
+        "action.role-changed": ("变更角色", "role changed"),
         "peopleHint": ("用户由服务器命令 fieldgate-server users 添加、停用和重置密码。",
                        "People are added, disabled and given new passwords with the server's command fieldgate-server users."),
     ]

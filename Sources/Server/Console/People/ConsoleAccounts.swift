@@ -64,6 +64,18 @@ public enum ConsoleAccounts {
         return user
     }
 
+    /// Gives a person another role; their sessions end, so the next sign-in has the new role.
+    @discardableResult
+    public static func setRole(name: String, role: ConsoleRole, dataDirectory: URL, database: DatabaseLocation = .dataFolder,
+                               now: Date = Date()) async throws -> ConsoleUserRecord {
+        let repository = try await DataFolder(dataDirectory).openRepository(database)
+        guard let before = try await repository.consoleUser(name: name) else { throw ConsoleAccountError.unknownName(name) }
+        guard let user = try await repository.setConsoleRole(name: name, role: role) else { throw ConsoleAccountError.unknownName(name) }
+        try await log(repository, now).record(.roleChanged, actor: commandActor(), address: "local", subject: name,
+                                              detail: "\(before.role.rawValue) to \(role.rawValue)")
+        return user
+    }
+
     /// Sets a new password; every session of the person ends (whoever knew the old one is out).
     @discardableResult
     public static func resetPassword(name: String, password: String, dataDirectory: URL, database: DatabaseLocation = .dataFolder,

@@ -41,6 +41,15 @@ extension PostgresEvidenceRepository {
         }
     }
 
+    func setConsoleRole(name: String, role: ConsoleRole) async throws -> ConsoleUserRecord? {
+        try await database.transaction { connection, logger in
+            let rows = try await connection.query("""
+                UPDATE console_user SET role = \(role.rawValue) WHERE name = \(name) RETURNING *
+                """, logger: logger).collect()
+            return try await Self.endingSessions(of: rows.first.map(Self.consoleUser(from:)), connection, logger)
+        }
+    }
+
     private static func endingSessions(of user: ConsoleUserRecord?, _ connection: PostgresConnection, _ logger: Logger) async throws -> ConsoleUserRecord? {
         guard let user else { return nil }
         try await connection.query("DELETE FROM console_session WHERE user_id = \(user.id)", logger: logger)
