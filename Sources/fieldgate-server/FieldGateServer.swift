@@ -10,7 +10,7 @@ struct FieldGateServer: AsyncParsableCommand {
         commandName: "fieldgate-server",
         abstract: "The central evidence server: gateways enrol, upload evidence over tus and get signed receipts.",
         version: fieldgateVersion,
-        subcommands: [ServeCommand.self, GatewaysCommand.self, UsersCommand.self, AccessLogCommand.self, ExportCommand.self, ExportsCommand.self, ImportBundleCommand.self, ImportsCommand.self,
+        subcommands: [ServeCommand.self, GatewaysCommand.self, UsersCommand.self, AccessLogCommand.self, RetentionCommand.self, ExportCommand.self, ExportsCommand.self, ImportBundleCommand.self, ImportsCommand.self,
                       MigrateCommand.self]
     )
 }

@@ -91,6 +91,11 @@ struct MigratedTable: Sendable {
     static let itemReview = MigratedTable("item_review", sqlite: "itemReview", key: "batch_id, position", [
         ("batch_id", "batchId", .text), ("position", "position", .integer), ("category", "category", .text), ("case_number", "caseNumber", .text),
         ("reviewed_at", "reviewedAt", .date), ("reviewed_by", "reviewedBy", .text), ("withheld", "withheld", .boolean),
+        ("held", "held", .boolean),
+    ])
+    static let itemRetention = MigratedTable("item_retention", sqlite: "itemRetention", key: "batch_id, position", [
+        ("batch_id", "batchId", .text), ("position", "position", .integer), ("state", "state", .text), ("recycled_at", "recycledAt", .date),
+        ("purge_after", "purgeAfter", .date), ("deleted_at", "deletedAt", .date),
     ])
     static let share = MigratedTable("share", sqlite: "share", key: "id", [
         ("id", "id", .text), ("token_hash", "tokenHash", .text), ("recipient", "recipient", .text), ("purpose", "purpose", .text),
@@ -106,5 +111,5 @@ struct MigratedTable: Sendable {
     ])
 
     /// Every table but `blob` (moved with its bytes), parents before children.
-    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .category, .batch, .batchItem, .itemReview, .itemEvent, .share, .shareItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
+    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .category, .batch, .batchItem, .itemReview, .itemEvent, .itemRetention, .share, .shareItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
 }

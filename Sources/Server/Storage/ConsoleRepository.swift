@@ -49,6 +49,15 @@ protocol ConsoleRepository: Sendable {
     /// The server's custody events of the item, oldest first.
     func serverCustody(batchId: String, position: Int) async throws -> [ServerCustodyEvent]
 
+    /// Committed items that retention may act on: categorised and not deleted.
+    func retentionCandidates() async throws -> [RetentionCandidate]
+    /// Takes one step for the item in one transaction with its custody event: recycle (only
+    /// from no state), restore or delete (only from recycled; throws ``RetentionConflict`` when
+    /// the state moved meanwhile). A deletion also drops the blob's row and possessions when no
+    /// other item holds the blob, and then says its bytes may go (`removeBytes`).
+    func applyRetention(_ step: RetentionStep, to candidate: RetentionCandidate, actor: String,
+                        at: Date) async throws -> (event: ServerCustodyEvent, removeBytes: Bool)
+
     func createShare(_ share: ShareRecord, tokenHash: String) async throws
     /// The most recent shares, newest first.
     func shares(limit: Int) async throws -> [ShareRecord]

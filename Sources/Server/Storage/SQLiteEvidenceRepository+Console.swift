@@ -181,9 +181,13 @@ extension SQLiteEvidenceRepository {
         let sql = """
             SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName,
                    itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase,
-                   coalesce(itemReview.withheld, 0) AS reviewWithheld FROM batchItem
+                   coalesce(itemReview.withheld, 0) AS reviewWithheld, coalesce(itemReview.held, 0) AS reviewHeld,
+                   itemRetention.state AS retentionState, itemRetention.purgeAfter AS purgeAfter, itemRetention.deletedAt AS deletedAt,
+                   category.retentionDays AS retentionDays FROM batchItem
             JOIN batch ON batch.id = batchItem.batchId JOIN gateway ON gateway.id = batch.gatewayId
             LEFT JOIN itemReview ON itemReview.batchId = batchItem.batchId AND itemReview.position = batchItem.position
+            LEFT JOIN itemRetention ON itemRetention.batchId = batchItem.batchId AND itemRetention.position = batchItem.position
+            LEFT JOIN category ON category.code = itemReview.category
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY batch.committedAt \(query.oldestFirst ? "ASC" : "DESC"), batchItem.batchId, batchItem.position LIMIT ? OFFSET ?
             """
@@ -198,9 +202,13 @@ extension SQLiteEvidenceRepository {
             try Row.fetchOne(db, sql: """
                 SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName,
                        itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase,
-                   coalesce(itemReview.withheld, 0) AS reviewWithheld FROM batchItem
+                   coalesce(itemReview.withheld, 0) AS reviewWithheld, coalesce(itemReview.held, 0) AS reviewHeld,
+                   itemRetention.state AS retentionState, itemRetention.purgeAfter AS purgeAfter, itemRetention.deletedAt AS deletedAt,
+                   category.retentionDays AS retentionDays FROM batchItem
                 JOIN batch ON batch.id = batchItem.batchId JOIN gateway ON gateway.id = batch.gatewayId
                 LEFT JOIN itemReview ON itemReview.batchId = batchItem.batchId AND itemReview.position = batchItem.position
+                LEFT JOIN itemRetention ON itemRetention.batchId = batchItem.batchId AND itemRetention.position = batchItem.position
+                LEFT JOIN category ON category.code = itemReview.category
                 WHERE batch.state = 'committed' AND NOT batchItem.withdrawn AND batchItem.batchId = ? AND batchItem.position = ?
                 """, arguments: [batchId, position]).map(Self.foundItem(from:))
         }
@@ -217,14 +225,14 @@ extension SQLiteEvidenceRepository {
     func reviewItem(batchId: String, position: Int, change: ItemReviewChange, actor: String, at: Date,
                     chainHash: String) async throws -> [ServerCustodyEvent] {
         try await database.write { db in
-            let before = try Row.fetchOne(db, sql: "SELECT category, caseNumber, withheld FROM itemReview WHERE batchId = ? AND position = ?",
+            let before = try Row.fetchOne(db, sql: "SELECT category, caseNumber, withheld, held FROM itemReview WHERE batchId = ? AND position = ?",
                                           arguments: [batchId, position])
             let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM itemEvent WHERE batchId = ? AND position = ? ORDER BY seq DESC LIMIT 1",
                                         arguments: [batchId, position])
             var seq: Int64 = last?["seq"] ?? 0
             var previousHash: String = last?["hash"] ?? chainHash
             var events: [ServerCustodyEvent] = []
-            for (kind, details) in ItemReviewDiff.events(before: (before?["category"], before?["caseNumber"], before?["withheld"] ?? false), after: change) {
+            for (kind, details) in ItemReviewDiff.events(before: (before?["category"], before?["caseNumber"], before?["withheld"] ?? false, before?["held"] ?? false), after: change) {
                 seq += 1
                 let event = ServerCustodyEvent.next(seq: seq, previousHash: previousHash, at: at, actor: actor, kind: kind, details: details)
                 try db.execute(sql: """
@@ -235,10 +243,10 @@ extension SQLiteEvidenceRepository {
             }
             guard !events.isEmpty else { return events }
             try db.execute(sql: """
-                INSERT INTO itemReview (batchId, position, category, caseNumber, withheld, reviewedAt, reviewedBy) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO itemReview (batchId, position, category, caseNumber, withheld, held, reviewedAt, reviewedBy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (batchId, position) DO UPDATE SET category = excluded.category, caseNumber = excluded.caseNumber,
-                    withheld = excluded.withheld, reviewedAt = excluded.reviewedAt, reviewedBy = excluded.reviewedBy
-                """, arguments: [batchId, position, change.category, change.caseNumber, change.withheld, at, actor])
+                    withheld = excluded.withheld, held = excluded.held, reviewedAt = excluded.reviewedAt, reviewedBy = excluded.reviewedBy
+                """, arguments: [batchId, position, change.category, change.caseNumber, change.withheld, change.held, at, actor])
             return events
         }
     }
@@ -246,7 +254,7 @@ extension SQLiteEvidenceRepository {
     func itemReview(batchId: String, position: Int) async throws -> ItemReviewRecord? {
         try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM itemReview WHERE batchId = ? AND position = ?", arguments: [batchId, position]).map { row in
-                ItemReviewRecord(category: row["category"], withheld: row["withheld"], caseNumber: row["caseNumber"], reviewedAt: row["reviewedAt"],
+                ItemReviewRecord(category: row["category"], withheld: row["withheld"], held: row["held"], caseNumber: row["caseNumber"], reviewedAt: row["reviewedAt"],
                                  reviewedBy: row["reviewedBy"])
             }
         }
@@ -263,6 +271,71 @@ extension SQLiteEvidenceRepository {
                     return ServerCustodyEvent(seq: row["seq"], at: row["at"], actor: row["actor"], kind: kind, details: row["details"],
                                               previousHash: row["previousHash"], hash: row["hash"])
                 }
+        }
+    }
+
+    func retentionCandidates() async throws -> [RetentionCandidate] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT batchItem.batchId, batchItem.position, batchItem.sha256, batch.committedAt, r.category, c.retentionDays,
+                       json_extract(batchItem.metadata, '$.case') AS metadataCase, r.caseNumber,
+                       json_extract(batchItem.metadata, '$.important') AS important, r.held, t.state, t.purgeAfter,
+                       json_extract(batchItem.custody, '$[#-1].hash') AS gatewayHash
+                FROM batchItem JOIN batch ON batch.id = batchItem.batchId
+                JOIN itemReview r ON r.batchId = batchItem.batchId AND r.position = batchItem.position
+                LEFT JOIN category c ON c.code = r.category
+                LEFT JOIN itemRetention t ON t.batchId = batchItem.batchId AND t.position = batchItem.position
+                WHERE batch.state = 'committed' AND NOT batchItem.withdrawn AND r.category IS NOT NULL
+                  AND (t.state IS NULL OR t.state = 'recycled')
+                ORDER BY batch.committedAt, batchItem.batchId, batchItem.position
+                """).map { row in
+                RetentionCandidate(batchId: row["batchId"], position: row["position"], sha256: row["sha256"], committedAt: row["committedAt"],
+                                   category: row["category"], retentionDays: row["retentionDays"], metadataCase: row["metadataCase"],
+                                   reviewedCase: row["caseNumber"], important: (row["important"] as String?) == "true", held: row["held"],
+                                   state: (row["state"] as String?).flatMap(RetentionState.init(rawValue:)), purgeAfter: row["purgeAfter"],
+                                   gatewayChainHash: row["gatewayHash"] ?? AccessEvent.genesisHash)
+            }
+        }
+    }
+
+    func applyRetention(_ step: RetentionStep, to candidate: RetentionCandidate, actor: String,
+                        at: Date) async throws -> (event: ServerCustodyEvent, removeBytes: Bool) {
+        try await database.write { db in
+            let (batchId, position) = (candidate.batchId, candidate.position)
+            let current = try String.fetchOne(db, sql: "SELECT state FROM itemRetention WHERE batchId = ? AND position = ?",
+                                              arguments: [batchId, position])
+            var removeBytes = false
+            switch step {
+            case .recycle(let purgeAfter):
+                guard current == nil else { throw RetentionConflict.stateChanged }
+                try db.execute(sql: "INSERT INTO itemRetention (batchId, position, state, recycledAt, purgeAfter) VALUES (?, ?, 'recycled', ?, ?)",
+                               arguments: [batchId, position, at, purgeAfter])
+            case .restore:
+                guard current == RetentionState.recycled.rawValue else { throw RetentionConflict.stateChanged }
+                try db.execute(sql: "DELETE FROM itemRetention WHERE batchId = ? AND position = ?", arguments: [batchId, position])
+            case .delete:
+                guard current == RetentionState.recycled.rawValue else { throw RetentionConflict.stateChanged }
+                try db.execute(sql: "UPDATE itemRetention SET state = 'deleted', deletedAt = ? WHERE batchId = ? AND position = ?",
+                               arguments: [at, batchId, position])
+                // Every item holding these bytes, open batches' included, but the deleted ones.
+                let holders = try Int.fetchOne(db, sql: """
+                    SELECT count(*) FROM batchItem i LEFT JOIN itemRetention t ON t.batchId = i.batchId AND t.position = i.position
+                    WHERE i.sha256 = ? AND (t.state IS NULL OR t.state <> 'deleted')
+                    """, arguments: [candidate.sha256]) ?? 1
+                if holders == 0 {
+                    try db.execute(sql: "DELETE FROM possession WHERE sha256 = ?", arguments: [candidate.sha256])
+                    try db.execute(sql: "DELETE FROM blob WHERE sha256 = ?", arguments: [candidate.sha256])
+                    removeBytes = true
+                }
+            }
+            let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM itemEvent WHERE batchId = ? AND position = ? ORDER BY seq DESC LIMIT 1",
+                                        arguments: [batchId, position])
+            let event = ServerCustodyEvent.next(seq: (last?["seq"] ?? 0) + 1, previousHash: last?["hash"] ?? candidate.gatewayChainHash, at: at,
+                                                actor: actor, kind: step.custodyKind, details: step.details)
+            try db.execute(sql: """
+                INSERT INTO itemEvent (batchId, position, seq, at, actor, kind, details, previousHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [batchId, position, event.seq, event.at, event.actor, event.kind.rawValue, event.details, event.previousHash, event.hash])
+            return (event, removeBytes)
         }
     }
 
@@ -307,7 +380,9 @@ extension SQLiteEvidenceRepository {
 
     private static func foundItem(from row: Row) throws -> FoundItem {
         FoundItem(batchId: row["batchId"], gatewayName: row["gatewayName"], committedAt: row["committedAt"], item: try item(from: row),
-                  category: row["reviewCategory"], reviewedCase: row["reviewCase"], withheld: row["reviewWithheld"])
+                  category: row["reviewCategory"], reviewedCase: row["reviewCase"], withheld: row["reviewWithheld"], held: row["reviewHeld"],
+                  retentionState: (row["retentionState"] as String?).flatMap(RetentionState.init(rawValue:)), purgeAfter: row["purgeAfter"],
+                  deletedAt: row["deletedAt"], retentionDays: row["retentionDays"])
     }
 
     private static func consoleUser(from row: Row) throws -> ConsoleUserRecord {

@@ -197,6 +197,18 @@ enum ServerSchema {
                 t.primaryKey(["shareId", "ordinal"])
             }
         }
+        migrator.registerMigration("v10: legal holds and retention") { db in
+            try db.alter(table: "itemReview") { t in t.add(column: "held", .boolean).notNull().defaults(to: false) }
+            try db.create(table: "itemRetention") { t in
+                t.column("batchId", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.column("state", .text).notNull().indexed()
+                t.column("recycledAt", .datetime).notNull()
+                t.column("purgeAfter", .datetime).notNull()
+                t.column("deletedAt", .datetime)
+                t.primaryKey(["batchId", "position"])
+            }
+        }
         return migrator
     }
 

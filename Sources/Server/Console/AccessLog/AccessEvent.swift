@@ -17,6 +17,7 @@ public enum AccessAction: String, CaseIterable, Sendable, Codable {
     case bindCase = "bind-case"
     case viewWorkList = "view-work-list"
     case markDisclosure = "mark-disclosure"
+    case legalHold = "legal-hold"
     case shareCreated = "share-created"
     case shareRevoked = "share-revoked"
     case viewShares = "view-shares"
@@ -30,6 +31,10 @@ public enum AccessAction: String, CaseIterable, Sendable, Codable {
     case userDisabled = "user-disabled"
     case passwordReset = "password-reset"
     case roleChanged = "role-changed"
+    case retentionRecycled = "retention-recycled"
+    case retentionRestored = "retention-restored"
+    case retentionDeleted = "retention-deleted"
+    case viewRetention = "view-retention"
 }
 
 /// One entry of the access log: who did what, when, from where. Entries are hash-chained as

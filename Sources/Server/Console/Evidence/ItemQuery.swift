@@ -108,6 +108,22 @@ struct FoundItem: Sendable, Equatable {
     var reviewedCase: String?
     /// Marked "do not disclose".
     var withheld = false
+    /// Under legal hold.
+    var held = false
+    var retentionState: RetentionState?
+    var purgeAfter: Date?
+    var deletedAt: Date?
+    /// The category's period, when it names one.
+    var retentionDays: Int?
+
+    /// What retention will do with the item, as its page says it.
+    var retention: RetentionCandidate? {
+        guard let committedAt else { return nil }
+        return RetentionCandidate(batchId: batchId, position: item.position, sha256: item.sha256, committedAt: committedAt, category: category,
+                                  retentionDays: retentionDays, metadataCase: item.metadata["case"], reviewedCase: reviewedCase,
+                                  important: item.metadata["important"] == "true", held: held, state: retentionState, purgeAfter: purgeAfter,
+                                  gatewayChainHash: item.custody.last?.hash ?? AccessEvent.genesisHash)
+    }
 
     /// The case the item belongs to: bound on the console, else as the gateway sent it.
     var caseNumber: String? { reviewedCase ?? item.metadata["case"] }

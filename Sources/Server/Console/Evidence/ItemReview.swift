@@ -20,6 +20,8 @@ struct ItemReviewRecord: Sendable, Equatable {
     var category: String?
     /// Marked "do not disclose": no share may carry it.
     var withheld: Bool
+    /// Under legal hold: kept whatever its category's period.
+    var held = false
     /// The case bound on the console; the gateway's own case (its metadata) stands otherwise.
     var caseNumber: String?
     var reviewedAt: Date
@@ -34,6 +36,11 @@ enum ServerCustodyKind: String, Sendable, CaseIterable {
     case caseUnbound = "case-unbound"
     case withheld
     case released
+    case held
+    case holdReleased = "hold-released"
+    case recycled
+    case restored
+    case purged
 }
 
 struct ServerCustodyEvent: Sendable, Equatable {
@@ -73,11 +80,12 @@ struct ItemReviewChange: Sendable, Equatable {
     var category: String?
     var caseNumber: String?
     var withheld = false
+    var held = false
 
     static let maximumCaseLength = 64
 
     /// The change a review form sent, or why it cannot be made.
-    static func parse(category: String?, caseNumber: String?, withheld: Bool = false,
+    static func parse(category: String?, caseNumber: String?, withheld: Bool = false, held: Bool = false,
                       known: [EvidenceCategory]) throws(ItemReviewError) -> ItemReviewChange {
         let category = category?.trimmingCharacters(in: .whitespaces).nilIfEmpty
         if let category, !known.contains(where: { $0.code == category }) { throw .unknownCategory(category) }
@@ -86,14 +94,16 @@ struct ItemReviewChange: Sendable, Equatable {
             guard caseNumber.count <= maximumCaseLength else { throw .caseTooLong }
             guard !caseNumber.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { throw .caseControl }
         }
-        return ItemReviewChange(category: category, caseNumber: caseNumber, withheld: withheld)
+        return ItemReviewChange(category: category, caseNumber: caseNumber, withheld: withheld, held: held)
     }
 }
 
 /// The custody events a review makes: one for each field it changes.
 enum ItemReviewDiff {
-    static func events(before: (category: String?, caseNumber: String?, withheld: Bool), after: ItemReviewChange) -> [(ServerCustodyKind, [String: String])] {
+    static func events(before: (category: String?, caseNumber: String?, withheld: Bool, held: Bool),
+                       after: ItemReviewChange) -> [(ServerCustodyKind, [String: String])] {
         var events: [(ServerCustodyKind, [String: String])] = []
+        if after.held != before.held { events.append((after.held ? .held : .holdReleased, [:])) }
         if after.withheld != before.withheld { events.append((after.withheld ? .withheld : .released, [:])) }
         if after.category != before.category, let category = after.category {
             var details = ["category": category]

@@ -30,7 +30,8 @@ struct ConsolePages: Sendable {
                                "mayManagePeople": user.role.may(.managePeople),
                                "mayReadAccessLog": user.role.may(.readAccessLog),
                                "mayCategorise": user.role.may(.categorise),
-                               "mayShare": user.role.may(.share)] as [String: Any]
+                               "mayShare": user.role.may(.share),
+                               "mayViewRetention": user.role.may(.viewRetention)] as [String: Any]
         }
         if let csrf { context["csrf"] = csrf }
         context["body"] = library.render(context, withTemplate: page) ?? ""
@@ -56,6 +57,7 @@ struct ConsolePages: Sendable {
             <a href="/console/items">{{t.search}}</a>
             {{#mayCategorise}}<a href="/console/work">{{t.workList}}</a>{{/mayCategorise}}
             {{#mayShare}}<a href="/console/shares">{{t.shares}}</a>{{/mayShare}}
+            {{#mayViewRetention}}<a href="/console/retention">{{t.retention}}</a>{{/mayViewRetention}}
             {{#mayManagePeople}}<a href="/console/people">{{t.people}}</a>{{/mayManagePeople}}
             {{#mayReadAccessLog}}<a href="/console/access-log">{{t.accessLog}}</a>{{/mayReadAccessLog}}
             <span class="who">{{t.signedInAs}} <strong>{{name}}</strong> ({{role}})</span>
@@ -148,6 +150,7 @@ struct ConsolePages: Sendable {
         "item": """
             <h1>{{t.item}} <code>{{short}}</code></h1>
             <p>{{kind}} · {{t.category}}: <strong>{{category}}</strong> · {{t.recordedAt}} {{recordedAt}} · {{t.officer}} {{officer}} · {{t.camera}} {{camera}} · {{t.case}} {{case}} · {{t.gateway}} {{gateway}} · {{size}}</p>
+            <p class="retention">{{t.retention}}: {{retention}}</p>
             {{#video}}<video controls preload="metadata" src="{{contentURL}}" id="player"></video>{{/video}}
             {{#audio}}<audio controls preload="metadata" src="{{contentURL}}" id="player"></audio>{{/audio}}
             {{#photo}}<img src="{{contentURL}}" alt="{{sha256}}" class="photo">{{/photo}}
@@ -161,6 +164,7 @@ struct ConsolePages: Sendable {
             </select></label>
             <label>{{t.case}} <input name="case" value="{{case}}" maxlength="64"></label>
             <label><input type="checkbox" name="withheld" value="1"{{#withheld}} checked{{/withheld}}> {{t.doNotDisclose}}</label>
+            <label><input type="checkbox" name="held" value="1"{{#held}} checked{{/held}}> {{t.legalHold}}</label>
             <button type="submit">{{t.save}}</button>
             </form>
             {{/review}}
@@ -224,6 +228,28 @@ struct ConsolePages: Sendable {
             {{#download}}<p><a href="{{contentURL}}" download>{{t.download}}</a></p>{{/download}}
             </section>
             {{/items}}
+            """,
+        "retention": """
+            <h1>{{t.retention}}</h1>
+            <p>{{t.retentionHint}}</p>
+            <h2>{{t.dueSoon}}</h2>
+            {{^due}}<p>{{t.nothingDue}}</p>{{/due}}
+            <table class="results">
+            <thead><tr><th scope="col">{{t.expires}}</th><th scope="col">{{t.category}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.camera}}</th><th scope="col">{{t.gateway}}</th><th scope="col">SHA-256</th></tr></thead>
+            <tbody>
+            {{#due}}<tr><td><a href="{{url}}">{{expires}}</a></td><td>{{category}}</td><td>{{officer}}</td><td>{{camera}}</td><td>{{gateway}}</td><td><code>{{short}}</code></td></tr>
+            {{/due}}
+            </tbody>
+            </table>
+            <h2>{{t.recycleBin}}</h2>
+            {{^recycled}}<p>{{t.nothingRecycled}}</p>{{/recycled}}
+            <table class="results">
+            <thead><tr><th scope="col">{{t.deletedAfter}}</th><th scope="col">{{t.category}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.gateway}}</th><th scope="col">SHA-256</th></tr></thead>
+            <tbody>
+            {{#recycled}}<tr><td><a href="{{url}}">{{purgeAfter}}</a></td><td>{{category}}</td><td>{{officer}}</td><td>{{gateway}}</td><td><code>{{short}}</code></td></tr>
+            {{/recycled}}
+            </tbody>
+            </table>
             """,
         "access-log": """
             <h1>{{t.accessLog}}</h1>

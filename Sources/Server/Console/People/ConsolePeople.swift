@@ -16,6 +16,7 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
         case .signIn, .viewEvidence: true
         case .managePeople: self == .admin
         case .readAccessLog: self == .admin || self == .auditor
+        case .viewRetention: self != .viewer
         case .categorise, .share: self == .admin || self == .reviewer
         }
     }
@@ -28,6 +29,8 @@ enum ConsolePermission: Sendable {
     case viewEvidence
     case managePeople
     case readAccessLog
+    /// The page of deletions due and the recycle state.
+    case viewRetention
     /// Set an item's category and case; see the work list of uncategorised items.
     case categorise
     /// Make and revoke shares.

@@ -24,6 +24,7 @@ extension ConsoleRoutes {
             try await review(request, requestContext, address: Self.address(requestContext))
         }
         console.get("work") { request, requestContext in try await workList(request, address: Self.address(requestContext)) }
+        console.get("retention") { request, requestContext in try await retentionPage(request, address: Self.address(requestContext)) }
     }
 
     private func search(_ request: Request, address: String) async throws -> Response {
@@ -81,9 +82,10 @@ extension ConsoleRoutes {
                                  "detail": event.details, "hash": String(event.hash.prefix(12))])
             }
             values["timeline"] = timeline
+            values["retention"] = Self.retentionText(found, labels, now: context.clock.now())
             if user.role.may(.categorise) {
                 values["review"] = ["action": "\(Self.path)/items/\(found.batchId)/\(found.item.position)/review",
-                                    "case": found.reviewedCase ?? "", "withheld": found.withheld,
+                                    "case": found.reviewedCase ?? "", "withheld": found.withheld, "held": found.held,
                                     "categories": categories.map { ["code": $0.code, "label": $0.label(language), "selected": $0.code == found.category] }]
                     as [String: Any]
             }
@@ -107,6 +109,11 @@ extension ConsoleRoutes {
     private func content(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
         try await page(request, needs: .viewEvidence) { session, user, language in
             guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
+            if found.retentionState == .deleted {
+                return html(.gone, pages.render("message", title: "410", language: language, user: user, csrf: session.csrfToken,
+                                                values: ["message": Self.retentionText(found, labels: ConsoleText.table(language), now: context.clock.now())]),
+                            request: request)
+            }
             return try await blobResponse(found, request: request, download: true) { range in
                 try await accessLog.record(.playItem, actor: user.name, address: address, subject: found.item.sha256,
                                            detail: range.map { "bytes \($0.lowerBound)-\($0.upperBound)" } ?? "whole")
@@ -179,7 +186,7 @@ extension ConsoleRoutes {
             let known = try await context.repository.categories()
             do {
                 change = try ItemReviewChange.parse(category: form["category"], caseNumber: form["case"], withheld: form["withheld"] == "1",
-                                                    known: known)
+                                                    held: form["held"] == "1", known: known)
             } catch let error as ItemReviewError {
                 return html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
                                                       values: ["message": error.description]), request: request)
@@ -192,6 +199,10 @@ extension ConsoleRoutes {
                 case .categorised: .categorise
                 case .caseBound, .caseUnbound: .bindCase
                 case .withheld, .released: .markDisclosure
+                case .held, .holdReleased: .legalHold
+                case .recycled: .retentionRecycled
+                case .restored: .retentionRestored
+                case .purged: .retentionDeleted
                 }
                 try await accessLog.record(action, actor: user.name, address: address,
                                            subject: found.item.sha256, detail: event.details)
@@ -217,6 +228,49 @@ extension ConsoleRoutes {
             return html(.ok, pages.render("work", title: labels["workList"] ?? "", language: language, user: user,
                                           csrf: session.csrfToken, values: values), request: request)
         }
+    }
+
+    /// Deletions due in the next 30 days, and the items in the recycle state.
+    private func retentionPage(_ request: Request, address: String) async throws -> Response {
+        try await page(request, needs: .viewRetention) { session, user, language in
+            let labels = ConsoleText.table(language)
+            try await accessLog.record(.viewRetention, actor: user.name, address: address, subject: Self.path + "/retention")
+            let now = context.clock.now()
+            let horizon = now.addingTimeInterval(TimeInterval(RetentionPolicy.dueWindowDays) * 86400)
+            let categories = try await context.repository.categories()
+            var due: [[String: Any]] = [], recycled: [[String: Any]] = []
+            for candidate in try await context.repository.retentionCandidates() {
+                guard let found = try await context.repository.consoleItem(batchId: candidate.batchId, position: candidate.position) else { continue }
+                var row = Self.row(found, labels, categories: categories, language: language)
+                if candidate.state == .recycled {
+                    row["purgeAfter"] = candidate.purgeAfter?.formatted(AccessEvent.timeFormat) ?? ""
+                    recycled.append(row)
+                } else if let expires = candidate.expiresAt(), expires <= horizon {
+                    row["expires"] = expires.formatted(AccessEvent.timeFormat)
+                    due.append(row)
+                }
+            }
+            return html(.ok, pages.render("retention", title: labels["retention"] ?? "", language: language, user: user, csrf: session.csrfToken,
+                                          values: ["due": due, "recycled": recycled]), request: request)
+        }
+    }
+
+    /// Where the item stands in retention, in words.
+    static func retentionText(_ found: FoundItem, _ labels: [String: String], now: Date) -> String {
+        retentionText(found, labels: labels, now: now)
+    }
+
+    static func retentionText(_ found: FoundItem, labels: [String: String], now: Date) -> String {
+        func time(_ date: Date?) -> String { date?.formatted(AccessEvent.timeFormat) ?? "" }
+        switch found.retentionState {
+        case .deleted?: return (labels["retention.deleted"] ?? "") + " " + time(found.deletedAt)
+        case .recycled?: return (labels["retention.recycled"] ?? "") + " " + time(found.purgeAfter)
+        case nil: break
+        }
+        guard let retention = found.retention else { return "" }
+        if found.category == nil { return labels["retention.uncategorised"] ?? "" }
+        if let reason = retention.permanentBecause { return (labels["retention.permanent"] ?? "") + " (" + reason + ")" }
+        return (labels["retention.until"] ?? "") + " " + time(retention.expiresAt())
     }
 
     /// The item the path names; nil for a path that names none (or is not an id at all).

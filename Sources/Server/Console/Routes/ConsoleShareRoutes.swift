@@ -124,7 +124,8 @@ extension ConsoleRoutes {
     private func sharedItems(_ share: ShareRecord) async throws -> [FoundItem] {
         var items: [FoundItem] = []
         for item in share.items {
-            if let found = try await context.repository.consoleItem(batchId: item.batchId, position: item.position), !found.withheld {
+            if let found = try await context.repository.consoleItem(batchId: item.batchId, position: item.position), !found.withheld,
+               found.retentionState != .deleted {
                 items.append(found)
             }
         }
@@ -175,7 +176,8 @@ extension ConsoleRoutes {
         guard let batchId = requestContext.parameters.get("batch"), Self.isBatchId(batchId),
               let positionText = requestContext.parameters.get("position"), positionText.count <= 9, let position = Int(positionText),
               share.items.contains(ShareRecord.Item(batchId: batchId, position: position)),
-              let found = try await context.repository.consoleItem(batchId: batchId, position: position), !found.withheld else {
+              let found = try await context.repository.consoleItem(batchId: batchId, position: position), !found.withheld,
+              found.retentionState != .deleted else {
             return refusal(.unknown, request)
         }
         let address = Self.address(requestContext)

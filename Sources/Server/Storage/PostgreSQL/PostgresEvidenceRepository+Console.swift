@@ -167,9 +167,13 @@ extension PostgresEvidenceRepository {
         let sql = """
             SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
                    item.withdrawn, batch.committed_at, gateway.name AS gateway_name, review.category AS review_category,
-                   review.case_number AS review_case, coalesce(review.withheld, false) AS review_withheld
+                   review.case_number AS review_case, coalesce(review.withheld, false) AS review_withheld,
+                   coalesce(review.held, false) AS review_held, retention.state AS retention_state, retention.purge_after,
+                   retention.deleted_at, category.retention_days
             FROM batch_item AS item JOIN batch ON batch.id = item.batch_id JOIN gateway ON gateway.id = batch.gateway_id
             LEFT JOIN item_review AS review ON review.batch_id = item.batch_id AND review.position = item.position
+            LEFT JOIN item_retention AS retention ON retention.batch_id = item.batch_id AND retention.position = item.position
+            LEFT JOIN category ON category.code = review.category
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY batch.committed_at \(query.oldestFirst ? "ASC" : "DESC"), item.batch_id, item.position LIMIT \(limit) OFFSET \(offset)
             """
@@ -180,9 +184,13 @@ extension PostgresEvidenceRepository {
         try await database.client.query("""
             SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
                    item.withdrawn, batch.committed_at, gateway.name AS gateway_name, review.category AS review_category,
-                   review.case_number AS review_case, coalesce(review.withheld, false) AS review_withheld
+                   review.case_number AS review_case, coalesce(review.withheld, false) AS review_withheld,
+                   coalesce(review.held, false) AS review_held, retention.state AS retention_state, retention.purge_after,
+                   retention.deleted_at, category.retention_days
             FROM batch_item AS item JOIN batch ON batch.id = item.batch_id JOIN gateway ON gateway.id = batch.gateway_id
             LEFT JOIN item_review AS review ON review.batch_id = item.batch_id AND review.position = item.position
+            LEFT JOIN item_retention AS retention ON retention.batch_id = item.batch_id AND retention.position = item.position
+            LEFT JOIN category ON category.code = review.category
             WHERE batch.state = 'committed' AND NOT item.withdrawn AND item.batch_id = \(batchId) AND item.position = \(position)
             """, logger: logger).collect().first.map(Self.foundItem(from:))
     }
@@ -202,15 +210,15 @@ extension PostgresEvidenceRepository {
                 SELECT 1 FROM batch_item WHERE batch_id = \(batchId) AND position = \(position) FOR UPDATE
                 """, logger: logger).collect()
             let before = try await connection.query("""
-                SELECT category, case_number, withheld FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
-                """, logger: logger).collect().first.map { try $0.decode((String?, String?, Bool).self) }
+                SELECT category, case_number, withheld, held FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
+                """, logger: logger).collect().first.map { try $0.decode((String?, String?, Bool, Bool).self) }
             let last = try await connection.query("""
                 SELECT seq, hash FROM item_event WHERE batch_id = \(batchId) AND position = \(position) ORDER BY seq DESC LIMIT 1
                 """, logger: logger).collect().first.map { try $0.decode((Int64, String).self) }
             var seq = last?.0 ?? 0
             var previousHash = last?.1 ?? chainHash
             var events: [ServerCustodyEvent] = []
-            for (kind, details) in ItemReviewDiff.events(before: (before?.0, before?.1, before?.2 ?? false), after: change) {
+            for (kind, details) in ItemReviewDiff.events(before: (before?.0, before?.1, before?.2 ?? false, before?.3 ?? false), after: change) {
                 seq += 1
                 let event = ServerCustodyEvent.next(seq: seq, previousHash: previousHash, at: at, actor: actor, kind: kind, details: details)
                 try await connection.query("""
@@ -223,10 +231,10 @@ extension PostgresEvidenceRepository {
             }
             guard !events.isEmpty else { return events }
             try await connection.query("""
-                INSERT INTO item_review (batch_id, position, category, case_number, withheld, reviewed_at, reviewed_by)
-                VALUES (\(batchId), \(position), \(change.category), \(change.caseNumber), \(change.withheld), \(at), \(actor))
+                INSERT INTO item_review (batch_id, position, category, case_number, withheld, held, reviewed_at, reviewed_by)
+                VALUES (\(batchId), \(position), \(change.category), \(change.caseNumber), \(change.withheld), \(change.held), \(at), \(actor))
                 ON CONFLICT (batch_id, position) DO UPDATE SET category = excluded.category, case_number = excluded.case_number,
-                    withheld = excluded.withheld, reviewed_at = excluded.reviewed_at, reviewed_by = excluded.reviewed_by
+                    withheld = excluded.withheld, held = excluded.held, reviewed_at = excluded.reviewed_at, reviewed_by = excluded.reviewed_by
                 """, logger: logger)
             return events
         }
@@ -234,10 +242,10 @@ extension PostgresEvidenceRepository {
 
     func itemReview(batchId: String, position: Int) async throws -> ItemReviewRecord? {
         try await database.client.query("""
-            SELECT category, withheld, case_number, reviewed_at, reviewed_by FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
+            SELECT category, withheld, held, case_number, reviewed_at, reviewed_by FROM item_review WHERE batch_id = \(batchId) AND position = \(position)
             """, logger: logger).collect().first.map { row in
-            let (category, withheld, caseNumber, at, by) = try row.decode((String?, Bool, String?, Date, String).self)
-            return ItemReviewRecord(category: category, withheld: withheld, caseNumber: caseNumber, reviewedAt: at, reviewedBy: by)
+            let (category, withheld, held, caseNumber, at, by) = try row.decode((String?, Bool, Bool, String?, Date, String).self)
+            return ItemReviewRecord(category: category, withheld: withheld, held: held, caseNumber: caseNumber, reviewedAt: at, reviewedBy: by)
         }
     }
 
@@ -251,6 +259,80 @@ extension PostgresEvidenceRepository {
                 throw RepositoryError.corrupt("server custody event of batch \(batchId) item \(position) has unknown kind \(kindText)")
             }
             return ServerCustodyEvent(seq: seq, at: at, actor: actor, kind: kind, details: details, previousHash: previousHash, hash: hash)
+        }
+    }
+
+    func retentionCandidates() async throws -> [RetentionCandidate] {
+        try await database.client.query("""
+            SELECT item.batch_id, item.position, item.sha256, batch.committed_at, r.category, c.retention_days,
+                   item.metadata ->> 'case', r.case_number, coalesce(item.metadata ->> 'important', '') = 'true', r.held, t.state, t.purge_after,
+                   coalesce(item.custody::jsonb -> -1 ->> 'hash', \(AccessEvent.genesisHash))
+            FROM batch_item AS item JOIN batch ON batch.id = item.batch_id
+            JOIN item_review r ON r.batch_id = item.batch_id AND r.position = item.position
+            LEFT JOIN category c ON c.code = r.category
+            LEFT JOIN item_retention t ON t.batch_id = item.batch_id AND t.position = item.position
+            WHERE batch.state = 'committed' AND NOT item.withdrawn AND r.category IS NOT NULL AND (t.state IS NULL OR t.state = 'recycled')
+            ORDER BY batch.committed_at, item.batch_id, item.position
+            """, logger: logger).collect().map { row in
+            let columns = row.makeRandomAccess()
+            return RetentionCandidate(batchId: try columns[0].decode(String.self), position: try columns[1].decode(Int.self),
+                                      sha256: try columns[2].decode(String.self), committedAt: try columns[3].decode(Date.self),
+                                      category: try columns[4].decode(String?.self), retentionDays: try columns[5].decode(Int?.self),
+                                      metadataCase: try columns[6].decode(String?.self), reviewedCase: try columns[7].decode(String?.self),
+                                      important: try columns[8].decode(Bool.self), held: try columns[9].decode(Bool.self),
+                                      state: try columns[10].decode(String?.self).flatMap(RetentionState.init(rawValue:)),
+                                      purgeAfter: try columns[11].decode(Date?.self), gatewayChainHash: try columns[12].decode(String.self))
+        }
+    }
+
+    func applyRetention(_ step: RetentionStep, to candidate: RetentionCandidate, actor: String,
+                        at: Date) async throws -> (event: ServerCustodyEvent, removeBytes: Bool) {
+        try await database.transaction { connection, logger in
+            let (batchId, position) = (candidate.batchId, candidate.position)
+            // The item's row, locked: a review or another run on another instance waits its turn.
+            _ = try await connection.query("SELECT 1 FROM batch_item WHERE batch_id = \(batchId) AND position = \(position) FOR UPDATE",
+                                           logger: logger).collect()
+            let current = try await connection.query("SELECT state FROM item_retention WHERE batch_id = \(batchId) AND position = \(position)",
+                                                     logger: logger).collect().first.map { try $0.decode(String.self) }
+            var removeBytes = false
+            switch step {
+            case .recycle(let purgeAfter):
+                guard current == nil else { throw RetentionConflict.stateChanged }
+                try await connection.query("""
+                    INSERT INTO item_retention (batch_id, position, state, recycled_at, purge_after)
+                    VALUES (\(batchId), \(position), 'recycled', \(at), \(purgeAfter))
+                    """, logger: logger)
+            case .restore:
+                guard current == RetentionState.recycled.rawValue else { throw RetentionConflict.stateChanged }
+                try await connection.query("DELETE FROM item_retention WHERE batch_id = \(batchId) AND position = \(position)", logger: logger)
+            case .delete:
+                guard current == RetentionState.recycled.rawValue else { throw RetentionConflict.stateChanged }
+                try await connection.query("""
+                    UPDATE item_retention SET state = 'deleted', deleted_at = \(at) WHERE batch_id = \(batchId) AND position = \(position)
+                    """, logger: logger)
+                // Serialises with uploads and commits of the same blob: its row is locked first.
+                _ = try await connection.query("SELECT 1 FROM blob WHERE sha256 = \(candidate.sha256) FOR UPDATE", logger: logger).collect()
+                let holders = try await connection.query("""
+                    SELECT count(*) FROM batch_item i LEFT JOIN item_retention t ON t.batch_id = i.batch_id AND t.position = i.position
+                    WHERE i.sha256 = \(candidate.sha256) AND (t.state IS NULL OR t.state <> 'deleted')
+                    """, logger: logger).collect().first?.decode(Int64.self) ?? 1
+                if holders == 0 {
+                    try await connection.query("DELETE FROM possession WHERE sha256 = \(candidate.sha256)", logger: logger)
+                    try await connection.query("DELETE FROM blob WHERE sha256 = \(candidate.sha256)", logger: logger)
+                    removeBytes = true
+                }
+            }
+            let last = try await connection.query("""
+                SELECT seq, hash FROM item_event WHERE batch_id = \(batchId) AND position = \(position) ORDER BY seq DESC LIMIT 1
+                """, logger: logger).collect().first.map { try $0.decode((Int64, String).self) }
+            let event = ServerCustodyEvent.next(seq: (last?.0 ?? 0) + 1, previousHash: last?.1 ?? candidate.gatewayChainHash, at: at,
+                                                actor: actor, kind: step.custodyKind, details: step.details)
+            try await connection.query("""
+                INSERT INTO item_event (batch_id, position, seq, at, actor, kind, details, previous_hash, hash)
+                VALUES (\(batchId), \(position), \(event.seq), \(event.at), \(event.actor), \(event.kind.rawValue), \(event.details),
+                        \(event.previousHash), \(event.hash))
+                """, logger: logger)
+            return (event, removeBytes)
         }
     }
 
@@ -310,7 +392,10 @@ extension PostgresEvidenceRepository {
         return FoundItem(batchId: try columns["batch_id"].decode(String.self), gatewayName: try columns["gateway_name"].decode(String.self),
                          committedAt: try columns["committed_at"].decode(Date?.self), item: try item(from: row),
                          category: try columns["review_category"].decode(String?.self), reviewedCase: try columns["review_case"].decode(String?.self),
-                         withheld: try columns["review_withheld"].decode(Bool.self))
+                         withheld: try columns["review_withheld"].decode(Bool.self), held: try columns["review_held"].decode(Bool.self),
+                         retentionState: try columns["retention_state"].decode(String?.self).flatMap(RetentionState.init(rawValue:)),
+                         purgeAfter: try columns["purge_after"].decode(Date?.self), deletedAt: try columns["deleted_at"].decode(Date?.self),
+                         retentionDays: try columns["retention_days"].decode(Int?.self))
     }
 
     private static func consoleUser(from row: PostgresRow) throws -> ConsoleUserRecord {

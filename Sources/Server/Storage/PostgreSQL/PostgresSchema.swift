@@ -224,6 +224,21 @@ enum PostgresSchema {
                 FOREIGN KEY (batch_id, position) REFERENCES batch_item (batch_id, position))
             """,
         ]),
+        Migration(version: 10, name: "legal holds and retention", statements: [
+            "ALTER TABLE item_review ADD COLUMN held boolean NOT NULL DEFAULT false",
+            """
+            CREATE TABLE item_retention (
+                batch_id text NOT NULL,
+                position integer NOT NULL,
+                state text NOT NULL,
+                recycled_at timestamptz NOT NULL,
+                purge_after timestamptz NOT NULL,
+                deleted_at timestamptz,
+                PRIMARY KEY (batch_id, position),
+                FOREIGN KEY (batch_id, position) REFERENCES batch_item (batch_id, position))
+            """,
+            "CREATE INDEX item_retention_by_state ON item_retention (state, purge_after)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
