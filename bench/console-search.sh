@@ -49,7 +49,7 @@ SELECT md5('batch' || b), p, encode(sha256(('item-' || ((b - 1) * 20 + p))::byte
        CASE WHEN p = 19 THEN 'printout' ELSE 'recording' END,
        jsonb_build_object('officer', 'A-' || lpad((((b - 1) * 20 + p) % 5000)::text, 4, '0'),
                           'camera', 'CAM-' || lpad((((b - 1) * 20 + p) % 5000)::text, 5, '0'),
-                          'startedAt', to_char(timestamptz '2026-01-01' + (b::double precision / $batches) * interval '365 days' AT TIME ZONE 'UTC',
+                          'startedAt', to_char((timestamptz '2026-01-01' + (b::double precision / $batches) * interval '365 days') AT TIME ZONE 'UTC',
                                                'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                           'mediaType', 'video', 'container', 'mp4')
          || CASE WHEN ((b - 1) * 20 + p) % 10 = 2 THEN jsonb_build_object('case', 'CASE-' || lpad((((b - 1) * 20 + p) % 100000)::text, 6, '0')) ELSE '{}' END,
@@ -105,7 +105,7 @@ declare -A paths=(
   [latest]="/console/items"
   [officer]="/console/items?officer=A-2042"
   [camera]="/console/items?camera=CAM-01234"
-  [case]="/console/items?case=CASE-004242"
+  [by_case]="/console/items?case=CASE-004242"
   [days]="/console/items?from=2026-06-01&until=2026-06-07"
   [kind_printout]="/console/items?kind=printout"
   [officer_and_days]="/console/items?officer=A-2042&from=2026-03-01&until=2026-03-31"

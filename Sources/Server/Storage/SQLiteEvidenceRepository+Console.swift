@@ -146,8 +146,14 @@ extension SQLiteEvidenceRepository {
         equal("officer", query.officer)
         equal("camera", query.camera)
         if let caseNumber = query.caseNumber {
-            conditions.append("coalesce(itemReview.caseNumber, json_extract(batchItem.metadata, '$.case')) = ?")
-            arguments += [caseNumber]
+            // The candidates come from the two indexes (the gateway's case, the bound one); the
+            // bound case, when there is one, then decides.
+            conditions.append("""
+                batchItem.rowid IN (SELECT rowid FROM batchItem WHERE json_extract(metadata, '$.case') = ?
+                    UNION SELECT batchItem.rowid FROM itemReview JOIN batchItem USING (batchId, position) WHERE caseNumber = ?)
+                AND coalesce(itemReview.caseNumber, json_extract(batchItem.metadata, '$.case')) = ?
+                """)
+            arguments += [caseNumber, caseNumber, caseNumber]
         }
         switch query.category {
         case .none: break
@@ -178,6 +184,8 @@ extension SQLiteEvidenceRepository {
         if query.importantOnly { conditions.append("json_extract(batchItem.metadata, '$.important') = 'true'") }
         arguments += [limit]
         arguments += [offset]
+        // A search by days reads the days' index in order; any other, the batches' commit order.
+        let order = query.from != nil || query.until != nil ? recorded : "batch.committedAt"
         let sql = """
             SELECT batchItem.*, batch.committedAt AS committedAt, gateway.name AS gatewayName,
                    itemReview.category AS reviewCategory, itemReview.caseNumber AS reviewCase,
@@ -189,7 +197,7 @@ extension SQLiteEvidenceRepository {
             LEFT JOIN itemRetention ON itemRetention.batchId = batchItem.batchId AND itemRetention.position = batchItem.position
             LEFT JOIN category ON category.code = itemReview.category
             WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY batch.committedAt \(query.oldestFirst ? "ASC" : "DESC"), batchItem.batchId, batchItem.position LIMIT ? OFFSET ?
+            ORDER BY \(order) \(query.oldestFirst ? "ASC" : "DESC"), batchItem.batchId, batchItem.position LIMIT ? OFFSET ?
             """
         let statementArguments = arguments
         return try await database.read { db in

@@ -209,6 +209,17 @@ enum ServerSchema {
                 t.primaryKey(["batchId", "position"])
             }
         }
+        // The console's search: the newest batches first, and its fields' values in the items' metadata.
+        migrator.registerMigration("v11: indexes for the console's search") { db in
+            try db.execute(sql: "CREATE INDEX batch_by_state_and_commit ON batch (state, committedAt)")
+            for key in ["officer", "camera", "case"] {
+                try db.execute(sql: "CREATE INDEX batchItem_by_\(key) ON batchItem (json_extract(metadata, '$.\(key)'))")
+            }
+            try db.execute(sql: """
+                CREATE INDEX batchItem_by_recorded ON batchItem (coalesce(json_extract(metadata, '$.startedAt'), json_extract(metadata, '$.printedAt'),
+                    json_extract(metadata, '$.capturedAt'), json_extract(metadata, '$.collectedAt')))
+                """)
+        }
         return migrator
     }
 

@@ -150,7 +150,13 @@ extension PostgresEvidenceRepository {
         }
         if let caseNumber = query.caseNumber {
             let placeholder = bind(caseNumber)
-            conditions.append("(review.case_number = \(placeholder) OR (review.case_number IS NULL AND item.metadata ->> 'case' = \(placeholder)))")
+            // The candidates come from the two indexes (the gateway's case, the bound one); the
+            // bound case, when there is one, then decides.
+            conditions.append("""
+                (item.batch_id, item.position) IN (SELECT batch_id, position FROM batch_item WHERE metadata ->> 'case' = \(placeholder)
+                    UNION SELECT batch_id, position FROM item_review WHERE case_number = \(placeholder))
+                AND coalesce(review.case_number, item.metadata ->> 'case') = \(placeholder)
+                """)
         }
         switch query.category {
         case .none: break
@@ -164,6 +170,8 @@ extension PostgresEvidenceRepository {
         if let until = query.untilText { conditions.append("\(recorded) < \(bind(until))") }
         if query.flaggedOnly { conditions.append("coalesce(item.metadata ->> 'flags', '') <> ''") }
         if query.importantOnly { conditions.append("item.metadata ->> 'important' = 'true'") }
+        // A search by days reads the days' index in order; any other, the batches' commit order.
+        let order = query.from != nil || query.until != nil ? recorded : "batch.committed_at"
         let sql = """
             SELECT item.batch_id, item.position, item.sha256, item.size, item.kind, item.metadata::text AS metadata, item.custody,
                    item.withdrawn, batch.committed_at, gateway.name AS gateway_name, review.category AS review_category,
@@ -175,7 +183,7 @@ extension PostgresEvidenceRepository {
             LEFT JOIN item_retention AS retention ON retention.batch_id = item.batch_id AND retention.position = item.position
             LEFT JOIN category ON category.code = review.category
             WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY batch.committed_at \(query.oldestFirst ? "ASC" : "DESC"), item.batch_id, item.position LIMIT \(limit) OFFSET \(offset)
+            ORDER BY \(order) \(query.oldestFirst ? "ASC" : "DESC"), item.batch_id, item.position LIMIT \(limit) OFFSET \(offset)
             """
         return try await database.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map(Self.foundItem(from:))
     }

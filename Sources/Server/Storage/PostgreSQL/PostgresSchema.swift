@@ -239,6 +239,12 @@ enum PostgresSchema {
             """,
             "CREATE INDEX item_retention_by_state ON item_retention (state, purge_after)",
         ]),
+        Migration(version: 11, name: "an index for the console's search by day", statements: [
+            """
+            CREATE INDEX batch_item_by_recorded ON batch_item ((coalesce(metadata ->> 'startedAt', metadata ->> 'printedAt',
+                metadata ->> 'capturedAt', metadata ->> 'collectedAt')))
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
