@@ -2,7 +2,7 @@
 import PackageDescription
 
 // The flow of evidence is the module order, scan → drive → collect → store → sync → serve:
-//   Common, TextCodecs → USB → Devices (catalog) → Scan → Evidence → Store → Drivers → Collect → Roster
+//   Common, TextCodecs → PrintoutText → USB → Devices (catalog) → Scan → Evidence → Store → Drivers → Collect → Roster
 //   → Print → Fingerprint → Paperwork → Inventory → SyncProtocol → Timestamping → EvidenceBundle → Sync → GatewayExport
 //   → Station → ObjectStorage → Server.
 // Each module depends only on modules before it (and declares every module it imports); Console
@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "Devices", dependencies: ["Common", "TOMLKit"]),
         .target(name: "Scan", dependencies: ["Common", "USB", "Devices"]),
         .target(name: "TextCodecs"),
+        // What a printout's ESC/POS bytes say, read back: for previews, the demo and the server's console.
+        .target(name: "PrintoutText", dependencies: ["TextCodecs"]),
         .target(name: "Drivers", dependencies: ["USB", "Devices", "TextCodecs"]),
         .target(name: "Evidence", dependencies: ["Common", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CFileSystem"),
@@ -82,6 +84,7 @@ let package = Package(
                                                       .product(name: "NIOHTTP1", package: "swift-nio"),
                                                       .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Server", dependencies: ["Common", "Evidence", "EvidenceBundle", "SyncProtocol", "CFileSystem", "Timestamping", "ObjectStorage",
+                                               "PrintoutText", "TextCodecs",
                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -102,13 +105,13 @@ let package = Package(
                                                .product(name: "Metrics", package: "swift-metrics"),
                                                .product(name: "Logging", package: "swift-log")],
                 resources: [.copy("openapi.yaml")]),
-        .target(name: "Print", dependencies: ["Common", "USB", "TextCodecs", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Print", dependencies: ["Common", "USB", "TextCodecs", "PrintoutText", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Fingerprint", dependencies: ["CFPrint"]),
         // Paperwork on the spot: the print job and printer resolution, fingerprint captures,
         // both recorded in the store.
         // One inventory: catalogued USB devices, registered serial printers, libfprint readers.
         .target(name: "Inventory", dependencies: ["Devices", "Fingerprint", "Print", "Scan", "Store", "USB"]),
-        .target(name: "Paperwork", dependencies: ["Devices", "Fingerprint", "Print", "Store", "USB"]),
+        .target(name: "Paperwork", dependencies: ["Devices", "Fingerprint", "Print", "PrintoutText", "Store", "USB"]),
         .target(name: "USBEmulation", dependencies: ["CUMockdev", "TextCodecs"]),
         .target(name: "Console", dependencies: ["Common", "TextCodecs"]),
         .executableTarget(
@@ -128,7 +131,7 @@ let package = Package(
         // and embeds the server. It runs the `fieldgate` built beside it, hence that dependency.
         .executableTarget(
             name: "fieldgate-lab",
-            dependencies: ["fieldgate", "fieldgate-server", "Console", "Devices", "Print", "Server", "USBEmulation",
+            dependencies: ["fieldgate", "fieldgate-server", "Console", "Devices", "Print", "PrintoutText", "Server", "USBEmulation",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["USBEmulation"], path: "Tests/TestSupport"),
@@ -145,6 +148,7 @@ let package = Package(
         .testTarget(name: "DriveTests", dependencies: ["Drivers", "Devices", "USB", "USBEmulation", "TestSupport"]),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Devices", "Store", "Evidence", "Drivers", "USBEmulation", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "ObjectStorage", "SyncProtocol", "Common", "Evidence", "EvidenceBundle", "TestSupport",
+                                                        "Print",
                                                         .product(name: "GRDB", package: "GRDB.swift"),
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                         .product(name: "Crypto", package: "swift-crypto"),
@@ -157,7 +161,7 @@ let package = Package(
                                                       .product(name: "Crypto", package: "swift-crypto"),
                                                       .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["corrupting_proxy.py"]),
-        .testTarget(name: "PrintTests", dependencies: ["Print", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
+        .testTarget(name: "PrintTests", dependencies: ["Print", "PrintoutText", "USB", "USBEmulation", "TestSupport", "TextCodecs"]),
         .testTarget(name: "RosterTests", dependencies: ["Roster", "Store"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Devices", "Store", "TestSupport"]),
         .testTarget(name: "PaperworkTests", dependencies: ["Paperwork", "Print", "Fingerprint", "Store", "TestSupport"]),

@@ -25,6 +25,7 @@ public enum FreePolicy: String, Sendable, Codable, CaseIterable {
 /// keep_free = "15%"                 # the station removes receipted local copies below this
 /// keep_important_days = 30          # …but never an important one younger than this
 /// silent_camera_days = 3            # registered cameras not docked for longer are listed
+/// unit = "城管执法一中队"            # the unit its items count for on the centre's reports
 /// [passwords.models]
 /// "ZFY-X1" = "123456"
 /// [passwords.serials]
@@ -49,6 +50,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var keepImportantDays = 30
     /// The station lists registered cameras not docked for longer than this many days.
     public var silentCameraDays = 3
+    /// The unit (执法单位) the gateway's items count for in the centre's reports, unless the
+    /// recording's officer belongs to another in the roster.
+    public var unit: String?
     /// The file it came from, if any.
     public var path: String?
 
@@ -101,10 +105,16 @@ public struct GatewayConfig: Sendable, Equatable {
                 config.timeZone = zone
             case "max_parallel_bays", "limit_rate", "upload_windows", "keep_free", "keep_important_days", "silent_camera_days":
                 try config.readStationSetting(key, table[key], file: path)
+            case "unit":
+                guard let unit = table[key]?.string?.trimmingCharacters(in: .whitespaces), !unit.isEmpty, unit.count <= 64,
+                      !unit.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                    throw CatalogError(file: path, key: key, message: "must be the unit's name, 1 to 64 characters without control characters")
+                }
+                config.unit = unit
             case "passwords":
                 try config.readPasswords(table[key], file: path)
             default:
-                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, max_parallel_bays, limit_rate, upload_windows, keep_free, keep_important_days, silent_camera_days, passwords)")
+                throw CatalogError(file: path, key: key, message: "unknown setting (known: free_policy, storage_timeout_seconds, time_zone, max_parallel_bays, limit_rate, upload_windows, keep_free, keep_important_days, silent_camera_days, unit, passwords)")
             }
         }
         return config

@@ -1,5 +1,6 @@
 import Foundation
 import Print
+import PrintoutText
 import Store
 
 /// One document printed on the spot and kept as evidence: the template filled and checked,

@@ -6,7 +6,6 @@ public enum PrintError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The input file, and every problem with its fields.
     case invalidData(String, [FieldProblem])
     case encoding(String, String)
-    case undecodable(Int, String)
     /// The printer, and what was looked for.
     case absent(String, String)
     case noAccess(String, String)
@@ -23,8 +22,6 @@ public enum PrintError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(source): \(problems.count) problem(s), nothing printed:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         case .encoding(let text, let reason):
             "cannot encode \"\(text)\" for the printer: \(reason)"
-        case .undecodable(let offset, let reason):
-            "ESC/POS stream at byte \(offset): \(reason)"
         case .absent(let printer, let detail):
             "printer \(printer) is not there: \(detail); switch it on, pair or plug it in, then print again (nothing was recorded)"
         case .noAccess(let printer, let detail):

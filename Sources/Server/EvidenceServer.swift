@@ -77,7 +77,7 @@ public final class EvidenceServer: Sendable {
         let (blobs, staging) = try folder.blobStorage(for: configuration.blobs)
         context = ServerContext(repository: repository, blobs: blobs,
                                 staging: staging, signingKey: signingKey,
-                                authenticator: GatewayAuthenticator(repository: repository, metrics: metrics), metrics: metrics,
+                                authenticator: GatewayAuthenticator(repository: repository, metrics: metrics, clock: configuration.clock), metrics: metrics,
                                 maxUploadSize: configuration.maxUploadSize, uploadLocks: repository.makeUploadLocks(), digests: UploadDigests(),
                                 quotas: configuration.quotas, clock: configuration.clock,
                                 enrolmentThrottle: EnrolmentThrottle(limit: configuration.enrolmentFailuresPerMinute),

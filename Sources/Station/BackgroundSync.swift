@@ -90,6 +90,7 @@ public struct BackgroundSync: Sendable {
         guard let client else { return .idle }
         var options = SyncOptions()
         options.limitRate = config.limitRate
+        options.unit = config.unit
         options.parallel = board.anyCollecting ? 1 : SyncOptions.defaultParallel
         // A few quick tries: the station's own loop backs off between rounds.
         options.retry = RetryPolicy(attempts: 3)

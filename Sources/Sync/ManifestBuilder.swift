@@ -4,7 +4,8 @@ import SyncProtocol
 
 /// What the server is told of an item: its blob, descriptive fields and its custody so far.
 public enum ManifestBuilder {
-    public static func item(for entry: SyncEntry) -> ManifestItem {
+    /// - Parameter unit: the gateway's unit, for items whose officer names none.
+    public static func item(for entry: SyncEntry, unit: String? = nil) -> ManifestItem {
         var metadata: [String: String] = [:]
         func put(_ key: String, _ value: String?) { if let value, !value.isEmpty { metadata[key] = value } }
         func time(_ date: Date?) -> String? { date?.formatted(WireCoding.timestampFormat) }
@@ -45,8 +46,17 @@ public enum ManifestBuilder {
             put("height", String(capture.height))
             put("capturedAt", time(capture.capturedAt))
         }
+        put("unit", entry.officerUnit ?? unit)
         return ManifestItem(
             sha256: entry.item.sha256, size: entry.item.size, kind: entry.item.kind.rawValue, metadata: metadata,
             custody: entry.custody)
+    }
+}
+
+extension GatewayBacklog {
+    init(_ unreceipted: UnreceiptedItems, unit: String?) {
+        self.init(items: unreceipted.items, bytes: unreceipted.bytes,
+                  oldestRecordedAt: unreceipted.oldestRecordedAt?.formatted(WireCoding.timestampFormat), byMonth: unreceipted.byMonth,
+                  unit: unit)
     }
 }

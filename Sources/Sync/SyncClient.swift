@@ -26,6 +26,8 @@ public struct SyncOptions: Sendable {
     public var clock: any SyncClock = SystemClock()
     /// Try again items the server refused (after their stored copy was restored).
     public var retryRefused = false
+    /// The gateway's unit (执法单位), sent with items whose officer's roster entry names none.
+    public var unit: String?
 
     public init() {}
 }
@@ -153,7 +155,8 @@ struct BatchSession {
         guard !entries.isEmpty else { return }
         let manifest = BatchManifest(
             batchKey: batch.batchKey, gatewayId: enrolment.gatewayId, createdAt: batch.createdAt.formatted(WireCoding.timestampFormat),
-            items: entries.map(ManifestBuilder.item(for:)))
+            items: entries.map { ManifestBuilder.item(for: $0, unit: options.unit) },
+            waiting: GatewayBacklog(try storeCall { try store.unreceipted(excludingBatch: batchId) }, unit: options.unit))
         summary.batches += 1
         for round in 1...Self.commitRounds {
             let created = try await open(manifest, batchId: batchId)

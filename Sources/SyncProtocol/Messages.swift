@@ -64,12 +64,36 @@ public struct BatchManifest: Codable, Sendable, Equatable {
     public var gatewayId: String
     public var createdAt: String
     public var items: [ManifestItem]
+    /// What else the gateway holds unreceipted as it signs this manifest; absent from older gateways.
+    public var waiting: GatewayBacklog?
 
-    public init(batchKey: String, gatewayId: String, createdAt: String, items: [ManifestItem]) {
+    public init(batchKey: String, gatewayId: String, createdAt: String, items: [ManifestItem], waiting: GatewayBacklog? = nil) {
         self.batchKey = batchKey
         self.gatewayId = gatewayId
         self.createdAt = createdAt
         self.items = items
+        self.waiting = waiting
+    }
+}
+
+/// The items a gateway holds that the server has not receipted, counted when it signs a batch's
+/// manifest, that batch's own items left out: what the centre has not received yet.
+public struct GatewayBacklog: Codable, Sendable, Equatable {
+    public var items: Int
+    public var bytes: Int64
+    /// When the oldest of them was recorded (printed, captured), ISO 8601 UTC.
+    public var oldestRecordedAt: String?
+    /// How many were recorded in each month ("2026-11"), on the gateway's calendar.
+    public var byMonth: [String: Int]
+    /// The gateway's unit, which the centre counts them for.
+    public var unit: String?
+
+    public init(items: Int, bytes: Int64, oldestRecordedAt: String?, byMonth: [String: Int], unit: String? = nil) {
+        self.unit = unit
+        self.items = items
+        self.bytes = bytes
+        self.oldestRecordedAt = oldestRecordedAt
+        self.byMonth = byMonth
     }
 }
 

@@ -3,6 +3,7 @@ import Console
 import Devices
 import Foundation
 import Print
+import PrintoutText
 import Server
 import USBEmulation
 

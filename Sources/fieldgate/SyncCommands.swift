@@ -142,6 +142,7 @@ struct SyncCommand: AsyncParsableCommand {
         options.parallel = parallel
         options.retry = RetryPolicy(attempts: retries)
         options.retryRefused = retryRefused
+        options.unit = try store.loadConfig().unit
         let client = try HTTPClient.forSync(try evidence.enrolment())
         let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
         let result: Result<SyncSummary, SyncError>

@@ -39,6 +39,16 @@ final class GatewayConfigTests: XCTestCase {
         }
     }
 
+    func testTheUnitIsANameWithoutControlCharacters() throws {
+        XCTAssertNil(try load("").unit)
+        XCTAssertEqual(try load("unit = \" 城管执法一中队 \"").unit, "城管执法一中队")
+        for text in ["unit = \"\"", "unit = \"  \"", "unit = 7", "unit = \"一中队\\u0007\"", "unit = \"\(String(repeating: "队", count: 65))\""] {
+            XCTAssertThrowsError(try load(text), text) { error in
+                XCTAssertEqual((error as? CatalogError)?.key, "unit", "\(text): \(error)")
+            }
+        }
+    }
+
     func testAnUploadWindowMayRunPastMidnight() throws {
         let shanghai = try XCTUnwrap(TimeZone(identifier: "Asia/Shanghai"))
         func at(_ hour: Int, _ minute: Int) -> Date {

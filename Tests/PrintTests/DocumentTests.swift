@@ -1,5 +1,6 @@
 import Foundation
 import Print
+import PrintoutText
 import TestSupport
 import TextCodecs
 import XCTest
@@ -208,8 +209,8 @@ final class DocumentTests: XCTestCase {
         for (bytes, offset) in [([0x1B, 0x40, 0x1B, 0x7A, 0x00], 2), ([0x41, 0x1D, 0x21], 1), ([0x41, 0x42, 0x07], 2),
                                 ([0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30], 0)] as [([UInt8], Int)] {
             XCTAssertThrowsError(try DecodedPrintout(bytes: bytes)) { error in
-                guard case PrintError.undecodable(let at, _) = error else { return XCTFail("\(error)") }
-                XCTAssertEqual(at, offset, "\(bytes)")
+                guard let refused = error as? PrintoutDecodingError else { return XCTFail("\(error)") }
+                XCTAssertEqual(refused.offset, offset, "\(bytes)")
             }
         }
     }

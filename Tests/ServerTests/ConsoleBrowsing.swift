@@ -27,8 +27,8 @@ struct CookieJar {
 /// redirects not followed (so a test sees each 303 and the cookies it sets).
 extension ServerTestCase {
     /// A client that never follows redirects, for the life of the test process.
-    nonisolated(unsafe) static let consoleClient = HTTPClient(eventLoopGroupProvider: .singleton,
-                                                              configuration: .init(redirectConfiguration: .disallow))
+    static let consoleClient = HTTPClient(eventLoopGroupProvider: .singleton,
+                                          configuration: .init(redirectConfiguration: .disallow))
 
     func visit(_ method: String, _ path: String, _ jar: inout CookieJar, form: [(String, String)]? = nil,
                headers: [(String, String)] = [], rawBody: Data? = nil) async throws -> HTTPAnswer {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Print
 import Server
 import SyncProtocol
 import TestSupport
@@ -238,5 +239,77 @@ final class ConsoleEvidenceTests: ServerTestCase {
         XCTAssertEqual(events, "categorised,case-bound,case-unbound")
         let unbound = try await visit("GET", "/console/items?case=ZF-2026-0042", &reviewer)
         XCTAssertEqual(found(unbound), [Self.sha256(clip), Self.sha256(printout)], "unbound, the clip belongs to the gateway's case again")
+    }
+
+    /// A printout is shown as the text its ESC/POS bytes print, its QR code checked against the
+    /// verification id; a fingerprint (PGM) as a PNG any decoder reads back pixel for pixel;
+    /// bytes that are neither are named, never shown as something else.
+    func testPaperworkIsShownAsItsPrintedTextAndItsFingerprintImage() async throws {
+        let gateway = try await enrol("station-east")
+        let id = "D-7:0123456789abcdef"
+        let printed = try ESCPOS.encode(lines: [PrintLine("现场检查笔录", bold: true, alignment: .center), PrintLine("当事人：张三"),
+                                                PrintLine("地点：人民路 12 号")], qrCode: id, caption: [id])
+        let pixels: [UInt8] = (0..<(40 * 30)).map { UInt8(($0 * 7) % 256) }
+        let pgm = Array("P5\n# reader: virtual\n40 30\n255\n".utf8) + pixels
+        let blobs: [Data] = [Data(printed), Data(printed + [0x0A]), Self.randomBlob(500), Data(pgm), Data(Array("P5\n40 30\n255\n".utf8) + pixels.prefix(10))]
+        let items = [
+            item(blobs[0], kind: "printout", metadata: ["verificationId": id, "document": "D-7", "printedAt": "2026-11-20T03:00:00.000Z"]),
+            item(blobs[1], kind: "printout", metadata: ["verificationId": "D-8:ffffffffffffffff", "printedAt": "2026-11-20T03:01:00.000Z"]),
+            item(blobs[2], kind: "printout", metadata: ["verificationId": "D-9:0", "printedAt": "2026-11-20T03:02:00.000Z"]),
+            item(blobs[3], kind: "fingerprint", metadata: ["format": "pgm", "width": "40", "height": "30", "capturedAt": "2026-11-20T03:05:00.000Z"]),
+            item(blobs[4], kind: "fingerprint", metadata: ["format": "pgm", "capturedAt": "2026-11-20T03:06:00.000Z"]),
+        ]
+        let created = try await postManifest(gateway, items: items)
+        for blob in blobs { try await upload(gateway, blob) }
+        let batch = try created.decode(BatchCreated.self).batchId
+        let committed = try await send("POST", "/v1/batches/\(batch)/commit", headers: gateway.bearer)
+        XCTAssertEqual(committed.status, 200)
+        try await ConsoleAccounts.add(name: "viewer.ma", role: .viewer, password: password, dataDirectory: data, database: database)
+        var jar = CookieJar()
+        _ = try await consoleSignIn("viewer.ma", password, &jar)
+
+        let printout = text(try await visit("GET", "/console/items/\(batch)/0", &jar))
+        let shown = try XCTUnwrap(printout.range(of: "<pre class=\"printout\">").map { printout[$0.upperBound...] }?.prefix { $0 != "<" })
+        XCTAssertTrue(shown.contains("现场检查笔录") && shown.contains("当事人：张三") && shown.contains("地点：人民路 12 号"), String(shown))
+        XCTAssertTrue(shown.contains("[QR] " + id) && shown.contains("cut"), "the QR code and the cut are marked where they came")
+        XCTAssertTrue(printout.contains("二维码与核验码一致"), printout)
+        let other = text(try await visit("GET", "/console/items/\(batch)/1", &jar))
+        XCTAssertTrue(other.contains("二维码与核验码不一致"), "a QR code that does not hold the recorded id is flagged")
+        let garbage = try await visit("GET", "/console/items/\(batch)/2", &jar)
+        XCTAssertEqual(garbage.status, 200)
+        XCTAssertTrue(text(garbage).contains("无法解码此打印件") && !text(garbage).contains("<pre class=\"printout\">"), text(garbage))
+
+        let fingerprint = text(try await visit("GET", "/console/items/\(batch)/3", &jar))
+        XCTAssertTrue(fingerprint.contains("<img src=\"/console/items/\(batch)/3/image.png\""), fingerprint)
+        let image = try await visit("GET", "/console/items/\(batch)/3/image.png", &jar)
+        XCTAssertEqual(image.status, 200)
+        XCTAssertEqual(image.header("Content-Type"), "image/png")
+        let file = try temporaryFolder(self).appendingPathComponent("fingerprint.png")
+        try image.body.write(to: file)
+        // Read back by Python's own zlib and CRC, independent of the encoder.
+        let check = try runProgram("/usr/bin/python3", ["-c", """
+            import struct, sys, zlib
+            data = open(sys.argv[1], 'rb').read()
+            assert data[:8] == b'\\x89PNG\\r\\n\\x1a\\n'
+            at, idat, size = 8, b'', None
+            while at < len(data):
+                length, kind = struct.unpack('>I4s', data[at:at + 8]); body = data[at + 8:at + 8 + length]
+                assert struct.unpack('>I', data[at + 8 + length:at + 12 + length])[0] == zlib.crc32(kind + body), kind
+                if kind == b'IHDR': size = struct.unpack('>IIBBBBB', body)
+                if kind == b'IDAT': idat += body
+                at += 12 + length
+            width, height, depth, colour = size[:4]
+            raw = zlib.decompress(idat)
+            rows = [raw[r * (width + 1):(r + 1) * (width + 1)] for r in range(height)]
+            assert all(row[0] == 0 for row in rows)
+            sys.stdout.write(f"{width}x{height} {depth} {colour} " + b''.join(row[1:] for row in rows).hex())
+            """, file.path])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        XCTAssertEqual(check.stdout, "40x30 8 0 " + pixels.map { String(format: "%02x", $0) }.joined())
+        let short = try await visit("GET", "/console/items/\(batch)/4/image.png", &jar)
+        XCTAssertEqual(short.status, 422)
+        XCTAssertTrue(text(short).contains("pixel bytes"), text(short))
+        let notAFingerprint = try await visit("GET", "/console/items/\(batch)/0/image.png", &jar)
+        XCTAssertEqual(notAFingerprint.status, 404, "a printout has no fingerprint image")
     }
 }

@@ -22,14 +22,14 @@ final class PostgresBackendTests: ServerTestCase {
         // 1: the records; 2: receipts' time-stamps; 3: bundles exported; 4: bundles imported; 5: the server key;
         // 6: the console's people and sessions; 7: its access log; 8: categories and reviews; 9: shares;
         // 10: holds and retention; 11: the search's index by day.
-        XCTAssertEqual(try sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"), "1,2,3,4,5,6,7,8,9,10,11")
+        XCTAssertEqual(try sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"), "1,2,3,4,5,6,7,8,9,10,11,12")
         let gateway = try await enrol("station-north")
         let blob = Self.randomBlob(20_000)
         let created = try await postManifest(gateway, items: [item(blob, metadata: ["camera": "CAM-7", "officer": "A-1024"])])
         XCTAssertEqual(created.status, 201, created.errorReason ?? "")
         try await upload(gateway, blob)
         try await restartServer()
-        XCTAssertEqual(try sql("SELECT count(*) FROM schema_migrations"), "11", "a second start applies nothing again")
+        XCTAssertEqual(try sql("SELECT count(*) FROM schema_migrations"), "12", "a second start applies nothing again")
         let batchId = try created.decode(BatchCreated.self).batchId
         let commit = try await send("POST", "/v1/batches/\(batchId)/commit", headers: gateway.bearer)
         XCTAssertEqual(commit.status, 200, commit.errorReason ?? "")

@@ -313,8 +313,9 @@ class ServerTestCase: XCTestCase {
     }
 
     func postManifest(_ gateway: TestGateway, items: [ManifestItem], batchKey: String = UUID().uuidString,
-                      signingKey: Curve25519.Signing.PrivateKey? = nil) async throws -> HTTPAnswer {
-        let manifest = BatchManifest(batchKey: batchKey, gatewayId: gateway.id, createdAt: "2026-11-25T10:00:00.000Z", items: items)
+                      signingKey: Curve25519.Signing.PrivateKey? = nil, createdAt: String = "2026-11-25T10:00:00.000Z",
+                      waiting: GatewayBacklog? = nil) async throws -> HTTPAnswer {
+        let manifest = BatchManifest(batchKey: batchKey, gatewayId: gateway.id, createdAt: createdAt, items: items, waiting: waiting)
         let envelope = try SignedEnvelope.seal(manifest, with: signingKey ?? gateway.key)
         return try await sendJSON("POST", "/v1/batches", envelope, headers: gateway.bearer)
     }

@@ -1,6 +1,7 @@
 import Common
 import Crypto
 import Foundation
+import GRDB
 import Store
 import Sync
 import SyncProtocol
@@ -127,6 +128,42 @@ final class SyncEndToEndTests: XCTestCase {
         XCTAssertTrue(gatewayKey.publicKey.isValidSignature(try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(batch.manifestSignature))), for: manifestPayload))
     }
 
+    /// Every item names its officer's unit from the roster, and every manifest what the gateway
+    /// still holds besides that batch, under the unit of the gateway's config: the centre's reports count both.
+    func testEachItemCarriesItsUnitAndEachManifestWhatTheGatewayStillHolds() throws {
+        try enroll()
+        let roster = work.appendingPathComponent("officers.csv")
+        try "number,name,certificate_number,certificate_status,certificate_expires,unit\n100001,王五,ZF-1,valid,,一中队\n"
+            .write(to: roster, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try fieldgate(["officers", "import", roster.path]).status, 0)
+        let config = home.appendingPathComponent("config.toml")
+        try "unit = \"城管执法二中队\"\n".write(to: config, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(config.path, 0o600), 0)
+        let count = try collectSample(extra: [3_000])
+        let sync = try fieldgate(["sync", "--batch-size", "1", "--json"])
+        XCTAssertEqual(sync.status, 0, sync.stderr + sync.stdout)
+        XCTAssertEqual(try summary(sync)["receipted"] as? Int, count)
+
+        let manifests = try EvidenceStore(home: home).receipts().map { batch in
+            try WireCoding.decoder.decode(BatchManifest.self, from: try XCTUnwrap(batch.manifestPayload))
+        }
+        XCTAssertEqual(manifests.count, count)
+        XCTAssertEqual(manifests.compactMap { $0.waiting?.items }.sorted(), Array(0..<count), "each batch counts the others still waiting")
+        XCTAssertEqual(Set(manifests.compactMap { $0.waiting?.unit }), ["城管执法二中队"])
+        XCTAssertEqual(Set(manifests.flatMap { $0.items.map { $0.metadata["unit"] } }), ["一中队"], "the officer's unit wins")
+        let first = try XCTUnwrap(manifests.first { $0.waiting?.items == count - 1 }?.waiting)
+        XCTAssertEqual(first.byMonth, ["2026-11": count - 1])
+
+        let server = try DatabaseQueue(path: work.appendingPathComponent("server/server.sqlite").path)
+        let (tally, backlog) = try server.read { db in
+            (try Row.fetchAll(db, sql: "SELECT unit, kind, items FROM reportTally").map { [$0["unit"] as String, $0["kind"], String($0["items"] as Int)] },
+             try Row.fetchOne(db, sql: "SELECT unit, items FROM gatewayBacklog"))
+        }
+        XCTAssertEqual(tally, [["一中队", "recording", String(count)]])
+        XCTAssertEqual(backlog?["unit"], "城管执法二中队")
+        XCTAssertEqual(backlog?["items"], 0, "the last batch's report: nothing else waits")
+    }
+
     /// A batch an older build opened on the server without keeping its manifest (the server
     /// holds other bytes than a manifest signed now) is still receipted: its items are compared.
     func testABatchOpenedBeforeManifestsWereKeptIsStillReceipted() throws {
@@ -137,7 +174,7 @@ final class SyncEndToEndTests: XCTestCase {
         let batch = try XCTUnwrap(try store.prepareBatch(limit: 100))
         let entries = try store.entries(inBatch: try XCTUnwrap(batch.id))
         // What the older build sent: the same items, their custody as it stood then (shorter).
-        let items = entries.map(ManifestBuilder.item(for:)).map { item in
+        let items = entries.map { ManifestBuilder.item(for: $0) }.map { item in
             var item = item
             item.custody = Array(item.custody.dropLast())
             return item

@@ -7,6 +7,8 @@ import Hummingbird
 struct GatewayAuthenticator: Sendable {
     let repository: any EvidenceRepository
     let metrics: ServerMetrics
+    /// The server's clock: when a gateway was last heard of is what reconciliation reads.
+    var clock = ServerClock()
     /// lastSeenAt is written at most this often per gateway, not on every chunk.
     static let lastSeenResolution: TimeInterval = 60
 
@@ -39,7 +41,7 @@ struct GatewayAuthenticator: Sendable {
         guard gateway.state != .revoked else {
             throw ServerError.unauthorized("gateway \(gateway.name) has been revoked")
         }
-        let now = Date()
+        let now = clock.now()
         if gateway.lastSeenAt.map({ now.timeIntervalSince($0) > Self.lastSeenResolution }) ?? true {
             try await repository.recordSeen(gatewayId: gateway.id, at: now)
         }

@@ -4,6 +4,7 @@ import Foundation
 enum MigratedValue: Sendable, Equatable {
     case text(String?)
     case integer(Int64?)
+    case real(Double?)
     case boolean(Bool?)
     case date(Date?)
     case bytes(Data?)
@@ -15,7 +16,7 @@ enum MigratedValue: Sendable, Equatable {
 /// embedded (SQLite, camelCase) schema and in PostgreSQL's (snake_case), and what makes a row
 /// the same row, so that moving it twice stores it once.
 struct MigratedTable: Sendable {
-    enum Kind: Sendable { case text, integer, boolean, date, bytes, json }
+    enum Kind: Sendable { case text, integer, real, boolean, date, bytes, json }
 
     struct Column: Sendable {
         let postgres: String
@@ -110,6 +111,25 @@ struct MigratedTable: Sendable {
         ("kind", "kind", .text), ("details", "details", .text), ("previous_hash", "previousHash", .text), ("hash", "hash", .text),
     ])
 
+    // The reports' counts move as they were counted (a second run collides and adds nothing).
+    static let reportTally = MigratedTable("report_tally", sqlite: "reportTally", key: "month, unit, kind, document_type", [
+        ("month", "month", .text), ("unit", "unit", .text), ("kind", "kind", .text), ("document_type", "documentType", .text),
+        ("items", "items", .integer), ("seconds", "seconds", .real), ("flagged", "flagged", .integer), ("late", "late", .integer),
+    ])
+    static let cameraSighting = MigratedTable("camera_sighting", sqlite: "cameraSighting", key: "serial", [
+        ("serial", "serial", .text), ("unit", "unit", .text), ("gateway_id", "gatewayId", .text), ("last_recorded_at", "lastRecordedAt", .text),
+        ("last_receipted_at", "lastReceiptedAt", .date),
+    ])
+    static let lateItem = MigratedTable("late_item", sqlite: "lateItem", key: "batch_id, position", [
+        ("batch_id", "batchId", .text), ("position", "position", .integer), ("month", "month", .text), ("unit", "unit", .text),
+        ("kind", "kind", .text), ("officer", "officer", .text), ("camera", "camera", .text), ("recorded_at", "recordedAt", .text),
+    ])
+    static let gatewayBacklog = MigratedTable("gateway_backlog", sqlite: "gatewayBacklog", key: "gateway_id", [
+        ("gateway_id", "gatewayId", .text), ("unit", "unit", .text), ("reported_at", "reportedAt", .text), ("items", "items", .integer),
+        ("bytes", "bytes", .integer), ("oldest_recorded_at", "oldestRecordedAt", .text), ("by_month", "byMonth", .text),
+        ("received_at", "receivedAt", .date),
+    ])
+
     /// Every table but `blob` (moved with its bytes), parents before children.
-    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .category, .batch, .batchItem, .itemReview, .itemEvent, .itemRetention, .share, .shareItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport]
+    static let records: [MigratedTable] = [.gateway, .consoleUser, .accessEvent, .category, .batch, .batchItem, .itemReview, .itemEvent, .itemRetention, .share, .shareItem, .possession, .receiptTimestamp, .bundleExport, .bundleImport, .reportTally, .cameraSighting, .lateItem, .gatewayBacklog]
 }

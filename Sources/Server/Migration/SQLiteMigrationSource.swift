@@ -15,6 +15,7 @@ extension SQLiteEvidenceRepository {
                     switch column.kind {
                     case .text: return .text(String.fromDatabaseValue(value))
                     case .integer: return .integer(Int64.fromDatabaseValue(value))
+                    case .real: return .real(Double.fromDatabaseValue(value))
                     case .boolean: return .boolean(Bool.fromDatabaseValue(value))
                     case .date: return .date(Date.fromDatabaseValue(value))
                     case .bytes: return .bytes(Data.fromDatabaseValue(value))

@@ -60,6 +60,10 @@ struct BatchRoutes {
                             custody: item.custody, withdrawn: false)
         }
         let (stored, created) = try await context.repository.createBatch(batch, items: items)
+        if let waiting = manifest.waiting {
+            try await context.repository.recordBacklog(gatewayId: gateway.id, backlog: waiting, reportedAt: manifest.createdAt,
+                                                       at: context.clock.now())
+        }
         let storedItems = created ? items : try await context.repository.items(batchId: stored.id)
         return EditedResponse(status: created ? .created : .ok, response: try await batchCreated(stored, items: storedItems))
     }
@@ -89,7 +93,30 @@ struct BatchRoutes {
                 problems.append("items[\(index)].metadata is \(metadataBytes) bytes; at most \(quotas.metadataBytesPerItem)")
             }
         }
+        if let waiting = manifest.waiting { problems += Self.problems(of: waiting) }
         guard problems.isEmpty else { throw ServerError.badRequest("invalid manifest: " + problems.joined(separator: "; ")) }
+    }
+
+    /// A backlog report is counts and months: anything else in it is refused by field.
+    static func problems(of waiting: GatewayBacklog) -> [String] {
+        var problems: [String] = []
+        if waiting.items < 0 || waiting.bytes < 0 { problems.append("waiting holds a negative count") }
+        if waiting.byMonth.count > 600 { problems.append("waiting.byMonth has \(waiting.byMonth.count) months; at most 600") }
+        let isMonth: (String) -> Bool = { key in
+            let parts = key.split(separator: "-")
+            return key.utf8.count == 7 && parts.count == 2 && parts.allSatisfy { $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+                && (1...12).contains(Int(parts[1]) ?? 0)
+        }
+        if let bad = waiting.byMonth.keys.sorted().first(where: { !isMonth($0) }) {
+            problems.append("waiting.byMonth names \"\(bad.prefix(16))\", not a month written YYYY-MM")
+        }
+        if waiting.byMonth.values.contains(where: { $0 < 0 }) { problems.append("waiting.byMonth holds a negative count") }
+        let isPlainText: (String) -> Bool = { text in
+            text.count <= 64 && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        }
+        if let unit = waiting.unit, !isPlainText(unit) { problems.append("waiting.unit is over 64 characters or holds a control character") }
+        if let oldest = waiting.oldestRecordedAt, !isPlainText(oldest) { problems.append("waiting.oldestRecordedAt is not a time") }
+        return problems
     }
 
     func showBatch(_ batchId: String, of gateway: GatewayRecord) async throws -> BatchCreated {
@@ -197,7 +224,7 @@ struct BatchRoutes {
         guard wrongSizes.isEmpty else {
             throw ServerError(.unprocessableContent, "batch \(batch.id) cannot be committed: " + wrongSizes.joined(separator: "; "))
         }
-        let now = Date()
+        let now = context.clock.now()
         let receipt = Receipt(version: Receipt.currentVersion, batchId: batch.id, batchKey: batch.batchKey, gatewayId: gateway.id,
                               manifestSha256: try Self.manifestSha256(of: batch),
                               items: kept.map { Receipt.Item(sha256: $0.sha256, size: $0.size, lastCustodyHash: $0.custody.last?.hash) },

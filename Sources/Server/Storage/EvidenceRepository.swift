@@ -5,7 +5,7 @@ import SyncProtocol
 /// Everything the server records except the blobs' bytes: gateways, batches, uploads, and which
 /// blobs are held. SQLite (``SQLiteEvidenceRepository``) is the default; PostgreSQL
 /// (``PostgresEvidenceRepository``) lets several server instances share one database.
-protocol EvidenceRepository: ConsoleRepository {
+protocol EvidenceRepository: ConsoleRepository, ReportRepository {
     /// Makes the store ready for requests: reaches it and brings its schema up to date. Throws a
     /// ``ServerSetupError`` saying what is wrong (unreachable, refused password, newer schema).
     func prepare() async throws

@@ -145,6 +145,7 @@ extension SQLiteEvidenceRepository {
         }
         equal("officer", query.officer)
         equal("camera", query.camera)
+        equal("unit", query.unit)
         if let caseNumber = query.caseNumber {
             // The candidates come from the two indexes (the gateway's case, the bound one); the
             // bound case, when there is one, then decides.

@@ -157,6 +157,7 @@ final class SQLiteEvidenceRepository: EvidenceRepository {
             }
             try db.execute(sql: "UPDATE batch SET state = 'committed', committedAt = ?, receipt = ? WHERE id = ?",
                            arguments: [date, receipt, id])
+            try Self.storeReportFacts(batchId: id, gatewayId: stored.gatewayId, committedAt: date, db)
             var committed = stored
             committed.state = .committed
             committed.committedAt = date

@@ -220,6 +220,28 @@ enum ServerSchema {
                     json_extract(metadata, '$.capturedAt'), json_extract(metadata, '$.collectedAt')))
                 """)
         }
+        // The reports' counts, kept as batches commit; the counts of batches committed before
+        // are worked out here, by the same code.
+        migrator.registerMigration("v12: the reports' counts, cameras' latest recordings, late items, gateways' backlogs") { db in
+            try db.execute(sql: """
+                CREATE TABLE reportTally (month TEXT NOT NULL, unit TEXT NOT NULL, kind TEXT NOT NULL, documentType TEXT NOT NULL,
+                    items INTEGER NOT NULL, seconds REAL NOT NULL, flagged INTEGER NOT NULL, late INTEGER NOT NULL,
+                    PRIMARY KEY (month, unit, kind, documentType));
+                CREATE TABLE cameraSighting (serial TEXT PRIMARY KEY, unit TEXT NOT NULL, gatewayId TEXT NOT NULL REFERENCES gateway,
+                    lastRecordedAt TEXT NOT NULL, lastReceiptedAt DATETIME NOT NULL);
+                CREATE TABLE lateItem (batchId TEXT NOT NULL, position INTEGER NOT NULL, month TEXT NOT NULL, unit TEXT NOT NULL,
+                    kind TEXT NOT NULL, officer TEXT, camera TEXT, recordedAt TEXT NOT NULL, PRIMARY KEY (batchId, position));
+                CREATE INDEX lateItem_by_month ON lateItem (month, recordedAt);
+                CREATE TABLE gatewayBacklog (gatewayId TEXT PRIMARY KEY REFERENCES gateway, unit TEXT, reportedAt TEXT NOT NULL,
+                    items INTEGER NOT NULL, bytes INTEGER NOT NULL, oldestRecordedAt TEXT, byMonth TEXT NOT NULL, receivedAt DATETIME NOT NULL);
+                CREATE INDEX batchItem_by_unit ON batchItem (json_extract(metadata, '$.unit'));
+                """)
+            let batches = try Row.fetchAll(db, sql: "SELECT id, gatewayId, committedAt FROM batch WHERE state = 'committed'")
+            for batch in batches {
+                try SQLiteEvidenceRepository.storeReportFacts(batchId: batch["id"], gatewayId: batch["gatewayId"],
+                                                              committedAt: batch["committedAt"], db)
+            }
+        }
         return migrator
     }
 

@@ -39,7 +39,8 @@ extension EvidenceStore {
         case .recording:
             guard let recording = try Recording.fetchOne(db, key: item.sourceId) else { return nil }
             let custody = try CustodyEvent.filter(Column("recordingId") == item.sourceId).order(Column("seq")).fetchAll(db)
-            return SyncEntry(item: item, source: .recording(recording), custody: custody)
+            let unit = try recording.officerNumber.flatMap { try Officer.fetchOne(db, key: $0)?.unit }
+            return SyncEntry(item: item, source: .recording(recording), custody: custody, officerUnit: unit)
         case .printout:
             guard let document = try PrintedDocument.fetchOne(db, key: item.sourceId) else { return nil }
             source = .printout(document)
@@ -68,6 +69,26 @@ extension EvidenceStore {
         }
     }
 
+    /// Items not receipted (refused ones included) outside `batchId`: what the gateway still
+    /// holds that the server lacks, as sent with a manifest.
+    public func unreceipted(excludingBatch batchId: Int64?, calendar: Calendar = .current) throws -> UnreceiptedItems {
+        try database.read { db in
+            var request = SyncItem.filter(SyncItem.Columns.state != UploadState.receipted)
+            if let batchId { request = request.filter(SyncItem.Columns.batchId == nil || SyncItem.Columns.batchId != batchId) }
+            var tally = UnreceiptedItems()
+            let rows = try Row.fetchCursor(db, request.select(SyncItem.Columns.size, SyncItem.Columns.takenAt, SyncItem.Columns.updatedAt))
+            while let row = try rows.next() {
+                let recorded: Date = row["takenAt"] ?? row["updatedAt"]
+                tally.items += 1
+                tally.bytes += row["size"]
+                tally.oldestRecordedAt = min(tally.oldestRecordedAt ?? recorded, recorded)
+                let month = calendar.dateComponents([.year, .month], from: recorded)
+                tally.byMonth[String(format: "%04d-%02d", month.year ?? 0, month.month ?? 0), default: 0] += 1
+            }
+            return tally
+        }
+    }
+
     /// Recordings the server has receipted, of one camera: the `after-receipt` policy may free them.
     public func receiptedRecordingIds(camera: String) throws -> Set<Int64> {
         try database.read { db in
@@ -77,4 +98,14 @@ extension EvidenceStore {
                 .select(Column("id"), as: Int64.self)))
         }
     }
+}
+
+/// Items the server has not receipted: how many, their bytes, the oldest, and by month recorded.
+public struct UnreceiptedItems: Sendable, Equatable {
+    public var items = 0
+    public var bytes: Int64 = 0
+    public var oldestRecordedAt: Date?
+    public var byMonth: [String: Int] = [:]
+
+    public init() {}
 }

@@ -138,6 +138,8 @@ public struct SyncEntry: Sendable {
     public var item: SyncItem
     public var source: Source
     public var custody: [CustodyEvent]
+    /// The unit of the recording's officer, as the roster has it.
+    public var officerUnit: String?
 }
 
 /// One item's place in a batch, in the order it was batched (its rowid).

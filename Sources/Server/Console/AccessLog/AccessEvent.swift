@@ -35,6 +35,10 @@ public enum AccessAction: String, CaseIterable, Sendable, Codable {
     case retentionRestored = "retention-restored"
     case retentionDeleted = "retention-deleted"
     case viewRetention = "view-retention"
+    case viewReport = "view-report"
+    case exportReport = "export-report"
+    case exportLedger = "export-ledger"
+    case viewReconciliation = "view-reconciliation"
 }
 
 /// One entry of the access log: who did what, when, from where. Entries are hash-chained as

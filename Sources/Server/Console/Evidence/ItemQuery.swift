@@ -10,6 +10,8 @@ struct ItemQuery: Sendable, Equatable {
     /// The gateway's name.
     var gateway: String?
     var caseNumber: String?
+    /// The unit (执法单位) the gateway counted the item for.
+    var unit: String?
     var kind: ItemKind?
     /// Items recorded (printed, captured) on or after the start of this day.
     var from: Date?
@@ -53,6 +55,7 @@ struct ItemQuery: Sendable, Equatable {
         query.camera = try text("camera")
         query.gateway = try text("gateway")
         query.caseNumber = try text("case")
+        query.unit = try text("unit")
         if let kind = try text("kind") {
             guard let known = ItemKind(rawValue: kind) else { throw .badKind(kind) }
             query.kind = known

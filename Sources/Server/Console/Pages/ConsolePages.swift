@@ -31,11 +31,22 @@ struct ConsolePages: Sendable {
                                "mayReadAccessLog": user.role.may(.readAccessLog),
                                "mayCategorise": user.role.may(.categorise),
                                "mayShare": user.role.may(.share),
-                               "mayViewRetention": user.role.may(.viewRetention)] as [String: Any]
+                               "mayViewRetention": user.role.may(.viewRetention),
+                               "mayReadReports": user.role.may(.readReports)] as [String: Any]
         }
         if let csrf { context["csrf"] = csrf }
         context["body"] = library.render(context, withTemplate: page) ?? ""
         return library.render(context, withTemplate: "layout") ?? ""
+    }
+
+    /// Renders `page` alone on a sheet for the printer: no navigation, print styles only.
+    func renderPrintable(_ page: String, title: String, language: ConsoleLanguage, values: [String: Any]) -> String {
+        var context: [String: Any] = values
+        context["t"] = ConsoleText.table(language)
+        context["lang"] = language.htmlTag
+        context["title"] = title
+        context["body"] = library.render(context, withTemplate: page) ?? ""
+        return library.render(context, withTemplate: "print-layout") ?? ""
     }
 
     static let templates: [String: String] = [
@@ -58,6 +69,8 @@ struct ConsolePages: Sendable {
             {{#mayCategorise}}<a href="/console/work">{{t.workList}}</a>{{/mayCategorise}}
             {{#mayShare}}<a href="/console/shares">{{t.shares}}</a>{{/mayShare}}
             {{#mayViewRetention}}<a href="/console/retention">{{t.retention}}</a>{{/mayViewRetention}}
+            {{#mayReadReports}}<a href="/console/reports">{{t.reports}}</a>
+            <a href="/console/reconciliation">{{t.reconciliation}}</a>{{/mayReadReports}}
             {{#mayManagePeople}}<a href="/console/people">{{t.people}}</a>{{/mayManagePeople}}
             {{#mayReadAccessLog}}<a href="/console/access-log">{{t.accessLog}}</a>{{/mayReadAccessLog}}
             <span class="who">{{t.signedInAs}} <strong>{{name}}</strong> ({{role}})</span>
@@ -109,6 +122,7 @@ struct ConsolePages: Sendable {
             <label>{{t.camera}} <input name="camera" value="{{form.camera}}" maxlength="128"></label>
             <label>{{t.gateway}} <input name="gateway" value="{{form.gateway}}" maxlength="128"></label>
             <label>{{t.case}} <input name="case" value="{{form.case}}" maxlength="128"></label>
+            <label>{{t.unit}} <input name="unit" value="{{form.unit}}" maxlength="128"></label>
             <label>{{t.from}} <input name="from" type="date" value="{{form.from}}"></label>
             <label>{{t.until}} <input name="until" type="date" value="{{form.until}}"></label>
             <label>{{t.kind}} <select name="kind"><option value="">{{t.anyKind}}</option>
@@ -155,6 +169,11 @@ struct ConsolePages: Sendable {
             {{#audio}}<audio controls preload="metadata" src="{{contentURL}}" id="player"></audio>{{/audio}}
             {{#photo}}<img src="{{contentURL}}" alt="{{sha256}}" class="photo">{{/photo}}
             {{#download}}<p>{{t.noPlayer}}</p>{{/download}}
+            {{#printout}}<h2>{{t.printoutText}}</h2>
+            <pre class="printout">{{text}}</pre>
+            <p>{{t.verificationId}}: <code>{{verificationId}}</code> · {{#qrMatches}}{{t.qrMatches}}{{/qrMatches}}{{^qrMatches}}<strong class="error">{{t.qrMismatch}}</strong>{{/qrMatches}}</p>{{/printout}}
+            {{#printoutError}}<p class="error" role="alert">{{t.printoutUnreadable}} {{printoutError}}</p>{{/printoutError}}
+            {{#fingerprint}}<img src="{{imageURL}}" alt="{{t.fingerprintImage}}" class="fingerprint">{{/fingerprint}}
             <p><a href="{{contentURL}}" download>{{t.download}}</a> · <a href="{{receiptURL}}">{{t.receipt}}</a> ({{t.receiptHint}})</p>
             {{#review}}
             <form method="post" action="{{action}}" class="review">
@@ -263,6 +282,85 @@ struct ConsolePages: Sendable {
             </table>
             {{#older}}<p><a href="/console/access-log?before={{older}}">{{t.older}}</a></p>{{/older}}
             """,
+        "print-layout": """
+            <!DOCTYPE html>
+            <html lang="{{lang}}">
+            <head>
+            <meta charset="utf-8">
+            <title>{{title}} · {{t.title}}</title>
+            <link rel="stylesheet" href="/console/static/console.css">
+            </head>
+            <body class="printable">
+            {{{body}}}
+            </body>
+            </html>
+            """,
+        "report": """
+            <h1>{{t.reportTitle}} · {{month}}</h1>
+            <form method="get" action="/console/reports" class="search">
+            <label>{{t.month}} <input name="month" type="month" value="{{month}}" list="report-months"></label>
+            <datalist id="report-months">{{#months}}<option value="{{month}}">{{/months}}</datalist>
+            <label>{{t.unit}} <input name="unit" value="{{unit}}" maxlength="128"></label>
+            <button type="submit">{{t.show}}</button>
+            </form>
+            <p><a href="/console/reports/print?{{query}}">{{t.reportPrintable}}</a> · <a href="/console/reports/monthly.csv?{{query}}">{{t.downloadCSV}}</a> · <a href="/console/reports/ledger.csv?{{query}}">{{t.reportLedger}}</a> · <a href="/console/reconciliation?month={{month}}">{{t.reconciliation}}</a></p>
+            <p>{{t.reportHint}}</p>
+            {{> report-table}}
+            """,
+        "report-print": """
+            <h1>{{t.reportTitle}}</h1>
+            <p>{{t.month}} {{month}}{{#unit}} · {{t.unit}} {{unit}}{{/unit}} · {{t.reportGenerated}} {{generated}} · {{printedBy}}</p>
+            {{> report-table}}
+            <p class="signature">{{t.reportSignature}}</p>
+            """,
+        "report-table": """
+            {{#none}}<p>{{t.reportEmpty}}</p>{{/none}}
+            <table class="report">
+            <thead><tr><th scope="col">{{t.unit}}</th><th scope="col">{{t.reportRecordings}}</th><th scope="col">{{t.reportHours}}</th><th scope="col">{{t.reportPrintouts}}</th>{{#documentTypes}}<th scope="col">{{t.reportPrintoutsOfType}}{{name}}</th>{{/documentTypes}}<th scope="col">{{t.reportFingerprints}}</th><th scope="col">{{t.reportFlagged}}</th><th scope="col">{{t.reportLate}}</th><th scope="col">{{t.reportReceived}}</th><th scope="col">{{t.reportWaiting}}</th><th scope="col">{{t.reportRetained}}</th><th scope="col" class="no-print">{{t.reportLedger}}</th></tr></thead>
+            <tbody>
+            {{#lines}}<tr{{#slipping}} class="slipping"{{/slipping}}><th scope="row">{{unit}}</th><td>{{recordings}}</td><td>{{hours}}</td><td>{{printouts}}</td>{{#byType}}<td>{{count}}</td>{{/byType}}<td>{{fingerprints}}</td><td>{{flagged}}</td><td>{{late}}</td><td>{{received}}</td><td>{{waiting}}</td><td>{{retained}}</td><td class="no-print"><a href="{{ledgerURL}}">CSV</a></td></tr>
+            {{/lines}}
+            </tbody>
+            {{#total}}<tfoot><tr><th scope="row">{{unit}}</th><td>{{recordings}}</td><td>{{hours}}</td><td>{{printouts}}</td>{{#byType}}<td>{{count}}</td>{{/byType}}<td>{{fingerprints}}</td><td>{{flagged}}</td><td>{{late}}</td><td>{{received}}</td><td>{{waiting}}</td><td>{{retained}}</td><td class="no-print"><a href="{{ledgerURL}}">CSV</a></td></tr></tfoot>{{/total}}
+            </table>
+            """,
+        "reconciliation": """
+            <h1>{{t.reconciliation}} · {{month}}</h1>
+            <form method="get" action="/console/reconciliation" class="search">
+            <label>{{t.month}} <input name="month" type="month" value="{{month}}"></label>
+            <label>{{t.reconSilentDays}} <input name="days" type="number" min="1" max="3650" value="{{days}}"></label>
+            <button type="submit">{{t.show}}</button>
+            </form>
+            <h2>{{t.reconGateways}}</h2>
+            <p>{{t.reconGatewaysHint}}</p>
+            <table class="results">
+            <thead><tr><th scope="col">{{t.gateway}}</th><th scope="col">{{t.unit}}</th><th scope="col">{{t.reconLastSeen}}</th><th scope="col">{{t.reconLastCommitted}}</th><th scope="col">{{t.reportWaiting}}</th><th scope="col">{{t.reconOldestWaiting}}</th><th scope="col">{{t.reconReportedAt}}</th><th scope="col">{{t.reconOpenBatches}}</th></tr></thead>
+            <tbody>
+            {{#gateways}}<tr{{#silent}} class="slipping"{{/silent}}><th scope="row">{{name}}{{#silent}} · {{t.reconSilent}}{{/silent}}</th><td>{{unit}}</td><td>{{lastSeen}}</td><td>{{lastCommitted}}</td><td>{{waiting}} {{waitingBytes}}</td><td>{{oldestWaiting}}</td><td>{{reportedAt}}</td><td>{{openBatches}} ({{openItems}})</td></tr>
+            {{/gateways}}
+            </tbody>
+            </table>
+            <h2>{{t.reconCameras}}</h2>
+            {{#noCameras}}<p>{{t.reconNoSilentCameras}}</p>{{/noCameras}}
+            <table class="results">
+            <thead><tr><th scope="col">{{t.camera}}</th><th scope="col">{{t.unit}}</th><th scope="col">{{t.gateway}}</th><th scope="col">{{t.reconLastRecorded}}</th><th scope="col">{{t.reconLastCommitted}}</th></tr></thead>
+            <tbody>
+            {{#cameras}}<tr class="slipping"><th scope="row">{{serial}}</th><td>{{unit}}</td><td>{{gateway}}</td><td>{{lastRecorded}}</td><td>{{lastReceipted}}</td></tr>
+            {{/cameras}}
+            </tbody>
+            </table>
+            <h2>{{t.reconLate}} ({{lateTotal}})</h2>
+            <p>{{t.reconLateHint}}</p>
+            {{#noLate}}<p>{{t.reconNoLate}}</p>{{/noLate}}
+            <table class="results">
+            <thead><tr><th scope="col">{{t.recordedAt}}</th><th scope="col">{{t.reconReceivedAt}}</th><th scope="col">{{t.reconDelay}}</th><th scope="col">{{t.unit}}</th><th scope="col">{{t.kind}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.camera}}</th><th scope="col">{{t.gateway}}</th></tr></thead>
+            <tbody>
+            {{#late}}<tr><td><a href="{{url}}">{{recordedAt}}</a></td><td>{{receivedAt}}</td><td>{{delay}}</td><td>{{unit}}</td><td>{{kind}}</td><td>{{officer}}</td><td>{{camera}}</td><td>{{gateway}}</td></tr>
+            {{/late}}
+            </tbody>
+            </table>
+            {{#lateMore}}<p>{{t.reconLateMore}}</p>{{/lateMore}}
+            """,
         "message": """
             <h1>{{title}}</h1>
             <p role="alert">{{message}}</p>
@@ -297,5 +395,19 @@ struct ConsolePages: Sendable {
         input.link { width: 40rem; max-width: 100%; font-family: monospace; }
         section.shared-item { background: #fff; padding: .6rem 1rem; margin-bottom: 1rem; }
         th, table.timeline td:nth-child(-n+3), table.results td:nth-child(-n+2) { white-space: nowrap; }
+        pre.printout { display: inline-block; background: #fff; padding: .8rem 1rem; border: 1px solid #dde1e6; font-family: "Noto Sans Mono CJK SC", monospace; }
+        img.fingerprint { image-rendering: pixelated; width: 256px; background: #fff; border: 1px solid #dde1e6; }
+        table.report td { text-align: right; font-variant-numeric: tabular-nums; }
+        table.report tfoot { font-weight: 700; border-top: 2px solid #1a1a1a; }
+        tr.slipping th, tr.slipping td { background: #fff3e0; }
+        body.printable { background: #fff; margin: 1.5cm; }
+        p.signature { margin-top: 3rem; }
+        @media print {
+            header, form.search, .no-print { display: none; }
+            body { background: #fff; }
+            main { margin: 0; max-width: none; }
+            table { font-size: 10pt; }
+            tr.slipping th, tr.slipping td { background: none; }
+        }
         """
 }

@@ -16,7 +16,7 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
         case .signIn, .viewEvidence: true
         case .managePeople: self == .admin
         case .readAccessLog: self == .admin || self == .auditor
-        case .viewRetention: self != .viewer
+        case .viewRetention, .readReports: self != .viewer
         case .categorise, .share: self == .admin || self == .reviewer
         }
     }
@@ -35,6 +35,8 @@ enum ConsolePermission: Sendable {
     case categorise
     /// Make and revoke shares.
     case share
+    /// The monthly report, the ledger and reconciliation.
+    case readReports
 }
 
 /// A person who signs in to the console. Only the bcrypt hash of the password is kept.

@@ -17,6 +17,9 @@ extension ConsoleRoutes {
         console.get("items/:batch/:position/content") { request, requestContext in
             try await content(request, requestContext, address: Self.address(requestContext))
         }
+        console.get("items/:batch/:position/image.png") { request, requestContext in
+            try await fingerprintImage(request, requestContext, address: Self.address(requestContext))
+        }
         console.get("items/:batch/:position/receipt") { request, requestContext in
             try await receipt(request, requestContext, address: Self.address(requestContext))
         }
@@ -92,14 +95,56 @@ extension ConsoleRoutes {
             let base = "\(Self.path)/items/\(found.batchId)/\(found.item.position)"
             values["contentURL"] = base + "/content"
             values["receiptURL"] = base + "/receipt"
-            switch Self.mediaType(of: found) {
-            case "video": values["video"] = true
-            case "audio": values["audio"] = true
-            case "photo": values["photo"] = true
+            switch (ItemKind(rawValue: found.item.kind), Self.mediaType(of: found)) {
+            case (.recording?, "video"): values["video"] = true
+            case (.recording?, "audio"): values["audio"] = true
+            case (.recording?, "photo"): values["photo"] = true
+            case (.printout?, _) where found.retentionState != .deleted:
+                do {
+                    let bytes = try await paperworkBytes(found, largest: PaperworkView.largestPrintout)
+                    let printout = try PaperworkView.printout(bytes, verificationId: found.item.metadata["verificationId"])
+                    values["printout"] = ["text": printout.text, "verificationId": printout.verificationId ?? "",
+                                          "qrMatches": printout.qrMatches] as [String: Any]
+                } catch {
+                    values["printoutError"] = "\(error)"
+                }
+            case (.fingerprint?, _) where found.retentionState != .deleted: values["fingerprint"] = ["imageURL": base + "/image.png"]
             default: values["download"] = true
             }
             return html(.ok, pages.render("item", title: found.item.sha256.prefix(12) + "…", language: language, user: user,
                                           csrf: session.csrfToken, values: values), request: request)
+        }
+    }
+
+    /// A printout's or fingerprint's bytes, whole, for decoding; refused past `largest`.
+    private func paperworkBytes(_ found: FoundItem, largest: Int) async throws -> [UInt8] {
+        guard found.item.size <= Int64(largest) else {
+            throw ServerError(.contentTooLarge, "the item is \(found.item.size) bytes, too large to show (at most \(largest))")
+        }
+        guard let data = try await context.blobs.read(found.item.sha256, offset: 0, length: Int(found.item.size)),
+              data.count == Int(found.item.size) else {
+            throw ServerError(.internalServerError, "blob \(found.item.sha256) is shorter than its item says")
+        }
+        return Array(data)
+    }
+
+    /// A fingerprint, kept as PGM, as a PNG for the item page.
+    private func fingerprintImage(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
+        try await page(request, needs: .viewEvidence) { session, user, language in
+            guard let found = try await item(requestContext), found.item.kind == ItemKind.fingerprint.rawValue,
+                  found.retentionState != .deleted else { return notFound(request, language, user, session) }
+            let image: GrayscaleImage
+            do {
+                image = try GrayscaleImage(pgm: try await paperworkBytes(found, largest: PaperworkView.largestFingerprint))
+            } catch let error as GrayscaleImage.ParseError {
+                return html(.unprocessableContent, pages.render("message", title: "422", language: language, user: user, csrf: session.csrfToken,
+                                                                values: ["message": error.description]), request: request)
+            }
+            try await accessLog.record(.viewItem, actor: user.name, address: address, subject: found.item.sha256,
+                                       detail: "fingerprint image, batch \(found.batchId) item \(found.item.position)")
+            return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, no-store",
+                                                   HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: image.png)))
         }
     }
 

@@ -32,6 +32,7 @@ struct ConsoleRoutes: Sendable {
         console.get("access-log") { request, requestContext in try await accessLogPage(request, address: Self.address(requestContext)) }
         console.get("access-log.csv") { request, requestContext in try await accessLogCSV(request, address: Self.address(requestContext)) }
         registerEvidence(on: console)
+        registerReports(on: console)
         registerSharing(on: console, public: router)
         console.get("static/console.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],

@@ -74,6 +74,7 @@ final class PostgresDatabase: Sendable {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                 }
+                try await migration.backfill?(connection, self.logger)
                 try await connection.query("""
                     INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))
                     """, logger: self.logger)

@@ -144,8 +144,8 @@ extension PostgresEvidenceRepository {
             binds.append(value)
             return "$\(binds.count)"
         }
-        // Each key matches an index of migration 1 (metadata ->> key).
-        for (key, value) in [("officer", query.officer), ("camera", query.camera)] {
+        // Each key matches an index of migration 1 (metadata ->> key), the unit one of 12.
+        for (key, value) in [("officer", query.officer), ("camera", query.camera), ("unit", query.unit)] {
             if let value { conditions.append("item.metadata ->> '\(key)' = \(bind(value))") }
         }
         if let caseNumber = query.caseNumber {

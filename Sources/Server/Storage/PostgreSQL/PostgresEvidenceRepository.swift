@@ -157,6 +157,7 @@ final class PostgresEvidenceRepository: EvidenceRepository {
             try await connection.query("""
                 UPDATE batch SET state = 'committed', committed_at = \(date), receipt = \(receipt) WHERE id = \(id)
                 """, logger: logger)
+            try await Self.storeReportFacts(batchId: id, gatewayId: stored.gatewayId, committedAt: date, connection, logger)
             var committed = stored
             committed.state = .committed
             committed.committedAt = date

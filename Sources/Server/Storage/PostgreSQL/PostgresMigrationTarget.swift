@@ -16,6 +16,7 @@ extension PostgresEvidenceRepository {
                     switch value {
                     case .text(let text): bindings.append(text)
                     case .integer(let number): bindings.append(number)
+                    case .real(let number): bindings.append(number)
                     case .boolean(let flag): bindings.append(flag)
                     case .date(let date): bindings.append(date)
                     case .bytes(let data): try bindings.append(data)

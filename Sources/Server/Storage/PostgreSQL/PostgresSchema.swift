@@ -1,3 +1,7 @@
+import Foundation
+import Logging
+import PostgresNIO
+
 /// The PostgreSQL database's migrations, numbered and never edited once shipped: a change is a
 /// new one. Applied versions are rows of `schema_migrations`; each migration runs in its own
 /// transaction, so a failure leaves the database at the version before it.
@@ -6,6 +10,8 @@ enum PostgresSchema {
         let version: Int
         let name: String
         let statements: [String]
+        /// Work in Swift after the statements, in the same transaction: rows computed from rows.
+        var backfill: (@Sendable (PostgresConnection, Logger) async throws -> Void)? = nil
     }
 
     static let migrations: [Migration] = [
@@ -245,6 +251,36 @@ enum PostgresSchema {
                 metadata ->> 'capturedAt', metadata ->> 'collectedAt')))
             """,
         ]),
+        // The reports' counts, kept as batches commit; those of batches committed before are
+        // worked out by the same code.
+        Migration(version: 12, name: "the reports' counts, cameras' latest recordings, late items, gateways' backlogs", statements: [
+            """
+            CREATE TABLE report_tally (month text NOT NULL, unit text NOT NULL, kind text NOT NULL, document_type text NOT NULL,
+                items bigint NOT NULL, seconds double precision NOT NULL, flagged bigint NOT NULL, late bigint NOT NULL,
+                PRIMARY KEY (month, unit, kind, document_type))
+            """,
+            """
+            CREATE TABLE camera_sighting (serial text PRIMARY KEY, unit text NOT NULL, gateway_id text NOT NULL REFERENCES gateway (id),
+                last_recorded_at text NOT NULL, last_receipted_at timestamptz NOT NULL)
+            """,
+            """
+            CREATE TABLE late_item (batch_id text NOT NULL, position integer NOT NULL, month text NOT NULL, unit text NOT NULL,
+                kind text NOT NULL, officer text, camera text, recorded_at text NOT NULL, PRIMARY KEY (batch_id, position))
+            """,
+            "CREATE INDEX late_item_by_month ON late_item (month, recorded_at)",
+            """
+            CREATE TABLE gateway_backlog (gateway_id text PRIMARY KEY REFERENCES gateway (id), unit text, reported_at text NOT NULL,
+                items bigint NOT NULL, bytes bigint NOT NULL, oldest_recorded_at text, by_month text NOT NULL, received_at timestamptz NOT NULL)
+            """,
+            "CREATE INDEX batch_item_by_unit ON batch_item ((metadata ->> 'unit'))",
+        ], backfill: { connection, logger in
+            let batches = try await connection.query("SELECT id, gateway_id, committed_at FROM batch WHERE state = 'committed'", logger: logger)
+                .collect().map { try $0.decode((String, String, Date).self) }
+            for (id, gatewayId, committedAt) in batches {
+                try await PostgresEvidenceRepository.storeReportFacts(batchId: id, gatewayId: gatewayId, committedAt: committedAt,
+                                                                      connection, logger)
+            }
+        }),
     ]
 
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
