@@ -147,4 +147,42 @@ final class ConsoleRetentionTests: ServerTestCase {
         let text = try runProgram(builtBinary("fieldgate-server").path, ["retention", "run", "--data", data.path] + databaseArguments)
         XCTAssertTrue(text.stdout.contains("dry run: 0 to recycle"), text.stdout)
     }
+
+    /// An admin restores a recycled item from the console; other roles are refused, a forged form
+    /// token is refused, and an item no longer recycled answers 409.
+    func testAnAdminRestoresARecycledItemFromTheConsole() async throws {
+        try await setUpItems()
+        _ = try await run(daysFromNow: 190, apply: true)
+        try await ConsoleAccounts.add(name: "adm.wu", role: .admin, password: password, dataDirectory: data, database: database)
+        let path = "/console/items/\(batchId)/0"
+        var reviewer = CookieJar()
+        _ = try await consoleSignIn("rev.he", password, &reviewer)
+        let reviewerPage = text(try await visit("GET", path, &reviewer))
+        XCTAssertFalse(reviewerPage.contains("/restore\""), "a reviewer is offered no restore")
+        let token = try XCTUnwrap(reviewerPage.range(of: "name=\"csrf\" value=\"").map { String(reviewerPage[$0.upperBound...].prefix { $0 != "\"" }) })
+        let refused = try await visit("POST", path + "/restore", &reviewer, form: [("csrf", token)])
+        XCTAssertEqual(refused.status, 403, "only an admin restores")
+
+        var admin = CookieJar()
+        _ = try await consoleSignIn("adm.wu", password, &admin)
+        let page = text(try await visit("GET", path, &admin))
+        XCTAssertTrue(page.contains("action=\"\(path)/restore\""), page)
+        let csrf = try XCTUnwrap(page.range(of: "name=\"csrf\" value=\"").map { String(page[$0.upperBound...].prefix { $0 != "\"" }) })
+        let forged = try await visit("POST", path + "/restore", &admin, form: [("csrf", String(csrf.reversed()))])
+        XCTAssertEqual(forged.status, 403)
+        let retention = text(try await visit("GET", "/console/retention", &admin))
+        XCTAssertTrue(retention.contains("action=\"\(path)/restore\""), "the recycle bin offers the restore too")
+        let restored = try await visit("POST", path + "/restore", &admin, form: [("csrf", csrf)])
+        XCTAssertEqual(restored.status, 303, text(restored))
+        let after = text(try await visit("GET", path, &admin))
+        let retentionLine = try XCTUnwrap(after.range(of: "<p class=\"retention\">").map { after[$0.upperBound...].prefix { $0 != "<" } })
+        XCTAssertFalse(retentionLine.contains("回收状态"), "no longer recycled: \(retentionLine)")
+        XCTAssertFalse(after.contains("action=\"\(path)/restore\""))
+        XCTAssertTrue(after.contains("restored by adm.wu on the console"), "the restore is on the custody timeline")
+        XCTAssertEqual(try storedBlob(Self.sha256(blobs6[0])), blobs6[0])
+        let again = try await visit("POST", path + "/restore", &admin, form: [("csrf", csrf)])
+        XCTAssertEqual(again.status, 409)
+        let log = text(try await visit("GET", "/console/access-log.csv", &admin))
+        XCTAssertTrue(log.contains(",adm.wu,") && log.contains(",retention-restored,"), log)
+    }
 }

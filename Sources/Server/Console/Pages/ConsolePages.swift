@@ -165,6 +165,7 @@ struct ConsolePages: Sendable {
             <h1>{{t.item}} <code>{{short}}</code></h1>
             <p>{{kind}} · {{t.category}}: <strong>{{category}}</strong> · {{t.recordedAt}} {{recordedAt}} · {{t.officer}} {{officer}} · {{t.camera}} {{camera}} · {{t.case}} {{case}} · {{t.gateway}} {{gateway}} · {{size}}</p>
             <p class="retention">{{t.retention}}: {{retention}}</p>
+            {{#restoreURL}}<form method="post" action="{{restoreURL}}" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.restore}}</button></form>{{/restoreURL}}
             {{#video}}<video controls preload="metadata" src="{{contentURL}}" id="player"></video>{{/video}}
             {{#audio}}<audio controls preload="metadata" src="{{contentURL}}" id="player"></audio>{{/audio}}
             {{#photo}}<img src="{{contentURL}}" alt="{{sha256}}" class="photo">{{/photo}}
@@ -263,9 +264,9 @@ struct ConsolePages: Sendable {
             <h2>{{t.recycleBin}}</h2>
             {{^recycled}}<p>{{t.nothingRecycled}}</p>{{/recycled}}
             <table class="results">
-            <thead><tr><th scope="col">{{t.deletedAfter}}</th><th scope="col">{{t.category}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.gateway}}</th><th scope="col">SHA-256</th></tr></thead>
+            <thead><tr><th scope="col">{{t.deletedAfter}}</th><th scope="col">{{t.category}}</th><th scope="col">{{t.officer}}</th><th scope="col">{{t.gateway}}</th><th scope="col">SHA-256</th><th scope="col"></th></tr></thead>
             <tbody>
-            {{#recycled}}<tr><td><a href="{{url}}">{{purgeAfter}}</a></td><td>{{category}}</td><td>{{officer}}</td><td>{{gateway}}</td><td><code>{{short}}</code></td></tr>
+            {{#recycled}}<tr><td><a href="{{url}}">{{purgeAfter}}</a></td><td>{{category}}</td><td>{{officer}}</td><td>{{gateway}}</td><td><code>{{short}}</code></td><td>{{#restoreURL}}<form method="post" action="{{restoreURL}}" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.restore}}</button></form>{{/restoreURL}}</td></tr>
             {{/recycled}}
             </tbody>
             </table>

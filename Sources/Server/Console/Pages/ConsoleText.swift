@@ -193,6 +193,8 @@ enum ConsoleText {
         "qrMismatch": ("二维码与核验码不一致", "the QR code does not hold this id"),
         "printoutUnreadable": ("无法解码此打印件：", "This printout cannot be decoded:"),
         "fingerprintImage": ("指纹图像", "Fingerprint image"),
+        "restore": ("恢复", "Restore"),
+        "notRecycled": ("该条目不在回收状态，无需恢复。", "The item is not recycled: there is nothing to restore."),
         "action.view-report": ("查看月报", "viewed the monthly report"),
         "action.export-report": ("导出月报", "exported the monthly report"),
         "action.export-ledger": ("导出台账", "exported the ledger"),

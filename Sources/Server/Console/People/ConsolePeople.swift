@@ -14,7 +14,7 @@ public enum ConsoleRole: String, CaseIterable, Sendable, Codable {
     func may(_ permission: ConsolePermission) -> Bool {
         switch permission {
         case .signIn, .viewEvidence: true
-        case .managePeople: self == .admin
+        case .managePeople, .restore: self == .admin
         case .readAccessLog: self == .admin || self == .auditor
         case .viewRetention, .readReports: self != .viewer
         case .categorise, .share: self == .admin || self == .reviewer
@@ -37,6 +37,8 @@ enum ConsolePermission: Sendable {
     case share
     /// The monthly report, the ledger and reconciliation.
     case readReports
+    /// Bring a recycled item back before its bytes are deleted.
+    case restore
 }
 
 /// A person who signs in to the console. Only the bcrypt hash of the password is kept.

@@ -26,6 +26,9 @@ extension ConsoleRoutes {
         console.post("items/:batch/:position/review") { request, requestContext in
             try await review(request, requestContext, address: Self.address(requestContext))
         }
+        console.post("items/:batch/:position/restore") { request, requestContext in
+            try await restore(request, requestContext, address: Self.address(requestContext))
+        }
         console.get("work") { request, requestContext in try await workList(request, address: Self.address(requestContext)) }
         console.get("retention") { request, requestContext in try await retentionPage(request, address: Self.address(requestContext)) }
     }
@@ -86,6 +89,9 @@ extension ConsoleRoutes {
             }
             values["timeline"] = timeline
             values["retention"] = Self.retentionText(found, labels, now: context.clock.now())
+            if found.retentionState == .recycled, user.role.may(.restore) {
+                values["restoreURL"] = "\(Self.path)/items/\(found.batchId)/\(found.item.position)/restore"
+            }
             if user.role.may(.categorise) {
                 values["review"] = ["action": "\(Self.path)/items/\(found.batchId)/\(found.item.position)/review",
                                     "case": found.reviewedCase ?? "", "withheld": found.withheld, "held": found.held,
@@ -256,6 +262,32 @@ extension ConsoleRoutes {
         }
     }
 
+    /// An admin brings a recycled item back (as `retention restore` does): a custody event and
+    /// an access-log entry; 409 when it is no longer recycled.
+    private func restore(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
+        let form = try await Self.form(request)
+        return try await page(request, needs: .restore) { session, user, language in
+            let labels = ConsoleText.table(language)
+            guard Self.isSameOrigin(request), let given = form["csrf"], ConsoleSignIn.sameSecret(session.csrfToken, given) else {
+                return html(.forbidden, pages.render("message", title: "403", language: language, user: user, csrf: session.csrfToken,
+                                                     values: ["message": labels["formExpired"] ?? ""]), request: request)
+            }
+            guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
+            let notRecycled = html(.conflict, pages.render("message", title: "409", language: language, user: user, csrf: session.csrfToken,
+                                                           values: ["message": labels["notRecycled"] ?? ""]), request: request)
+            guard let candidate = found.retention, candidate.state == .recycled else { return notRecycled }
+            do {
+                _ = try await context.repository.applyRetention(.restore(reason: "restored by \(user.name) on the console"), to: candidate,
+                                                                actor: user.name, at: context.clock.now())
+            } catch RetentionConflict.stateChanged {
+                return notRecycled
+            }
+            try await accessLog.record(.retentionRestored, actor: user.name, address: address, subject: found.item.sha256,
+                                       detail: "\(found.batchId)/\(found.item.position): restored on the console")
+            return redirect(to: "\(Self.path)/items/\(found.batchId)/\(found.item.position)", request: request)
+        }
+    }
+
     /// Reviewers' work list: items nobody has categorised yet, oldest first — kept, never expired.
     private func workList(_ request: Request, address: String) async throws -> Response {
         try await page(request, needs: .categorise) { session, user, language in
@@ -289,6 +321,7 @@ extension ConsoleRoutes {
                 var row = Self.row(found, labels, categories: categories, language: language)
                 if candidate.state == .recycled {
                     row["purgeAfter"] = candidate.purgeAfter?.formatted(AccessEvent.timeFormat) ?? ""
+                    if user.role.may(.restore) { row["restoreURL"] = "\(Self.path)/items/\(candidate.batchId)/\(candidate.position)/restore" }
                     recycled.append(row)
                 } else if let expires = candidate.expiresAt(), expires <= horizon {
                     row["expires"] = expires.formatted(AccessEvent.timeFormat)
