@@ -49,7 +49,8 @@ final class ConsoleBrowserTests: ServerTestCase {
                                      environment: ["LD_PRELOAD": ""], timeout: 300)
         XCTAssertEqual(browser.status, 0, "the browser's steps:\n\(browser.stdout)\n\(browser.stderr)")
         for step in ["signed in", "played", "custody timeline", "receipt opened", "people page refused", "a fresh browser is sent to sign-in",
-                     "categorised", "share made", "share opened and played without an account"] {
+                     "categorised", "share made", "share opened and played without an account", "monthly report of", "printable report",
+                     "reconciliation"] {
             XCTAssertTrue(browser.stdout.contains(step), "\(step) in:\n\(browser.stdout)")
         }
     }

@@ -161,6 +161,31 @@ try:
         outsider.save_screenshot(os.path.join(artifacts, "console-share-opened.png"))
     finally:
         outsider.quit()
+    driver.get(url + "/console/reports")
+    months = [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#report-months option")]
+    counted = None
+    for month in months:
+        driver.get(url + "/console/reports?month=" + month)
+        total = driver.find_elements(By.CSS_SELECTOR, "table.report tfoot td")
+        if total and int(total[0].text or "0") > 0:
+            counted = month
+            break
+    if counted is None:
+        raise AssertionError(f"no month of {months} counts the synced recording")
+    if "网上留存率" not in driver.find_element(By.TAG_NAME, "body").text:
+        raise AssertionError("the monthly report has no retained-online column")
+    step(f"monthly report of {counted}")
+    driver.save_screenshot(os.path.join(artifacts, "console-report.png"))
+    driver.find_element(By.PARTIAL_LINK_TEXT, "打印版").click()
+    if not wait(lambda: driver.find_elements(By.CSS_SELECTOR, "body.printable table.report")):
+        raise AssertionError("the printable report did not open")
+    step("printable report")
+    driver.save_screenshot(os.path.join(artifacts, "console-report-print.png"))
+    driver.get(url + "/console/reconciliation?month=" + counted)
+    if not wait(lambda: "对账" in driver.find_element(By.TAG_NAME, "h1").text):
+        raise AssertionError("reconciliation did not open")
+    step("reconciliation")
+    driver.save_screenshot(os.path.join(artifacts, "console-reconciliation.png"))
 except AssertionError as error:
     failed = True
     print(f"FAILED: {error}", flush=True)

@@ -180,7 +180,7 @@ extension ConsoleRoutes {
                         "silent": gateway.state == .active && (heard ?? .distantPast) < silentSince,
                         "openBatches": gateway.openBatches, "openItems": gateway.openItems,
                         "waiting": gateway.backlog.map { String($0.items) } ?? labels["reportNotReported"] ?? "",
-                        "waitingBytes": gateway.backlog.map { ByteCountFormatter.string(fromByteCount: $0.bytes, countStyle: .file) } ?? "",
+                        "waitingBytes": gateway.backlog.flatMap { $0.items == 0 ? nil : ByteCountFormatter.string(fromByteCount: $0.bytes, countStyle: .file) } ?? "",
                         "oldestWaiting": gateway.backlog?.oldestRecordedAt ?? "", "reportedAt": gateway.backlogReportedAt ?? "",
                         "unit": gateway.backlog?.unit ?? ""]
             }
