@@ -21,7 +21,8 @@
 #     with the store's own speed as the baseline: curl PUTting the same files straight into
 #     the bucket (its own SigV4, one request per file).
 #
-# Usage: bash bench/sync.sh [work-dir] [cases...]   cases: loopback wan-40 wan-100 backends (default all)
+# Usage: bash bench/sync.sh [work-dir] [cases...]   cases: loopback loopback-rounds wan-40 wan-100 backends
+#   (default: loopback wan-40 wan-100 backends; loopback-rounds repeats loopback $ROUNDS times, default 7)
 # Needs ~2.5 GB free in work-dir (~9 GB for backends), python3, curl, sqlite3, GNU time (Debian `time`).
 # Results (JSON lines) in bench/out/sync.jsonl.
 set -euo pipefail
@@ -215,6 +216,22 @@ mkdir -p "$work"
 for case in "${cases[@]}"; do
   case $case in
     loopback) make_files 100 100 100 100 100 100; run_case loopback 0 0 ;;
+    loopback-rounds)
+      # The loopback case ROUNDS times over (default 7), fieldgate and curl alternating, and the
+      # median of the ratios: one run's baseline varies too much on a shared machine to decide.
+      make_files 100 100 100 100 100 100
+      rounds=${ROUNDS:-7}; ratios=()
+      for _ in $(seq "$rounds"); do
+        run_case loopback 0 0
+        ratios+=("$(tail -1 "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fieldgate_vs_curl"])')")
+      done
+      python3 - "${ratios[@]}" <<'PY' | tee -a "$out"
+import json, statistics, sys
+ratios = [float(r) for r in sys.argv[1:]]
+print(json.dumps({"case": "loopback-rounds", "rounds": len(ratios), "fieldgate_vs_curl": ratios,
+                  "median": round(statistics.median(ratios), 2), "min": min(ratios), "max": max(ratios)}))
+PY
+      ;;
     wan-40) make_files 40 30 20 15 10 5 2 1 1 1; run_case wan-40ms-100mbit 40 100 ;;
     wan-100) make_files 40 30 20 15 10 5 2 1 1 1; run_case wan-100ms-20mbit 100 20 ;;
     backends) make_files $(printf '100 %.0s' $(seq 20)); run_backends ;;
