@@ -54,7 +54,9 @@ let package = Package(
         // Officers and cases as the unit keeps them: CSV files checked line by line.
         .target(name: "Roster", dependencies: ["Store"]),
         .target(name: "Collect", dependencies: ["CFileSystem", "Common", "Devices", "Evidence", "Store", "Drivers"]),
-        .target(name: "SyncProtocol", dependencies: ["Common", "Evidence", .product(name: "Crypto", package: "swift-crypto")]),
+        // CRC-32C for tus chunk checksums, with the processor's instruction where it has one.
+        .target(name: "CChecksum"),
+        .target(name: "SyncProtocol", dependencies: ["CChecksum", "Common", "Evidence", .product(name: "Crypto", package: "swift-crypto")]),
         // RFC 3161 time-stamp queries and replies (the DER through swift-asn1).
         .target(name: "Timestamping", dependencies: [.product(name: "SwiftASN1", package: "swift-asn1")]),
         .target(name: "Sync", dependencies: ["Common", "SyncProtocol", "Store", "Evidence", "Timestamping",

@@ -62,7 +62,7 @@ SELECT md5('batch' || b), p, encode(sha256(('item-' || ((b - 1) * 20 + p))::byte
          || CASE WHEN ((b - 1) * 20 + p) % 10 = 2 THEN jsonb_build_object('case', 'CASE-' || lpad((((b - 1) * 20 + p) % 100000)::text, 6, '0')) ELSE '{}' END,
        '[]', false
 FROM generate_series(1, $batches) b, generate_series(0, 19) p;
-DROP TABLE report_tally, camera_sighting, late_item, gateway_backlog; DROP INDEX batch_item_by_unit;
+DROP TABLE report_tally, camera_sighting, late_item, gateway_backlog; DROP INDEX batch_item_by_unit, batch_by_gateway_state_and_commit;
 DELETE FROM schema_migrations WHERE version = 12;
 VACUUM ANALYZE;
 SQL
@@ -90,6 +90,7 @@ UPDATE batchItem SET metadata = json_set(metadata, '$.template', CASE (rowid / 2
   WHERE kind = 'printout';
 UPDATE batchItem SET metadata = json_set(metadata, '$.flags', 'marked') WHERE (rowid - 1) % 50 = 7;
 DROP TABLE reportTally; DROP TABLE cameraSighting; DROP TABLE lateItem; DROP TABLE gatewayBacklog; DROP INDEX batchItem_by_unit;
+DROP INDEX batch_by_gateway_state_and_commit;
 DELETE FROM grdb_migrations WHERE identifier LIKE 'v12:%';
 COMMIT;
 ANALYZE;

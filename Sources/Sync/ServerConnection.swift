@@ -88,6 +88,14 @@ struct ServerConnection: Sendable {
     }
 
     /// Sends one request once; connection failures are `.unreachable`.
+    /// The chunk checksum to use, from the server's tus discovery (`OPTIONS /v1/uploads`);
+    /// SHA-1, which every server of ours takes, when discovery does not answer.
+    func checksumAlgorithm() async -> Tus.ChecksumAlgorithm {
+        let answer = try? await sendOnce(.OPTIONS, Route.uploads, headers: [(Tus.Header.resumable, Tus.version)])
+        guard let answer, answer.status == 204 || answer.status == 200 else { return .sha1 }
+        return Tus.ChecksumAlgorithm.chosen(from: answer.headers.first(name: Tus.Header.checksumAlgorithm))
+    }
+
     func sendOnce(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: HTTPClientRequest.Body? = nil,
                   timeout: TimeAmount = .seconds(120)) async throws(SyncError) -> ServerAnswer {
         var request = HTTPClientRequest(url: url(path))

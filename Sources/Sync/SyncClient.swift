@@ -106,7 +106,8 @@ public struct SyncClient: Sendable {
         let backlog = try storeCall { try store.syncBacklog() }
         let tracker = ProgressTracker(itemsTotal: backlog.items, bytesTotal: backlog.bytes, report: progress)
         let session = BatchSession(store: store, connection: connection, enrolment: enrolment, gatewayKey: gatewayKey,
-                                   serverKey: serverKey, options: options, tracker: tracker)
+                                   serverKey: serverKey, options: options, tracker: tracker,
+                                   checksumAlgorithm: await connection.checksumAlgorithm())
         var summary = SyncSummary(server: enrolment.serverURL)
         do {
             for batch in try storeCall({ try store.unfinishedBatches() }) {
@@ -140,6 +141,8 @@ struct BatchSession {
     let serverKey: Curve25519.Signing.PublicKey
     let options: SyncOptions
     let tracker: ProgressTracker
+    /// The chunks' checksum, as the server's tus discovery offers.
+    let checksumAlgorithm: Tus.ChecksumAlgorithm
 
     /// Rounds of manifest → uploads → commit one batch gets per sync: a second when the commit
     /// finds a blob missing that the server had said it held (or this gateway thought it had
@@ -371,7 +374,7 @@ extension BatchSession {
     /// comes. The first failure stops the others (cancelled, resumed by the next sync) and is
     /// thrown once every upload has ended.
     func upload(_ uploads: [PendingUpload], batchId: Int64, serverBatchId: String, summary: inout SyncSummary) async throws(SyncError) {
-        let connection = connection, store = store, tracker = tracker, options = options
+        let connection = connection, store = store, tracker = tracker, options = options, algorithm = checksumAlgorithm
         let limiter = tracker.limiter(rate: options.limitRate, clock: options.clock)
         var failure: SyncError?
         var pending = uploads[...]
@@ -380,7 +383,8 @@ extension BatchSession {
                 group.addTask {
                     let uploader = TusUploader(connection: connection, store: store, chunkSize: options.chunkSize, limiter: limiter,
                                                limitRate: options.limitRate,
-                                               progress: { acknowledged in tracker.blob(blob.sha256, acknowledged: acknowledged) })
+                                               progress: { acknowledged in tracker.blob(blob.sha256, acknowledged: acknowledged) },
+                                               checksumAlgorithm: algorithm)
                     do throws(SyncError) {
                         return UploadFinished(blob, .success(try await uploader.upload(sha256: blob.sha256, length: blob.size, batchId: serverBatchId)))
                     } catch {

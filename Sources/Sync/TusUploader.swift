@@ -34,6 +34,8 @@ struct TusUploader: Sendable {
     let limitRate: Int64?
     /// Called with the bytes the server has acknowledged of this blob so far.
     let progress: @Sendable (Int64) -> Void
+    /// The chunks' `Upload-Checksum`: CRC-32C when the server offers it.
+    var checksumAlgorithm: Tus.ChecksumAlgorithm = .sha1
 
     /// A chunk whose checksum keeps failing is given up after this many tries.
     static let checksumAttempts = 3
@@ -106,13 +108,13 @@ struct TusUploader: Sendable {
             if let prepared, prepared.offset == offset, prepared.count == count {
                 checksum = prepared.checksum
             } else {
-                checksum = try Self.checksum(of: file, offset: offset, count: count).get()
+                checksum = try Self.checksum(of: file, offset: offset, count: count, algorithm: checksumAlgorithm).get()
             }
             prepared = nil
             // The next chunk's checksum, computed while this one is sent.
             let nextOffset = offset + Int64(count)
             let nextCount = Int(min(Int64(chunkSize), length - nextOffset))
-            async let upcoming = nextCount > 0 ? Self.checksum(of: file, offset: nextOffset, count: nextCount) : nil
+            async let upcoming = nextCount > 0 ? Self.checksum(of: file, offset: nextOffset, count: nextCount, algorithm: checksumAlgorithm) : nil
             let result = await sendChunk(file, url: url, offset: offset, count: count, checksum: checksum)
             if case .success(let next)? = await upcoming { prepared = PreparedChunk(offset: nextOffset, count: nextCount, checksum: next) }
             let answer: ServerAnswer
@@ -221,7 +223,7 @@ struct TusUploader: Sendable {
     /// Creates the upload with the whole blob as its body: one request for a small blob.
     private func createWithUpload(_ file: OpenFile, sha256: String, length: Int64, batchId: String) async throws(SyncError) -> FirstRequest {
         let count = Int(length)
-        let checksum = try Self.checksum(of: file, offset: 0, count: count).get()
+        let checksum = try Self.checksum(of: file, offset: 0, count: count, algorithm: checksumAlgorithm).get()
         let answer: ServerAnswer
         do {
             answer = try await connection.sendOnce(
@@ -315,21 +317,21 @@ struct TusUploader: Sendable {
     }
 
     /// The `Upload-Checksum` of `count` bytes at `offset`, read from the stored copy in pieces.
-    static func checksum(of file: OpenFile, offset: Int64, count: Int) -> Result<String, SyncError> {
+    static func checksum(of file: OpenFile, offset: Int64, count: Int, algorithm: Tus.ChecksumAlgorithm) -> Result<String, SyncError> {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(max(count, 1), hashPieceSize), alignment: 16)
         defer { buffer.deallocate() }
-        // SHA-1 guards the transport only; the whole-blob SHA-256 the server checks is the
-        // integrity proof, and SHA-1 costs less per byte than a second SHA-256.
-        var hasher = Insecure.SHA1()
+        // The checksum guards the transport only; the whole-blob SHA-256 the server checks is
+        // the integrity proof. CRC-32C costs a fraction of a hash per byte.
+        var hasher = ChunkChecksum(algorithm)
         var done = 0
         while done < count {
             let got = pread(file.descriptor, buffer.baseAddress, min(buffer.count, count - done), off_t(offset) + off_t(done))
             if got < 0 && errno == EINTR { continue }
             guard got > 0 else { return .failure(file.shortRead()) }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             done += got
         }
-        return .success("sha1 " + Data(hasher.finalize()).base64EncodedString())
+        return .success(hasher.headerValue)
     }
 
     /// Bytes read at a time to hash a chunk.

@@ -229,9 +229,10 @@ final class ConsoleReportTests: ServerTestCase {
         try await setUpMonth()
         try await executeBehindTheServer(sqlite: """
             DROP TABLE reportTally; DROP TABLE cameraSighting; DROP TABLE lateItem; DROP TABLE gatewayBacklog; DROP INDEX batchItem_by_unit;
+            DROP INDEX batch_by_gateway_state_and_commit;
             DELETE FROM grdb_migrations WHERE identifier LIKE 'v12:%';
             """, postgresql: """
-            DROP TABLE report_tally, camera_sighting, late_item, gateway_backlog; DROP INDEX batch_item_by_unit;
+            DROP TABLE report_tally, camera_sighting, late_item, gateway_backlog; DROP INDEX batch_item_by_unit, batch_by_gateway_state_and_commit;
             DELETE FROM schema_migrations WHERE version = 12;
             """)
         try await restartServer()

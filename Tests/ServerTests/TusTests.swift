@@ -10,7 +10,7 @@ final class TusTests: ServerTestCase {
         XCTAssertEqual(answer.header("Tus-Version"), "1.0.0")
         XCTAssertEqual(answer.header("Tus-Resumable"), "1.0.0")
         XCTAssertEqual(answer.header("Tus-Extension"), "creation,creation-with-upload,checksum,termination")
-        XCTAssertEqual(answer.header("Tus-Checksum-Algorithm"), "sha1,sha256")
+        XCTAssertEqual(answer.header("Tus-Checksum-Algorithm"), "crc32c,sha1,sha256")
         XCTAssertEqual(answer.header("Tus-Max-Size"), String(maxUploadSize))
     }
 
@@ -48,9 +48,15 @@ final class TusTests: ServerTestCase {
 
         let wrongOffset = try await patch(gateway, location, offset: 100_000, Data(third))
         XCTAssertEqual(wrongOffset.status, 409)
+        // CRC-32C, the checksum the gateway prefers: a flipped bit is refused, the right bytes taken.
+        var flipped = Data(third)
+        flipped[flipped.startIndex + 500] ^= 0x01
+        let badCRC = try await patch(gateway, location, offset: 200_000, flipped, checksum: "crc32c " + Tus.ChecksumAlgorithm.crc32c.digest(third))
+        XCTAssertEqual(badCRC.status, 460)
+        XCTAssertEqual(badCRC.header("Upload-Offset"), "200000")
         XCTAssertNotNil(wrongOffset.errorReason)
 
-        let three = try await patch(gateway, location, offset: 200_000, Data(third))
+        let three = try await patch(gateway, location, offset: 200_000, Data(third), checksum: "crc32c " + Tus.ChecksumAlgorithm.crc32c.digest(third))
         XCTAssertEqual(three.status, 204, three.errorReason ?? "")
         XCTAssertEqual(three.header("Upload-Offset"), String(blob.count))
         XCTAssertEqual(try storedBlob(hash), blob)

@@ -44,6 +44,38 @@ final class SyncProtocolTests: XCTestCase {
         XCTAssertNil(Tus.parseChecksum("sha1"))
     }
 
+    /// CRC-32C against the check value and RFC 3720's vectors, whole and fed in uneven pieces
+    /// (the processor's instruction and the table must agree across every split).
+    func testCRC32CMatchesTheStandardVectorsHoweverItIsFed() {
+        func crc(_ bytes: [UInt8]) -> String { Tus.ChecksumAlgorithm.crc32c.digest(bytes) }
+        func hex(_ text: String) -> String { Data(base64Encoded: text)!.map { String(format: "%02x", $0) }.joined() }
+        XCTAssertEqual(hex(crc(Array("123456789".utf8))), "e3069283")
+        XCTAssertEqual(hex(crc([])), "00000000")
+        XCTAssertEqual(hex(crc([UInt8](repeating: 0, count: 32))), "8a9136aa")
+        XCTAssertEqual(hex(crc([UInt8](repeating: 0xFF, count: 32))), "62a8ab43")
+        XCTAssertEqual(hex(crc((0..<32).map(UInt8.init))), "46dd794e")
+        XCTAssertEqual(hex(crc((0..<32).map { UInt8(31 - $0) })), "113fdb5c")
+        let long = (0..<100_003).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }
+        for split in [1, 3, 7, 8, 9, 4096, 65_537] {
+            var checksum = ChunkChecksum(.crc32c)
+            var start = 0
+            while start < long.count {
+                let end = min(long.count, start + split)
+                long[start..<end].withUnsafeBytes { checksum.update($0) }
+                start = end
+            }
+            XCTAssertEqual(checksum.finalize().base64EncodedString(), crc(long), "fed \(split) bytes at a time")
+        }
+        XCTAssertEqual(ChunkChecksum(.crc32c).headerValue, "crc32c AAAAAA==")
+    }
+
+    func testTheClientTakesTheCheapestChecksumTheServerOffers() {
+        XCTAssertEqual(Tus.ChecksumAlgorithm.chosen(from: Tus.checksumAlgorithms), .crc32c)
+        XCTAssertEqual(Tus.ChecksumAlgorithm.chosen(from: "sha1,sha256"), .sha1, "an older server")
+        XCTAssertEqual(Tus.ChecksumAlgorithm.chosen(from: "md5, SHA256"), .sha256)
+        XCTAssertEqual(Tus.ChecksumAlgorithm.chosen(from: nil), .sha1)
+    }
+
     func testDigestsAreCheckedAsLowerCaseHex() {
         XCTAssertTrue(WireCoding.isSHA256(String(repeating: "ab", count: 32)))
         XCTAssertFalse(WireCoding.isSHA256(String(repeating: "AB", count: 32)))

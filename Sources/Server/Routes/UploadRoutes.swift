@@ -190,7 +190,7 @@ struct UploadRoutes {
         defer { context.metrics.uploadsReceiving.decrement() }
         await requestContext.acceptBody()
         let writer = try await context.staging.openChunk(current)
-        var chunkHasher = checksum.map { ChunkHasher($0.algorithm) }
+        var chunkHasher = checksum.map { ChunkChecksum($0.algorithm) }
         var blobHasher = context.digests.take(current.id, at: current.offset)
         var tooLong = false
         do {
@@ -289,30 +289,6 @@ struct UploadRoutes {
             throw ServerError.badRequest("Upload-Checksum algorithm \(name) is not supported: use one of \(Tus.checksumAlgorithms)")
         }
         return (algorithm, digest)
-    }
-}
-
-/// A chunk's running digest for `Upload-Checksum`.
-struct ChunkHasher {
-    private var sha1: Insecure.SHA1?
-    private var sha256: SHA256?
-
-    init(_ algorithm: Tus.ChecksumAlgorithm) {
-        switch algorithm {
-        case .sha1: sha1 = Insecure.SHA1()
-        case .sha256: sha256 = SHA256()
-        }
-    }
-
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        sha1?.update(bufferPointer: bytes)
-        sha256?.update(bufferPointer: bytes)
-    }
-
-    func finalize() -> Data {
-        if let sha1 { return Data(sha1.finalize()) }
-        if let sha256 { return Data(sha256.finalize()) }
-        return Data()
     }
 }
 

@@ -10,6 +10,8 @@ protocol ReportRepository: Sendable {
     func reportTallies(month: String) async throws -> [ReportTallyRow]
     /// Months that have any count, newest first.
     func reportMonths() async throws -> [String]
+    /// The latest report of what it holds of every gateway not revoked that sent one.
+    func gatewayBacklogs() async throws -> [GatewayBacklog]
     /// Every gateway with its last report of what it holds and its batches not yet committed.
     func gatewayReconciliation() async throws -> [GatewayReconciliation]
     /// Every camera that has sent a recording, with the latest one's time.

@@ -64,6 +64,18 @@ extension SQLiteEvidenceRepository {
         try await database.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT month FROM reportTally ORDER BY month DESC") }
     }
 
+    func gatewayBacklogs() async throws -> [GatewayBacklog] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT gatewayBacklog.* FROM gatewayBacklog JOIN gateway ON gateway.id = gatewayBacklog.gatewayId WHERE gateway.state <> 'revoked'
+                """).map { row in
+                GatewayBacklog(items: row["items"], bytes: row["bytes"], oldestRecordedAt: row["oldestRecordedAt"],
+                               byMonth: (try? WireCoding.decoder.decode([String: Int].self, from: Data((row["byMonth"] as String).utf8))) ?? [:],
+                               unit: row["unit"])
+            }
+        }
+    }
+
     func gatewayReconciliation() async throws -> [GatewayReconciliation] {
         try await database.read { db in
             try Row.fetchAll(db, sql: """

@@ -235,6 +235,7 @@ enum ServerSchema {
                 CREATE TABLE gatewayBacklog (gatewayId TEXT PRIMARY KEY REFERENCES gateway, unit TEXT, reportedAt TEXT NOT NULL,
                     items INTEGER NOT NULL, bytes INTEGER NOT NULL, oldestRecordedAt TEXT, byMonth TEXT NOT NULL, receivedAt DATETIME NOT NULL);
                 CREATE INDEX batchItem_by_unit ON batchItem (json_extract(metadata, '$.unit'));
+                CREATE INDEX batch_by_gateway_state_and_commit ON batch (gatewayId, state, committedAt);
                 """)
             let batches = try Row.fetchAll(db, sql: "SELECT id, gatewayId, committedAt FROM batch WHERE state = 'committed'")
             for batch in batches {

@@ -46,7 +46,8 @@ struct MonthlyReport: Sendable, Equatable {
     var lines: [Line]
     var total: Line
 
-    init(month: String, tallies: [ReportTallyRow], gateways: [GatewayReconciliation], unit: String? = nil) {
+    /// - Parameter backlogs: the gateways' latest reports of what they hold (revoked gateways' left out).
+    init(month: String, tallies: [ReportTallyRow], backlogs: [GatewayBacklog], unit: String? = nil) {
         self.month = month
         var byUnit: [String: Line] = [:]
         for row in tallies {
@@ -65,8 +66,8 @@ struct MonthlyReport: Sendable, Equatable {
             line.late += row.tally.late
             byUnit[row.unit] = line
         }
-        for gateway in gateways where gateway.state != .revoked {
-            guard let backlog = gateway.backlog, let waiting = backlog.byMonth[month], waiting > 0 else { continue }
+        for backlog in backlogs {
+            guard let waiting = backlog.byMonth[month], waiting > 0 else { continue }
             let unit = backlog.unit ?? ""
             byUnit[unit, default: Line(unit: unit)].waiting += waiting
         }

@@ -53,7 +53,7 @@ extension ConsoleRoutes {
 
     private func monthlyReport(_ choice: ReportChoice) async throws -> MonthlyReport {
         MonthlyReport(month: choice.month, tallies: try await context.repository.reportTallies(month: choice.month),
-                      gateways: try await context.repository.gatewayReconciliation(), unit: choice.unit)
+                      backlogs: try await context.repository.gatewayBacklogs(), unit: choice.unit)
     }
 
     private func reportPage(_ request: Request, address: String, print: Bool) async throws -> Response {

@@ -88,6 +88,17 @@ extension PostgresEvidenceRepository {
             .map { try $0.decode(String.self) }
     }
 
+    func gatewayBacklogs() async throws -> [GatewayBacklog] {
+        try await database.client.query("""
+            SELECT gateway_backlog.items, gateway_backlog.bytes, gateway_backlog.oldest_recorded_at, gateway_backlog.by_month, gateway_backlog.unit
+            FROM gateway_backlog JOIN gateway ON gateway.id = gateway_backlog.gateway_id WHERE gateway.state <> 'revoked'
+            """, logger: logger).collect().map { row in
+            let (items, bytes, oldest, byMonth, unit) = try row.decode((Int64, Int64, String?, String, String?).self)
+            return GatewayBacklog(items: Int(items), bytes: bytes, oldestRecordedAt: oldest,
+                                  byMonth: (try? WireCoding.decoder.decode([String: Int].self, from: Data(byMonth.utf8))) ?? [:], unit: unit)
+        }
+    }
+
     func gatewayReconciliation() async throws -> [GatewayReconciliation] {
         try await database.client.query("""
             SELECT gateway.name, gateway.state, gateway.last_seen_at,

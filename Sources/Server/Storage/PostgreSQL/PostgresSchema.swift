@@ -273,6 +273,7 @@ enum PostgresSchema {
                 items bigint NOT NULL, bytes bigint NOT NULL, oldest_recorded_at text, by_month text NOT NULL, received_at timestamptz NOT NULL)
             """,
             "CREATE INDEX batch_item_by_unit ON batch_item ((metadata ->> 'unit'))",
+            "CREATE INDEX batch_by_gateway_state_and_commit ON batch (gateway_id, state, committed_at)",
         ], backfill: { connection, logger in
             let batches = try await connection.query("SELECT id, gateway_id, committed_at FROM batch WHERE state = 'committed'", logger: logger)
                 .collect().map { try $0.decode((String, String, Date).self) }
