@@ -4,7 +4,7 @@ import GRDB
 
 /// A printer registered by name: a serial character device (a Bluetooth printer's
 /// `/dev/rfcommN`, `/dev/usb/lpN`) or a USB printer known by its serial number.
-public struct Printer: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Printer: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, StoredDates {
     public enum Transport: String, Codable, Sendable { case serial, usb }
     public static let databaseTableName = "printer"
     public var name: String
@@ -32,7 +32,7 @@ public struct Printer: Codable, Sendable, Equatable, FetchableRecord, Persistabl
 
 /// One printout kept as evidence: the exact bytes sent to the printer are a blob, so the
 /// printout can be reproduced and proven.
-public struct PrintedDocument: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct PrintedDocument: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, StoredDates {
     public static let databaseTableName = "printedDocument"
     public var id: Int64?
     public var documentNumber: String
@@ -79,7 +79,7 @@ public enum SignatoryRole: String, Sendable, Codable, CaseIterable, DatabaseValu
 }
 
 /// A fingerprint (捺印) pressed on a document, kept losslessly as a blob.
-public struct FingerprintCapture: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct FingerprintCapture: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, StoredDates {
     public static let databaseTableName = "fingerprintCapture"
     public var id: Int64?
     public var caseNumber: String

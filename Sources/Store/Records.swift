@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// An enforcement officer (执法人员) and the state of their certificate (执法证).
-public struct Officer: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Officer: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, StoredDates {
     public enum CertificateStatus: String, Codable, Sendable, CaseIterable { case valid, expired, revoked }
     public static let databaseTableName = "officer"
     /// The 6-digit officer number cameras carry (userNo).
@@ -35,7 +35,7 @@ public struct Officer: Codable, Sendable, Equatable, FetchableRecord, Persistabl
 }
 
 /// A body camera the gateway has met, registered or not.
-public struct Camera: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Camera: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, StoredDates {
     public static let databaseTableName = "camera"
     public var serial: String
     public var vendor: String?
@@ -65,7 +65,7 @@ public enum CaseProcedure: String, Codable, Sendable, CaseIterable {
     case simple, general
 }
 
-public struct EnforcementCase: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct EnforcementCase: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, StoredDates {
     public static let databaseTableName = "enforcementCase"
     public var number: String
     public var title: String
@@ -81,7 +81,7 @@ public struct EnforcementCase: Codable, Sendable, Equatable, FetchableRecord, Pe
 }
 
 /// One collected recording: where it came from, what it is, who made it, and its stored bytes.
-public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Recording: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, StoredDates {
     public static let databaseTableName = "recording"
     public var id: Int64?
     public var cameraSerial: String
@@ -172,7 +172,7 @@ extension Recording {
 }
 
 /// One collection run: a camera's volume or an imported folder.
-public struct Collection: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Collection: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, StoredDates {
     public static let databaseTableName = "collection"
     public var id: Int64?
     public var cameraSerial: String

@@ -47,6 +47,53 @@ enum StoredDate {
         return text(date).databaseValue
     }
 
+    /// The date GRDB's text holds (`yyyy-MM-dd HH:mm:ss.SSS`, `yyyy-MM-dd HH:mm:ss` or
+    /// `yyyy-MM-dd`, UTC), read without a Calendar; any other form (or a number) as GRDB reads it.
+    @Sendable static func date(_ value: DatabaseValue) -> Date? {
+        guard case .string(let text) = value.storage else { return Date.fromDatabaseValue(value) }
+        let bytes = Array(text.utf8)
+        func number(_ start: Int, _ count: Int) -> Int64? {
+            var result: Int64 = 0
+            for byte in bytes[start..<(start + count)] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                result = result * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            return result
+        }
+        guard [10, 19, 23].contains(bytes.count), bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+              (1...12).contains(month), (1...31).contains(day), year >= 1000 else { return Date.fromDatabaseValue(value) }
+        var milliseconds: Int64 = 0
+        if bytes.count >= 19 {
+            guard bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+                  let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+                  hour < 24, minute < 60, second < 60 else { return Date.fromDatabaseValue(value) }
+            milliseconds = ((hour * 60 + minute) * 60 + second) * 1000
+            if bytes.count == 23 {
+                guard bytes[19] == UInt8(ascii: "."), let fraction = number(20, 3) else { return Date.fromDatabaseValue(value) }
+                milliseconds += fraction
+            }
+        }
+        // A day past the month's end (31 April) is GRDB's to judge.
+        guard civilDate(daysSince1970: daysSince1970(year: year, month: month, day: day)) == (year, month, day) else {
+            return Date.fromDatabaseValue(value)
+        }
+        // Whole seconds from 2001 plus the milliseconds, as Foundation's calendar adds them: the
+        // same Double to the last bit as GRDB's own reading.
+        let seconds = daysSince1970(year: year, month: month, day: day) * 86_400 + milliseconds / 1000 - 978_307_200
+        return Date(timeIntervalSinceReferenceDate: Double(seconds) + Double(milliseconds % 1000) / 1000)
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+    private static func daysSince1970(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
         let quotient = value / divisor, remainder = value % divisor
         return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
@@ -64,5 +111,16 @@ enum StoredDate {
         let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+/// Records whose dates are written and read by ``StoredDate``: GRDB's own text, without the
+/// ICU formatter and calendar GRDB's defaults load (megabytes of resident memory in every sync).
+public protocol StoredDates: FetchableRecord, EncodableRecord {}
+
+extension StoredDates {
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy { .custom(StoredDate.date) }
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        .custom { StoredDate.databaseValue($0) }
     }
 }

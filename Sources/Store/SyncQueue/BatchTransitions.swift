@@ -74,7 +74,7 @@ extension EvidenceStore {
                 }
             }
             try SyncBatch.filter(key: batchId).updateAll(
-                db, SyncBatch.Columns.state.set(to: BatchState.committed), SyncBatch.Columns.committedAt.set(to: date),
+                db, SyncBatch.Columns.state.set(to: BatchState.committed), SyncBatch.Columns.committedAt.set(to: StoredDate.databaseValue(date)),
                 SyncBatch.Columns.receiptPayload.set(to: payload), SyncBatch.Columns.receiptSignature.set(to: signature),
                 SyncBatch.Columns.serverTime.set(to: serverTime))
         }
@@ -106,7 +106,7 @@ extension EvidenceStore {
                 SyncItem.filter(SyncItem.Columns.batchId == $0 && [UploadState.batched, .uploaded].contains(SyncItem.Columns.state))
             } ?? SyncItem.waiting
             try waiting.updateAll(db, SyncItem.Columns.lastError.set(to: reason), SyncItem.Columns.attempts += 1,
-                                  SyncItem.Columns.updatedAt.set(to: date))
+                                  SyncItem.Columns.updatedAt.set(to: StoredDate.databaseValue(date)))
         }
     }
 
@@ -120,13 +120,13 @@ extension EvidenceStore {
     /// Back to pending, out of any batch.
     private func requeue(_ items: QueryInterfaceRequest<SyncItem>, _ db: Database, at date: Date) throws {
         try items.updateAll(db, SyncItem.Columns.state.set(to: UploadState.pending), SyncItem.Columns.batchId.set(to: nil),
-                            SyncItem.Columns.updatedAt.set(to: date))
+                            SyncItem.Columns.updatedAt.set(to: StoredDate.databaseValue(date)))
     }
 
     /// Moves an item to `state`, its last error cleared.
     func setState(_ db: Database, _ item: SyncItem, to state: UploadState, at date: Date) throws {
         try SyncItem.filter(key: item.id).updateAll(db, SyncItem.Columns.state.set(to: state), SyncItem.Columns.lastError.set(to: nil),
-                                                    SyncItem.Columns.updatedAt.set(to: date))
+                                                    SyncItem.Columns.updatedAt.set(to: StoredDate.databaseValue(date)))
     }
 
     /// A sync event in an item's custody: a recording's names its camera and row; paperwork's name

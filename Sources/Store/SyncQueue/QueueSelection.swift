@@ -19,7 +19,7 @@ extension EvidenceStore {
                 try SyncBatchItem(batchId: batchId, itemId: item.id, sha256: item.sha256).insert(db)
                 try SyncItem.filter(key: item.id).updateAll(db, SyncItem.Columns.state.set(to: UploadState.batched),
                                                             SyncItem.Columns.batchId.set(to: batchId),
-                                                            SyncItem.Columns.lastError.set(to: nil), SyncItem.Columns.updatedAt.set(to: date))
+                                                            SyncItem.Columns.lastError.set(to: nil), SyncItem.Columns.updatedAt.set(to: StoredDate.databaseValue(date)))
             }
             return batch
         }
@@ -78,7 +78,7 @@ extension EvidenceStore {
             var tally = UnreceiptedItems()
             let rows = try Row.fetchCursor(db, request.select(SyncItem.Columns.size, SyncItem.Columns.takenAt, SyncItem.Columns.updatedAt))
             while let row = try rows.next() {
-                let recorded: Date = row["takenAt"] ?? row["updatedAt"]
+                guard let recorded = StoredDate.date(row["takenAt"]) ?? StoredDate.date(row["updatedAt"]) else { continue }
                 tally.items += 1
                 tally.bytes += row["size"]
                 tally.oldestRecordedAt = min(tally.oldestRecordedAt ?? recorded, recorded)

@@ -5,7 +5,7 @@ import Foundation
 import GRDB
 
 /// The central server this gateway is enrolled with, and the gateway's own signing key.
-public struct SyncEnrolment: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct SyncEnrolment: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, StoredDates {
     public static let databaseTableName = "syncEnrolment"
     public var id: Int64 = 1
     public var serverURL: String
@@ -37,7 +37,7 @@ public struct SyncEnrolment: Codable, Sendable, Equatable, FetchableRecord, Pers
 
 /// A batch of items on its way to the server. `prepared`: kept, manifest not yet answered;
 /// `open`: the server knows it; `committed`: receipted.
-public struct SyncBatch: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct SyncBatch: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, StoredDates {
     public static let databaseTableName = "syncBatch"
     public var id: Int64?
     public var batchKey: String
@@ -69,7 +69,7 @@ public enum BatchState: String, Codable, Sendable, CaseIterable, DatabaseValueCo
 }
 
 /// A tus upload in progress: where it is and what the server acknowledged.
-public struct SyncUpload: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct SyncUpload: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, StoredDates {
     public static let databaseTableName = "syncUpload"
     public var sha256: String
     public var url: String
@@ -110,7 +110,7 @@ public enum EvidenceKind: String, Codable, Sendable, CaseIterable, DatabaseValue
 
 /// One item of evidence in the sync queue, whatever made it (a trigger queues every recording,
 /// printout and fingerprint as it is stored).
-public struct SyncItem: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct SyncItem: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, StoredDates {
     public static let databaseTableName = "syncItem"
     public var id: Int64
     public var kind: EvidenceKind
@@ -143,7 +143,7 @@ public struct SyncEntry: Sendable {
 }
 
 /// One item's place in a batch, in the order it was batched (its rowid).
-struct SyncBatchItem: Codable, Sendable, FetchableRecord, PersistableRecord {
+struct SyncBatchItem: Codable, Sendable, FetchableRecord, PersistableRecord, StoredDates {
     static let databaseTableName = "syncBatchItem"
     var batchId: Int64
     var itemId: Int64

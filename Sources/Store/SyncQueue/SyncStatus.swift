@@ -54,7 +54,7 @@ extension EvidenceStore {
                 receipted: receipted, refused: counts[.refused] ?? 0,
                 retainedOnline: collected == 0 ? 1 : Double(receipted) / Double(collected),
                 collectedByKind: collectedByKind, receiptedByKind: receiptedByKind,
-                lastReceiptAt: try Date.fetchOne(db, SyncBatch.select(max(SyncBatch.Columns.committedAt))),
+                lastReceiptAt: try DatabaseValue.fetchOne(db, SyncBatch.select(max(SyncBatch.Columns.committedAt))).flatMap(StoredDate.date),
                 waiting: try waitingWithReasons(db, limit: waitingLimit))
         }
     }

@@ -41,7 +41,7 @@ extension EvidenceStore {
             for item in try batchedItems(db, batchId: batchId, sha256: sha256) {
                 try SyncItem.filter(key: item.id).updateAll(db, SyncItem.Columns.state.set(to: UploadState.refused),
                                                             SyncItem.Columns.lastError.set(to: reason), SyncItem.Columns.attempts += 1,
-                                                            SyncItem.Columns.updatedAt.set(to: date))
+                                                            SyncItem.Columns.updatedAt.set(to: StoredDate.databaseValue(date)))
                 try appendSyncEvent(&chain, db, .uploadRefused, for: item, at: date, details: ["reason": reason])
             }
             _ = try SyncUpload.deleteOne(db, key: sha256)
