@@ -132,7 +132,10 @@ struct FoundItem: Sendable, Equatable {
     var caseNumber: String? { reviewedCase ?? item.metadata["case"] }
 
     /// When it was recorded (printed, captured), as its metadata says; the collection time otherwise.
-    var recordedAt: String? {
-        ["startedAt", "printedAt", "capturedAt", "collectedAt"].lazy.compactMap { item.metadata[$0] }.first
+    var recordedAt: String? { Self.recordedAt(in: item.metadata) }
+
+    /// The metadata's time of recording (printing, capture), else of collection.
+    static func recordedAt(in metadata: [String: String]) -> String? {
+        ["startedAt", "printedAt", "capturedAt", "collectedAt"].lazy.compactMap { metadata[$0] }.first
     }
 }

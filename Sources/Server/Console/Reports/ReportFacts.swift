@@ -57,7 +57,7 @@ struct ReportFacts: Sendable, Equatable {
     init(items: [Item], committedAt: Date, calendar: Calendar = .current) {
         for item in items where !item.withdrawn {
             let metadata = item.metadata
-            let recordedText = ["startedAt", "printedAt", "capturedAt", "collectedAt"].lazy.compactMap { metadata[$0] }.first
+            let recordedText = FoundItem.recordedAt(in: metadata)
             // A time that does not parse counts in the month it was receipted, never in none.
             let recorded = recordedText.flatMap(Timestamp.parse) ?? committedAt
             let month = Self.month(of: recorded, calendar: calendar)

@@ -227,11 +227,7 @@ extension ConsoleRoutes {
     private func review(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
         let form = try await Self.form(request)
         return try await page(request, needs: .categorise) { session, user, language in
-            let labels = ConsoleText.table(language)
-            guard Self.isSameOrigin(request), let given = form["csrf"], ConsoleSignIn.sameSecret(session.csrfToken, given) else {
-                return html(.forbidden, pages.render("message", title: "403", language: language, user: user, csrf: session.csrfToken,
-                                                     values: ["message": labels["formExpired"] ?? ""]), request: request)
-            }
+            if let refused = refusedForm(request, token: form["csrf"], session, user, language) { return refused }
             guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
             let change: ItemReviewChange
             let known = try await context.repository.categories()
@@ -268,10 +264,7 @@ extension ConsoleRoutes {
         let form = try await Self.form(request)
         return try await page(request, needs: .restore) { session, user, language in
             let labels = ConsoleText.table(language)
-            guard Self.isSameOrigin(request), let given = form["csrf"], ConsoleSignIn.sameSecret(session.csrfToken, given) else {
-                return html(.forbidden, pages.render("message", title: "403", language: language, user: user, csrf: session.csrfToken,
-                                                     values: ["message": labels["formExpired"] ?? ""]), request: request)
-            }
+            if let refused = refusedForm(request, token: form["csrf"], session, user, language) { return refused }
             guard let found = try await item(requestContext) else { return notFound(request, language, user, session) }
             let notRecycled = html(.conflict, pages.render("message", title: "409", language: language, user: user, csrf: session.csrfToken,
                                                            values: ["message": labels["notRecycled"] ?? ""]), request: request)

@@ -51,6 +51,12 @@ extension ConsoleRoutes {
 
     private struct ReportChoiceError: Error { var message: String }
 
+    private func badRequest(_ request: Request, _ message: String, _ session: ConsoleSessionRecord, _ user: ConsoleUserRecord,
+                            _ language: ConsoleLanguage) -> Response {
+        html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
+                                       values: ["message": message]), request: request)
+    }
+
     private func monthlyReport(_ choice: ReportChoice) async throws -> MonthlyReport {
         MonthlyReport(month: choice.month, tallies: try await context.repository.reportTallies(month: choice.month),
                       backlogs: try await context.repository.gatewayBacklogs(), unit: choice.unit)
@@ -62,9 +68,7 @@ extension ConsoleRoutes {
             let chosen: ReportChoice
             switch choice(request, labels) {
             case .success(let value): chosen = value
-            case .failure(let error):
-                return html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
-                                                      values: ["message": error.message]), request: request)
+            case .failure(let error): return badRequest(request, error.message, session, user, language)
             }
             let report = try await monthlyReport(chosen)
             try await accessLog.record(.viewReport, actor: user.name, address: address, subject: Self.path + "/reports",
@@ -101,9 +105,10 @@ extension ConsoleRoutes {
     private func reportCSV(_ request: Request, address: String) async throws -> Response {
         try await page(request, needs: .readReports) { session, user, language in
             let labels = ConsoleText.table(language)
-            guard case .success(let chosen) = choice(request, labels) else {
-                return html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
-                                                      values: ["message": labels["reportBadMonth"] ?? ""]), request: request)
+            let chosen: ReportChoice
+            switch choice(request, labels) {
+            case .success(let value): chosen = value
+            case .failure(let error): return badRequest(request, error.message, session, user, language)
             }
             let report = try await monthlyReport(chosen)
             try await accessLog.record(.exportReport, actor: user.name, address: address, subject: Self.path + "/reports/monthly.csv",
@@ -116,10 +121,13 @@ extension ConsoleRoutes {
     private func ledgerCSV(_ request: Request, address: String) async throws -> Response {
         try await page(request, needs: .readReports) { session, user, language in
             let labels = ConsoleText.table(language)
-            guard case .success(let chosen) = choice(request, labels),
-                  let (start, end) = MonthlyReport.bounds(of: chosen.month, calendar: .current) else {
-                return html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
-                                                      values: ["message": labels["reportBadMonth"] ?? ""]), request: request)
+            let chosen: ReportChoice
+            switch choice(request, labels) {
+            case .success(let value): chosen = value
+            case .failure(let error): return badRequest(request, error.message, session, user, language)
+            }
+            guard let (start, end) = MonthlyReport.bounds(of: chosen.month, calendar: .current) else {
+                return badRequest(request, (labels["reportBadMonth"] ?? "") + " " + chosen.month, session, user, language)
             }
             try await accessLog.record(.exportLedger, actor: user.name, address: address, subject: Self.path + "/reports/ledger.csv",
                                        detail: "month \(chosen.month)" + (chosen.unit.map { " unit \($0)" } ?? ""))
@@ -146,24 +154,21 @@ extension ConsoleRoutes {
                 try await writer.finish(nil)
             }
             let unitPart = chosen.unit.map { "-" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""
-            var headers = Self.pageHeaders
-            headers[.contentType] = "text/csv; charset=utf-8"
-            headers[.contentDisposition] = "attachment; filename=\"ledger-\(chosen.month)\(unitPart).csv\""
-            return Response(status: .ok, headers: headers, body: body)
+            return Response(status: .ok, headers: Self.csvHeaders(fileName: "ledger-\(chosen.month)\(unitPart).csv"), body: body)
         }
     }
 
     private func reconciliationPage(_ request: Request, address: String) async throws -> Response {
         try await page(request, needs: .readReports) { session, user, language in
             let labels = ConsoleText.table(language)
-            guard case .success(let chosen) = choice(request, labels) else {
-                return html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
-                                                      values: ["message": labels["reportBadMonth"] ?? ""]), request: request)
+            let chosen: ReportChoice
+            switch choice(request, labels) {
+            case .success(let value): chosen = value
+            case .failure(let error): return badRequest(request, error.message, session, user, language)
             }
             let daysText = request.uri.queryParameters["days"].map(String.init) ?? ""
             guard daysText.isEmpty || (daysText.count <= 4 && Int(daysText).map { (1...3650).contains($0) } == true) else {
-                return html(.badRequest, pages.render("message", title: "400", language: language, user: user, csrf: session.csrfToken,
-                                                      values: ["message": labels["reportBadDays"] ?? ""]), request: request)
+                return badRequest(request, labels["reportBadDays"] ?? "", session, user, language)
             }
             let days = Int(daysText) ?? Self.defaultSilentDays
             try await accessLog.record(.viewReconciliation, actor: user.name, address: address, subject: Self.path + "/reconciliation",
@@ -214,9 +219,14 @@ extension ConsoleRoutes {
     }
 
     func csvResponse(_ text: String, fileName: String) -> Response {
-        var headers = Self.pageHeaders
+        Response(status: .ok, headers: Self.csvHeaders(fileName: fileName), body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A console page's headers for a CSV download.
+    static func csvHeaders(fileName: String) -> HTTPFields {
+        var headers = pageHeaders
         headers[.contentType] = "text/csv; charset=utf-8"
         headers[.contentDisposition] = "attachment; filename=\"\(fileName)\""
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        return headers
     }
 }

@@ -121,11 +121,7 @@ struct ConsoleRoutes: Sendable {
     private func submitSignOut(_ request: Request, address: String) async throws -> Response {
         let form = try await Self.form(request)
         guard let (session, user) = try await signedIn(request) else { return redirect(to: Self.path + "/sign-in", request: request) }
-        guard Self.isSameOrigin(request), let given = form["csrf"], ConsoleSignIn.sameSecret(session.csrfToken, given) else {
-            let language = Self.language(of: request)
-            return html(.forbidden, pages.render("message", title: "403", language: language, user: user, csrf: session.csrfToken,
-                                                 values: ["message": ConsoleText.table(language)["formExpired"] ?? ""]), request: request)
-        }
+        if let refused = refusedForm(request, token: form["csrf"], session, user, Self.language(of: request)) { return refused }
         try await signIn.signOut(session)
         try await accessLog.record(.signOut, actor: user.name, address: address, subject: user.name)
         var response = redirect(to: Self.path + "/sign-in", request: request)
@@ -176,10 +172,7 @@ struct ConsoleRoutes: Sendable {
                 }
                 try await writer.finish(nil)
             }
-            var headers = Self.pageHeaders
-            headers[.contentType] = "text/csv; charset=utf-8"
-            headers[.contentDisposition] = "attachment; filename=\"access-log.csv\""
-            return Response(status: .ok, headers: headers, body: body)
+            return Response(status: .ok, headers: Self.csvHeaders(fileName: "access-log.csv"), body: body)
         }
     }
 
@@ -221,6 +214,15 @@ struct ConsoleRoutes: Sendable {
 
     static func language(of request: Request) -> ConsoleLanguage {
         ConsoleLanguage.chosen(query: request.uri.queryParameters["lang"].map(String.init), cookie: request.cookies[languageCookie]?.value)
+    }
+
+    /// 403 for a form that does not carry the session's token or was posted from another site;
+    /// nil when it may go on.
+    func refusedForm(_ request: Request, token given: String?, _ session: ConsoleSessionRecord, _ user: ConsoleUserRecord,
+                     _ language: ConsoleLanguage) -> Response? {
+        guard !Self.isSameOrigin(request) || !(given.map { ConsoleSignIn.sameSecret(session.csrfToken, $0) } ?? false) else { return nil }
+        return html(.forbidden, pages.render("message", title: "403", language: language, user: user, csrf: session.csrfToken,
+                                             values: ["message": ConsoleText.table(language)["formExpired"] ?? ""]), request: request)
     }
 
     /// A form posted from another site carries its own origin: refused whatever else it holds.

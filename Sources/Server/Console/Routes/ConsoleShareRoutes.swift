@@ -21,11 +21,7 @@ extension ConsoleRoutes {
         let pairs = try await Self.formPairs(request)
         return try await page(request, needs: .share) { session, user, language in
             let labels = ConsoleText.table(language)
-            guard Self.isSameOrigin(request), let given = pairs.first(where: { $0.0 == "csrf" })?.1,
-                  ConsoleSignIn.sameSecret(session.csrfToken, given) else {
-                return html(.forbidden, pages.render("message", title: "403", language: language, user: user, csrf: session.csrfToken,
-                                                     values: ["message": labels["formExpired"] ?? ""]), request: request)
-            }
+            if let refused = refusedForm(request, token: pairs.first(where: { $0.0 == "csrf" })?.1, session, user, language) { return refused }
             let wanted: ShareRequest
             do {
                 wanted = try ShareRequest.parse(pairs)
@@ -76,10 +72,7 @@ extension ConsoleRoutes {
     private func revokeShare(_ request: Request, _ requestContext: ServerRequestContext, address: String) async throws -> Response {
         let form = try await Self.form(request)
         return try await page(request, needs: .share) { session, user, language in
-            guard Self.isSameOrigin(request), let given = form["csrf"], ConsoleSignIn.sameSecret(session.csrfToken, given) else {
-                return html(.forbidden, pages.render("message", title: "403", language: language, user: user, csrf: session.csrfToken,
-                                                     values: ["message": ConsoleText.table(language)["formExpired"] ?? ""]), request: request)
-            }
+            if let refused = refusedForm(request, token: form["csrf"], session, user, language) { return refused }
             guard let id = requestContext.parameters.get("id"), Self.isBatchId(id),
                   let share = try await context.repository.revokeShare(id: id, at: context.clock.now()) else {
                 return notFoundPage(request, language, user, session)
