@@ -156,7 +156,7 @@ let package = Package(
                                                         .product(name: "Crypto", package: "swift-crypto"),
                                                         .product(name: "HummingbirdTLS", package: "hummingbird"),
                                                         .product(name: "NIOCore", package: "swift-nio")],
-                    exclude: ["tuspy_upload.py"]),
+                    exclude: ["tuspy_upload.py", "console_browser.py"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "SyncProtocol", "Store", "Collect", "Evidence", "USBEmulation",
                                                       "TestSupport", "Server", "Common",
                                                       .product(name: "AsyncHTTPClient", package: "async-http-client"),
