@@ -21,8 +21,8 @@ items=${1:-1000000}
 work=${2:-/var/tmp/fieldgate-console-search-bench}
 backend=${3:-sqlite}
 repeats=30
-swift build -c release --scratch-path .build-release --product fieldgate-server >&2
-bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+source bench/lib/release.sh
+release_build fieldgate-server
 rm -rf "$work"; mkdir -p "$work"
 mkdir -p bench/out; out=$PWD/bench/out/console-search.jsonl
 source bench/lib/services.sh

@@ -22,9 +22,8 @@ for tool in /usr/bin/time bc; do command -v "$tool" >/dev/null || { echo "needs 
 if [ -n "${FIELDGATE_BIN:-}" ]; then
   bin=$FIELDGATE_BIN
 else
-  swift build -c release --scratch-path .build-release --product fieldgate >&2
-  swift build -c release --scratch-path .build-release --product fieldgate-server >&2
-  bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+  source bench/lib/release.sh
+  release_build fieldgate fieldgate-server
 fi
 mkdir -p bench/out; out=$PWD/bench/out/export.jsonl
 now() { date +%s.%N; }

@@ -18,9 +18,8 @@ gateways=${1:-200}
 items=${2:-20}
 work=${3:-/var/tmp/fieldgate-gateways-bench}
 mode=${4:-single}
-swift build -c release --scratch-path .build-release --product fieldgate >&2
-swift build -c release --scratch-path .build-release --product fieldgate-server >&2
-bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+source bench/lib/release.sh
+release_build fieldgate fieldgate-server
 rm -rf "$work"; mkdir -p "$work"
 mkdir -p bench/out; out=$PWD/bench/out/gateways.jsonl
 source bench/lib/services.sh

@@ -19,9 +19,8 @@ cd "$(dirname "$0")/.."
 items=${1:-10000000}
 work=${2:-/var/tmp/fieldgate-pg-scale-bench}
 rounds=15
-swift build -c release --scratch-path .build-release --product fieldgate >&2
-swift build -c release --scratch-path .build-release --product fieldgate-server >&2
-bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+source bench/lib/release.sh
+release_build fieldgate fieldgate-server
 rm -rf "$work"; mkdir -p "$work"
 mkdir -p bench/out; out=$PWD/bench/out/pg-scale.jsonl
 source bench/lib/services.sh

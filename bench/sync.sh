@@ -21,6 +21,8 @@
 #     with the store's own speed as the baseline: curl PUTting the same files straight into
 #     the bucket (its own SigV4, one request per file).
 #
+# Both tools run against the build that ships (release, static Swift runtime: bench/lib/release.sh).
+#
 # Usage: bash bench/sync.sh [work-dir] [cases...]   cases: loopback loopback-rounds wan-40 wan-100 backends
 #   (default: loopback wan-40 wan-100 backends; loopback-rounds repeats loopback $ROUNDS times, default 7)
 # Needs ~2.5 GB free in work-dir (~9 GB for backends), python3, curl, sqlite3, GNU time (Debian `time`).
@@ -31,9 +33,8 @@ work=${1:-/var/tmp/fieldgate-sync-bench}
 shift || true
 cases=("$@"); [ ${#cases[@]} -gt 0 ] || cases=(loopback wan-40 wan-100 backends)
 for tool in /usr/bin/time curl sqlite3 python3; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
-swift build -c release --scratch-path .build-release --product fieldgate >&2
-swift build -c release --scratch-path .build-release --product fieldgate-server >&2
-bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+source bench/lib/release.sh
+release_build fieldgate fieldgate-server
 mkdir -p bench/out; out=$PWD/bench/out/sync.jsonl
 now() { date +%s.%N; }
 peak_kib() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
