@@ -127,7 +127,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fieldgate-server",
-            dependencies: ["Common", "Console", "Evidence", "EvidenceBundle", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Common", "Console", "Evidence", "EvidenceBundle", "Server", "CMemory", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The demo and emulated devices: the only executable that links USBEmulation (umockdev)
         // and embeds the server. It runs the `fieldgate` built beside it, hence that dependency.

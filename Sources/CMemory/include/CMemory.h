@@ -7,4 +7,8 @@
    buffers then give their memory back as soon as they are freed. Returns 1 on success. */
 int fieldgate_return_large_blocks(long threshold, int arenas);
 
+/* The same mapping of large blocks, the arenas left as glibc chooses them (a server's many
+   threads keep their own). Returns 1 on success. */
+int fieldgate_map_large_blocks(long threshold);
+
 #endif

@@ -258,8 +258,13 @@ final class ObjectChunkWriter: ChunkWriter {
         buffer.writeImmutableBuffer(bytes)
         written += Int64(bytes.readableBytes)
         while buffer.readableBytes >= state.partSize, let part = buffer.readSlice(length: state.partSize) {
+            // The bytes past the part start the next one in a buffer of their own, so the part's
+            // memory goes as soon as the store's client lets go of it.
+            var next = ByteBuffer()
+            next.reserveCapacity(state.partSize + (256 << 10))
+            next.writeImmutableBuffer(buffer)
+            buffer = next
             try await send(part)
-            buffer.discardReadBytes()
         }
     }
 
