@@ -64,12 +64,7 @@ final class ChunkBodyTests: XCTestCase {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         // Every piece held, as by a connection that has written none of them yet.
         var held: [ByteBuffer] = []
-        for chunk in 0..<3 {
-            let offset = chunk * PieceBuffers.count * FileChunkBytes.pieceSize
-            var pieces = FileChunkBytes(file: file, offset: Int64(offset), count: PieceBuffers.count * FileChunkBytes.pieceSize,
-                                        limiter: nil, eventLoops: group).makeAsyncIterator()
-            while let piece = try await pieces.next() { held.append(piece) }
-        }
+        try await readChunks(3, of: file, on: group) { held.append($0) }
         try await group.shutdownGracefully()
         let body = held.flatMap { Array($0.readableBytesView) }
         XCTAssertTrue(body == bytes, "a piece still held was overwritten by a later one")
@@ -81,14 +76,7 @@ final class ChunkBodyTests: XCTestCase {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var body: [UInt8] = []
         // Four chunks of one upload, each piece let go as soon as it is read (a fast connection).
-        for chunk in 0..<4 {
-            let offset = chunk * PieceBuffers.count * FileChunkBytes.pieceSize
-            var pieces = FileChunkBytes(file: file, offset: Int64(offset), count: PieceBuffers.count * FileChunkBytes.pieceSize,
-                                        limiter: nil, eventLoops: group).makeAsyncIterator()
-            while let piece = try await pieces.next() {
-                body += piece.readableBytesView
-            }
-        }
+        try await readChunks(4, of: file, on: group) { body += $0.readableBytesView }
         try await group.shutdownGracefully()
         XCTAssertTrue(body == bytes)
         XCTAssertEqual(file.pieces.freshBuffers, PieceBuffers.count, "\(4 * PieceBuffers.count) pieces were read into \(file.pieces.freshBuffers) fresh buffers")
@@ -105,6 +93,17 @@ final class ChunkBodyTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("shorter than its recorded size"), "\(error)")
         }
         try await group.shutdownGracefully()
+    }
+
+    /// Reads the first `chunks` chunks of one upload of `file`, each `PieceBuffers.count` pieces
+    /// long, handing every piece to `each` as it is read.
+    private func readChunks(_ chunks: Int, of file: OpenFile, on group: any EventLoopGroup, _ each: (ByteBuffer) -> Void) async throws {
+        let chunkSize = PieceBuffers.count * FileChunkBytes.pieceSize
+        for chunk in 0..<chunks {
+            var pieces = FileChunkBytes(file: file, offset: Int64(chunk * chunkSize), count: chunkSize, limiter: nil, eventLoops: group)
+                .makeAsyncIterator()
+            while let piece = try await pieces.next() { each(piece) }
+        }
     }
 
     /// A stored copy of `count` random bytes, open for reading.

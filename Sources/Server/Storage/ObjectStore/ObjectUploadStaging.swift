@@ -97,7 +97,7 @@ struct ObjectUploadStaging: UploadStaging {
                   tail.readableBytes == tailLength else {
                 throw StagingError.lost(upload.id, "the acknowledged bytes of part \(number) are missing from the bucket")
             }
-            buffer.reserveCapacity(state.partSize + (256 << 10))
+            buffer = ObjectChunkWriter.partBuffer(state.partSize)
             buffer.writeImmutableBuffer(tail)
             tailPart = number
         }
@@ -254,18 +254,24 @@ final class ObjectChunkWriter: ChunkWriter {
     }
 
     func write(_ bytes: ByteBuffer) async throws {
-        if buffer.capacity == 0 { buffer.reserveCapacity(state.partSize + (256 << 10)) }
+        if buffer.capacity == 0 { buffer = Self.partBuffer(state.partSize) }
         buffer.writeImmutableBuffer(bytes)
         written += Int64(bytes.readableBytes)
         while buffer.readableBytes >= state.partSize, let part = buffer.readSlice(length: state.partSize) {
             // The bytes past the part start the next one in a buffer of their own, so the part's
             // memory goes as soon as the store's client lets go of it.
-            var next = ByteBuffer()
-            next.reserveCapacity(state.partSize + (256 << 10))
+            var next = Self.partBuffer(state.partSize)
             next.writeImmutableBuffer(buffer)
             buffer = next
             try await send(part)
         }
+    }
+
+    /// An empty buffer with room for a part and the network read that runs past its end.
+    static func partBuffer(_ partSize: Int) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(partSize + (256 << 10))
+        return buffer
     }
 
     private func send(_ part: ByteBuffer) async throws {
